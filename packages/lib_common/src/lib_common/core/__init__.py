@@ -1,0 +1,1 @@
+"""The gateway's policy code: no sockets, time injected."""

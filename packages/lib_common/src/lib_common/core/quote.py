@@ -1,0 +1,28 @@
+"""A normalised quote, the unit every ingestor yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MarketHours = Literal["pre", "regular", "post", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One provider snapshot of a symbol.
+
+    Optional fields are None when the provider did not send them; they are left out of the
+    wire frame, never invented.
+    """
+
+    symbol: str
+    ts_upstream: int  # provider's time, µs since the epoch
+    ts_library_in: int  # receipt by the gateway, µs since the epoch
+    price: float | None = None
+    change: float | None = None
+    change_percent: float | None = None
+    day_volume: int | None = None
+    market_hours: MarketHours | None = None
+    currency: str | None = None
+    exchange: str | None = None

@@ -1,0 +1,1 @@
+"""Ingestors: sources of normalised quotes."""
