@@ -1,0 +1,34 @@
+"""Process CPU and memory from /proc (Linux)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    cpu_s: float  # utime + stime, all threads
+    rss_kb: int  # VmRSS
+    hwm_kb: int  # VmHWM, peak RSS so far
+
+
+def sample(pid: int) -> ProcSample:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        # Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        fields = f.read().rsplit(b")", 1)[1].split()
+    cpu_s = (int(fields[11]) + int(fields[12])) / _TICK
+    status = _status(pid)
+    return ProcSample(cpu_s, status.get("VmRSS", 0), status.get("VmHWM", 0))
+
+
+def _status(pid: int) -> dict[str, int]:
+    values: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0])
+    return values

@@ -1,0 +1,191 @@
+"""The two child processes of a run: the server under test and the load-client process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import procfs
+
+HERE = Path(__file__).resolve().parent
+SERVER_CPU = 0
+CLIENT_CPU = 1
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """How to start one server kind; everything else about a run is shared."""
+
+    name: str
+    command: tuple[str, ...]  # after the interpreter
+    has_metrics: bool
+
+    def argv(self, port: int, symbols: list[str], rate: float, config: Path | None) -> list[str]:
+        args = [sys.executable, *self.command, "--host", "127.0.0.1", "--port", str(port)]
+        args += ["--symbols", ",".join(symbols), "--rate", str(rate)]
+        return args + (["--config", str(config)] if config is not None else [])
+
+
+RESTREAM = ServerSpec("restream", ("-m", "servers.restream"), has_metrics=True)
+BASELINE = ServerSpec("baseline", (str(HERE / "baseline_server.py"),), has_metrics=False)
+SPECS = {s.name: s for s in (RESTREAM, BASELINE)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Pin a process (0: this one) to one CPU; a no-op on a machine with fewer CPUs."""
+    if cpu < (os.cpu_count() or 1):
+        os.sched_setaffinity(pid, {cpu})
+
+
+def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, str]:
+    """GET http://127.0.0.1:port/path; (status, body), status 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return int(r.status), r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return int(e.code), ""
+    except (OSError, ValueError):
+        return 0, ""
+
+
+def parse_prometheus(text: str) -> dict[str, float]:
+    """Sum of every sample per metric name (labels folded together)."""
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, _, rest = line.rpartition("}") if "}" in line else line.partition(" ")
+        name = name_labels.split("{", 1)[0].strip()
+        try:
+            value = float(rest.split()[0])
+        except (IndexError, ValueError):
+            continue
+        totals[name] = totals.get(name, 0.0) + value
+    return totals
+
+
+async def _stop(proc: asyncio.subprocess.Process, grace: float = 5.0) -> None:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            proc.kill()
+            await asyncio.wait_for(proc.wait(), grace)
+
+
+class Server:
+    def __init__(self, spec: ServerSpec, proc: asyncio.subprocess.Process, port: int, log: Path) -> None:
+        self.spec, self.proc, self.port, self.log = spec, proc, port, log
+
+    def sample(self) -> procfs.ProcSample:
+        return procfs.sample(self.proc.pid)
+
+    async def metrics(self) -> dict[str, float] | None:
+        if not self.spec.has_metrics:
+            return None
+        status, body = await asyncio.to_thread(http_get, self.port, "/metrics")
+        return parse_prometheus(body) if status == 200 else None
+
+    async def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.returncode is not None:
+                break
+            status, _ = await asyncio.to_thread(http_get, self.port, "/health", 1.0)
+            if status == 200:
+                return
+            await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.spec.name} not healthy on :{self.port}; log {self.log}:\n{_tail(self.log)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@asynccontextmanager
+async def running_server(
+    spec: ServerSpec, symbols: list[str], rate: float, config: Path | None, log: Path
+) -> AsyncIterator[Server]:
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *spec.argv(port, symbols, rate, config), stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    pin(proc.pid, SERVER_CPU)
+    server = Server(spec, proc, port, log)
+    try:
+        await server.wait_healthy(30.0)
+        yield server
+    finally:
+        await _stop(proc)
+
+
+class Load:
+    """The client process, spoken to over stdin/stdout JSON lines (see client.py)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, ready: dict[str, Any]) -> None:
+        self.proc, self.ready = proc, ready
+
+    def sample(self) -> procfs.ProcSample:
+        return procfs.sample(self.proc.pid)
+
+    async def command(self, cmd: str, timeout: float = 30.0, **extra: Any) -> Any:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps({"cmd": cmd, **extra}) + "\n").encode())
+        await self.proc.stdin.drain()
+        reply = await _read_json(self.proc, timeout)
+        return reply["result"]
+
+
+async def _read_json(proc: asyncio.subprocess.Process, timeout: float) -> dict[str, Any]:
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    if not line:
+        raise RuntimeError(f"client process exited (rc={proc.returncode})")
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+@asynccontextmanager
+async def running_load(
+    port: int, clients: int, symbols: list[str], stall_client: bool, log: Path, connect_timeout: float = 90.0
+) -> AsyncIterator[Load]:
+    argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--clients", str(clients)]
+    argv += ["--symbols", ",".join(symbols), "--connect-timeout", str(connect_timeout)]
+    argv += ["--stall-client"] if stall_client else []
+    err: IO[bytes]
+    with open(log, "wb") as err:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err
+        )
+    pin(proc.pid, CLIENT_CPU)
+    try:
+        ready = await _read_json(proc, connect_timeout + 30.0)
+        yield Load(proc, ready)
+    finally:
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.write(b'{"cmd": "quit"}\n')
+            proc.stdin.close()
+        await _stop(proc)

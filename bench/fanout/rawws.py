@@ -1,0 +1,229 @@
+"""A cheap WebSocket load client: raw `asyncio.Protocol`, minimal RFC 6455 framing.
+
+It does the HTTP/1.1 upgrade itself, sends its subscribe message as a masked text frame,
+then only counts the server's text frames, samples latency from every Nth one
+(`"ts_library_out":<µs>` found with a compiled regex, no json.loads), answers pings and
+close frames. Counters go into a shared `Stats` so one process can run thousands of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import re
+import struct
+import time
+from dataclasses import dataclass, field
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_TS_OUT = re.compile(rb'"ts_library_out":(\d+)')
+_MAX_SAMPLES = 2_000_000
+
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def mask(payload: bytes, key: bytes) -> bytes:
+    """XOR `payload` with the 4-byte `key` repeated (RFC 6455 §5.3)."""
+    n = len(payload)
+    if n == 0:
+        return b""
+    stream = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """A FIN, masked client-to-server frame."""
+    key = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        header = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
+    elif n < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+    return header + key + mask(payload, key)
+
+
+def upgrade_request(host: str, port: int, path: str) -> tuple[bytes, bytes]:
+    """The HTTP/1.1 upgrade request and the Sec-WebSocket-Accept value it must get back."""
+    key = base64.b64encode(os.urandom(16))
+    accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key.decode()}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    return request, accept
+
+
+@dataclass
+class Stats:
+    """Counters shared by a group of clients (e.g. the normal ones, or the stalled one)."""
+
+    sample_every: int = 16
+    frames: int = 0
+    bytes: int = 0
+    latencies_us: list[int] = field(default_factory=list)
+    handshake_failures: int = 0
+    disconnects: int = 0  # connections that ended without us asking
+    resets: int = 0  # ... of which with an error (ECONNRESET and the like)
+    close_codes: list[int] = field(default_factory=list)
+
+    def take_latencies(self) -> list[int]:
+        taken, self.latencies_us = self.latencies_us, []
+        return taken
+
+
+class WsClient(asyncio.Protocol):
+    """One load client. `ready` resolves once the handshake and the first text frame are done."""
+
+    def __init__(self, stats: Stats, host: str, port: int, path: str, subscribe: bytes) -> None:
+        self.stats = stats
+        self.frames = 0
+        self.bytes_received = 0
+        self.open = False
+        self.close_code: int | None = None
+        self.lost_error: str | None = None
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._request, self._accept = upgrade_request(host, port, path)
+        self._subscribe = client_frame(OP_TEXT, subscribe)
+        self._transport: asyncio.Transport | None = None
+        self._handshaking = True
+        self._rest = b""
+        self._closing = False
+        self._countdown = stats.sample_every
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.write(self._request)
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_received += len(data)
+        if self._rest:
+            data = self._rest + data
+        if self._handshaking:
+            data = self._handshake(data)
+            if self._handshaking:
+                self._rest = data
+                return
+        self._rest = self._frames(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.open = False
+        if not self._closing:
+            self.stats.disconnects += 1
+            if exc is not None:
+                self.stats.resets += 1
+                self.lost_error = type(exc).__name__
+        self._fail_ready(ConnectionError(f"connection lost during handshake: {exc!r}"))
+        if not self.done.done():
+            self.done.set_result(None)
+
+    # -- control ----------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def close(self) -> None:
+        """Leave without ceremony (the harness is done with this client)."""
+        self._closing = True
+        if self._transport is not None:
+            self._transport.abort()
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _handshake(self, data: bytes) -> bytes:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            if len(data) > 16384:
+                self._reject(data[:80])
+            return data
+        head = data[:end]
+        if not head.startswith(b"HTTP/1.1 101") or self._accept not in head:
+            self._reject(head[:80])
+            return b""
+        self._handshaking = False
+        self.open = True
+        assert self._transport is not None
+        self._transport.write(self._subscribe)
+        return data[end + 4 :]
+
+    def _reject(self, head: bytes) -> None:
+        self.stats.handshake_failures += 1
+        self._fail_ready(ConnectionError(f"bad upgrade response: {head!r}"))
+        self.close()
+
+    def _fail_ready(self, exc: Exception) -> None:
+        if not self.ready.done():
+            self.ready.set_exception(exc)
+
+    def _frames(self, data: bytes) -> bytes:
+        """Consume complete frames from `data`; return the incomplete tail."""
+        n = len(data)
+        pos = 0
+        texts = 0
+        countdown = self._countdown
+        now_us = 0
+        while n - pos >= 2:
+            b0 = data[pos]
+            length = data[pos + 1] & 0x7F
+            start = pos + 2
+            if length == 126:
+                if n - pos < 4:
+                    break
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                start = pos + 4
+            elif length == 127:
+                if n - pos < 10:
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                start = pos + 10
+            end = start + length
+            if end > n:
+                break
+            opcode = b0 & 0x0F
+            if opcode == OP_TEXT:
+                texts += 1
+                countdown -= 1
+                if countdown <= 0:
+                    countdown = self.stats.sample_every
+                    now_us = now_us or time.time_ns() // 1000
+                    self._sample(data, start, end, now_us)
+            elif opcode >= OP_CLOSE:
+                self._control(opcode, data[start:end])
+            pos = end
+        self._countdown = countdown
+        if texts:
+            self.frames += texts
+            self.stats.frames += texts
+            if not self.ready.done():
+                self.ready.set_result(None)
+        return data[pos:] if pos < n else b""
+
+    def _sample(self, data: bytes, start: int, end: int, now_us: int) -> None:
+        match = _TS_OUT.search(data, start, end)
+        if match is not None and len(self.stats.latencies_us) < _MAX_SAMPLES:
+            self.stats.latencies_us.append(now_us - int(match.group(1)))
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        assert self._transport is not None
+        if opcode == OP_PING:
+            self._transport.write(client_frame(OP_PONG, payload))
+        elif opcode == OP_CLOSE:
+            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+            self.close_code = code
+            self.stats.close_codes.append(code)
+            if not self._transport.is_closing():
+                self._transport.write(client_frame(OP_CLOSE, payload[:2]))
+                self._transport.close()

@@ -1,0 +1,77 @@
+"""The client → server half of the restream contract, parsed without I/O.
+
+    {"op": "subscribe",   "symbols": ["AAPL", "BTC-USD"]}
+    {"op": "unsubscribe", "symbols": ["AAPL"]}
+    {"op": "ping"}
+
+Anything else raises ProtocolError with the code that goes into the error frame.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from lib_common.errors import ProtocolError
+
+# Yahoo symbols: letters, digits and . - ^ = (e.g. ^GSPC, EURUSD=X, BRK-B, ES=F).
+SYMBOL_RE = re.compile(r"[A-Z0-9.\-^=]{1,32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    symbols: tuple[str, ...]
+    op: Literal["subscribe"] = "subscribe"
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    symbols: tuple[str, ...]
+    op: Literal["unsubscribe"] = "unsubscribe"
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    op: Literal["ping"] = "ping"
+
+
+ClientMessage = Subscribe | Unsubscribe | Ping
+
+
+def parse_client_message(text: str, *, max_bytes: int, max_symbols: int) -> ClientMessage:
+    if len(text) > max_bytes or len(text.encode()) > max_bytes:
+        raise ProtocolError("too_large", f"message is {len(text.encode())} bytes, limit is {max_bytes}")
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError("bad_json", f"message is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("bad_message", f"expected a JSON object, found {type(body).__name__}")
+    op = body.get("op")
+    if op == "ping":
+        return Ping()
+    if op in ("subscribe", "unsubscribe"):
+        symbols = _symbols(body.get("symbols"), max_symbols)
+        return Subscribe(symbols) if op == "subscribe" else Unsubscribe(symbols)
+    if op is None:
+        raise ProtocolError("bad_message", 'missing "op"')
+    raise ProtocolError("unknown_op", f"unknown op {op!r}: expected subscribe, unsubscribe or ping")
+
+
+def _symbols(value: object, max_symbols: int) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise ProtocolError("bad_symbols", '"symbols" must be a non-empty list of strings')
+    if len(value) > max_symbols:
+        raise ProtocolError("too_many_symbols", f"{len(value)} symbols in one message, limit is {max_symbols}")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ProtocolError("bad_symbols", f"symbols[{i}]: expected a string, found {type(item).__name__}")
+        symbol = item.strip().upper()
+        if not SYMBOL_RE.fullmatch(symbol):
+            raise ProtocolError("bad_symbols", f"symbols[{i}]: {item!r} is not a symbol")
+        if symbol not in out:
+            out.append(symbol)
+    return tuple(out)

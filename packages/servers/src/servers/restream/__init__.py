@@ -1,0 +1,1 @@
+"""restream: the WebSocket fan-out gateway."""

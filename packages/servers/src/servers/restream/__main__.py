@@ -1,0 +1,96 @@
+"""restream command line: `restream [--config FILE.json5] [--host H] [--port P] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+from lib_common.errors import ConfigError
+
+from servers.restream.app import create_app
+from servers.restream.config import FEEDS, LOG_LEVELS, RestreamConfig, load_config
+from servers.restream.transport import GatewayProtocol
+
+MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
+
+
+def parse_symbols(text: str) -> tuple[str, ...]:
+    symbols = tuple(s.strip().upper() for s in text.split(",") if s.strip())
+    if not symbols:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of symbols, e.g. AAPL,MSFT")
+    return symbols
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restream",
+        description="Fan market data out to WebSocket clients. With no config it serves a synthetic "
+        "feed on 127.0.0.1:8765 without auth; flags override the config file.",
+    )
+    parser.add_argument("--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits)")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8765; 0 picks a free one)")
+    parser.add_argument("--feed", choices=FEEDS, help="where quotes come from (default synthetic)")
+    parser.add_argument(
+        "--symbols",
+        type=parse_symbols,
+        help="synthetic feed: only these symbols (comma-separated); without it, whatever clients subscribe to",
+    )
+    parser.add_argument("--rate", type=positive_float, help="synthetic feed: quotes per second per symbol (default 2)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> RestreamConfig:
+    return load_config(args.config).with_overrides(
+        host=args.host, port=args.port, feed=args.feed, symbols=args.symbols, rate=args.rate, log_level=args.log_level
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        print(f"restream: config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    protocol = GatewayProtocol.configured(
+        high_water_bytes=config.memory.high_water_bytes, sndbuf_bytes=config.memory.sndbuf_bytes
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            ws=protocol,
+            ws_per_message_deflate=False,  # one pre-built frame serves every client
+            ws_max_size=MAX_WS_MESSAGE,
+            ssl_certfile=config.tls_cert,
+            ssl_keyfile=config.tls_key,
+            log_level=config.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            backlog=4096,
+        )
+    )
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

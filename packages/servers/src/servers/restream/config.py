@@ -1,0 +1,191 @@
+"""restream's configuration: JSON5 file, then command-line flags on top.
+
+    {
+      listen: { host: "127.0.0.1", port: 8765 },
+      tls: { cert: "server.pem", key: "server.key" },        // WSS when both are given
+      feed: { kind: "synthetic", symbols: ["AAPL"], rate: 2 },
+      tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, symbols: ["*"] } ],
+      memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
+                high_water_bytes: 65536, sndbuf_bytes: 65536 },
+      registry: { linger_s: 30 },
+      limits: { max_symbols_per_message: 100, max_symbols_per_client: 500,
+                max_message_bytes: 65536, messages_per_second: 20, burst: 40 },
+      log_level: "info",
+    }
+
+Without tenants the gateway serves anyone who connects (the offline default).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from lib_common.config import Section, load_json5, parse_json5
+from lib_common.errors import ConfigError
+
+FEEDS = ("synthetic",)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    name: str
+    token: str
+    priority: int = 0
+    max_connections: int = 100
+    symbols: tuple[str, ...] = ("*",)  # shell-style patterns, e.g. "BTC-*"
+
+    def allows(self, symbol: str) -> bool:
+        return any(fnmatchcase(symbol, pattern) for pattern in self.symbols)
+
+
+OPEN_TENANT = Tenant(name="anonymous", token="")
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryConfig:
+    budget_bytes: int = 64 * 1024 * 1024
+    client_queue: int = 1024
+    stall_timeout_s: float = 10.0
+    high_water_bytes: int = 64 * 1024
+    sndbuf_bytes: int = 64 * 1024  # 0 leaves the kernel's default (up to ~4 MiB of hidden backlog)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_symbols_per_message: int = 100
+    max_symbols_per_client: int = 500
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 20.0
+    burst: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class RestreamConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    feed: str = "synthetic"
+    symbols: tuple[str, ...] | None = None
+    rate: float = 2.0
+    tenants: tuple[Tenant, ...] = ()
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    linger_s: float = 30.0
+    limits: Limits = field(default_factory=Limits)
+    log_level: str = "info"
+
+    def tenant_for(self, token: str | None) -> Tenant | None:
+        """The tenant a token belongs to; the open tenant when none are configured."""
+        if not self.tenants:
+            return OPEN_TENANT
+        for tenant in self.tenants:
+            if token is not None and _same(token, tenant.token):
+                return tenant
+        return None
+
+    def with_overrides(self, **overrides: object) -> RestreamConfig:
+        """Flags on top of the file: None means the flag was not given."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, **given)  # type: ignore[arg-type]
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def load_config(path: str | Path | None) -> RestreamConfig:
+    if path is None:
+        return RestreamConfig()
+    return from_section(load_json5(path), base_dir=Path(path).parent)
+
+
+def parse_config(text: str, source: str = "<config>", base_dir: Path = Path(".")) -> RestreamConfig:
+    return from_section(parse_json5(text, source), base_dir=base_dir)
+
+
+def from_section(root: Section, base_dir: Path) -> RestreamConfig:
+    root.only(["listen", "tls", "feed", "tenants", "memory", "registry", "limits", "log_level"])
+    listen = root.section("listen")
+    listen.only(["host", "port"])
+    tls = root.section("tls")
+    tls.only(["cert", "key"])
+    cert, key = tls.optional_str("cert"), tls.optional_str("key")
+    if (cert is None) != (key is None):
+        raise tls.error(None, "give both cert and key for TLS, or neither")
+    feed = root.section("feed")
+    feed.only(["kind", "symbols", "rate"])
+    kind = feed.optional_str("kind") or "synthetic"
+    if kind not in FEEDS:
+        raise feed.error("kind", f"unknown feed {kind!r}; expected one of {', '.join(FEEDS)}")
+    symbols = feed.optional_str_list("symbols")
+    log_level = root.optional_str("log_level") or "info"
+    if log_level not in LOG_LEVELS:
+        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
+    return RestreamConfig(
+        host=listen.optional_str("host") or "127.0.0.1",
+        port=listen.integer("port", 8765, minimum=0, maximum=65535),
+        tls_cert=base_dir / cert if cert else None,
+        tls_key=base_dir / key if key else None,
+        feed=kind,
+        symbols=tuple(s.upper() for s in symbols) if symbols else None,
+        rate=feed.number("rate", 2.0, minimum=0.001, maximum=100_000),
+        tenants=_tenants(root),
+        memory=_memory(root.section("memory")),
+        linger_s=_registry(root.section("registry")),
+        limits=_limits(root.section("limits")),
+        log_level=log_level,
+    )
+
+
+def _tenants(root: Section) -> tuple[Tenant, ...]:
+    tenants: list[Tenant] = []
+    for section in root.sections("tenants"):
+        section.only(["name", "token", "priority", "max_connections", "symbols"])
+        tenant = Tenant(
+            name=section.required_str("name"),
+            token=section.required_str("token"),
+            priority=section.integer("priority", 0),
+            max_connections=section.integer("max_connections", 100, minimum=1),
+            symbols=tuple(p.upper() for p in (section.optional_str_list("symbols") or ["*"])),
+        )
+        if any(t.name == tenant.name for t in tenants):
+            raise section.error("name", f"tenant {tenant.name!r} is defined twice")
+        if any(t.token == tenant.token for t in tenants):
+            raise section.error("token", f"tenant {tenant.name!r} reuses another tenant's token")
+        tenants.append(tenant)
+    return tuple(tenants)
+
+
+def _memory(section: Section) -> MemoryConfig:
+    section.only(["budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes"])
+    return MemoryConfig(
+        budget_bytes=section.integer("budget_bytes", MemoryConfig.budget_bytes, minimum=4096),
+        client_queue=section.integer("client_queue", MemoryConfig.client_queue, minimum=1),
+        stall_timeout_s=section.number("stall_timeout_s", MemoryConfig.stall_timeout_s, minimum=0.1),
+        high_water_bytes=section.integer("high_water_bytes", MemoryConfig.high_water_bytes, minimum=1024),
+        sndbuf_bytes=section.integer("sndbuf_bytes", MemoryConfig.sndbuf_bytes, minimum=0),
+    )
+
+
+def _registry(section: Section) -> float:
+    section.only(["linger_s"])
+    return section.number("linger_s", 30.0, minimum=0.0)
+
+
+def _limits(section: Section) -> Limits:
+    section.only(["max_symbols_per_message", "max_symbols_per_client", "max_message_bytes", "messages_per_second", "burst"])
+    limits = Limits(
+        max_symbols_per_message=section.integer("max_symbols_per_message", Limits.max_symbols_per_message, minimum=1),
+        max_symbols_per_client=section.integer("max_symbols_per_client", Limits.max_symbols_per_client, minimum=1),
+        max_message_bytes=section.integer("max_message_bytes", Limits.max_message_bytes, minimum=64, maximum=1 << 20),
+        messages_per_second=section.number("messages_per_second", Limits.messages_per_second, minimum=0.1),
+        burst=section.integer("burst", Limits.burst, minimum=1),
+    )
+    return limits
+
+
+__all__ = ["ConfigError", "Limits", "MemoryConfig", "RestreamConfig", "Tenant", "load_config", "parse_config"]
