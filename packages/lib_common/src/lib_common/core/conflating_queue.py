@@ -72,7 +72,7 @@ class ConflatingQueue:
         return PushResult(frame.size, 0, False)
 
     def pop_wire(self, max_bytes: int) -> tuple[list[bytes], int]:
-        """Dequeue frames in order, at least one and up to about `max_bytes` of wire data.
+        """Dequeue frames in order until `max_bytes` of wire data are taken (at least one frame).
 
         Returns the wire bytes of each frame and the number of queued bytes released.
         """

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lib_common.core.client_messages import Ping, Subscribe, Unsubscribe, parse_client_message
+from lib_common.errors import ProtocolError
+
+
+def parse(text: str) -> object:
+    return parse_client_message(text, max_bytes=1024, max_symbols=3)
+
+
+def test_subscribe_normalises_and_dedupes() -> None:
+    assert parse('{"op":"subscribe","symbols":["aapl"," BTC-USD ","AAPL"]}') == Subscribe(("AAPL", "BTC-USD"))
+
+
+def test_unsubscribe_and_ping() -> None:
+    assert parse('{"op":"unsubscribe","symbols":["^GSPC"]}') == Unsubscribe(("^GSPC",))
+    assert parse('{"op":"ping"}') == Ping()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("not json", "bad_json"),
+        ("[1]", "bad_message"),
+        ("{}", "bad_message"),
+        ('{"op":"dance"}', "unknown_op"),
+        ('{"op":"subscribe"}', "bad_symbols"),
+        ('{"op":"subscribe","symbols":[]}', "bad_symbols"),
+        ('{"op":"subscribe","symbols":[1]}', "bad_symbols"),
+        ('{"op":"subscribe","symbols":["A B"]}', "bad_symbols"),
+        ('{"op":"subscribe","symbols":["A","B","C","D"]}', "too_many_symbols"),
+        ('{"op":"ping","pad":"' + "x" * 2000 + '"}', "too_large"),
+    ],
+)
+def test_bad_input_gets_a_code(text: str, code: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse(text)
+    assert info.value.code == code
+
+
+@given(st.text(max_size=300))
+def test_any_text_parses_or_raises_protocol_error(text: str) -> None:
+    try:
+        parse(text)
+    except ProtocolError as exc:
+        assert exc.code and exc.message
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["op", "symbols", "x"]), json_values, max_size=3))
+def test_any_json_object_parses_or_raises_protocol_error(body: dict[str, object]) -> None:
+    try:
+        parse(json.dumps(body))
+    except ProtocolError as exc:
+        assert exc.code

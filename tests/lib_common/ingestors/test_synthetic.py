@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lib_common.clock import LoopClock, ManualClock
+from lib_common.core.quote import Quote
+from lib_common.ingestors.synthetic import SyntheticFeed
+
+
+def test_quotes_only_active_symbols_with_all_fields() -> None:
+    feed = SyntheticFeed(lambda q: None, clock=ManualClock(), rate=2)
+    assert feed.tick() == []
+    feed.subscribe(["MSFT", "BTC-USD"])
+    quotes = feed.tick()
+    assert [q.symbol for q in quotes] == ["BTC-USD", "MSFT"]
+    for q in quotes:
+        assert q.price is not None and q.price > 0
+        assert q.ts_upstream <= q.ts_library_in and q.ts_upstream % 1000 == 0
+        assert q.market_hours in ("pre", "regular", "post", "closed")
+    assert quotes[0].market_hours == "regular"  # crypto trades around the clock
+    feed.unsubscribe(["MSFT"])
+    assert [q.symbol for q in feed.tick()] == ["BTC-USD"]
+
+
+def test_fixed_symbols_refuse_others() -> None:
+    feed = SyntheticFeed(lambda q: None, clock=ManualClock(), symbols=["AAPL"])
+    assert feed.accepts("AAPL") and not feed.accepts("MSFT")
+    feed.subscribe(["AAPL", "MSFT"])
+    assert feed.active == frozenset({"AAPL"})
+
+
+def test_prices_walk_but_stay_sane() -> None:
+    feed = SyntheticFeed(lambda q: None, clock=ManualClock(), rate=10)
+    feed.subscribe(["AAPL"])
+    prices = [feed.tick()[0].price for _ in range(1000)]
+    assert len(set(prices)) > 100
+    assert all(p is not None and 0.5 * prices[0] < p < 2 * prices[0] for p in prices)  # type: ignore[operator]
+    volumes = [feed.tick()[0].day_volume for _ in range(3)]
+    assert volumes == sorted(volumes)
+
+
+def test_bad_rate_is_refused() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        SyntheticFeed(lambda q: None, clock=ManualClock(), rate=0)
+
+
+@pytest.mark.asyncio
+async def test_run_emits_at_rate() -> None:
+    batches: list[list[Quote]] = []
+    feed = SyntheticFeed(batches.append, clock=LoopClock(), rate=50)
+    feed.subscribe(["AAPL"])
+    task = asyncio.create_task(feed.run())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert 15 <= len(batches) <= 30

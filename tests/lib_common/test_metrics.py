@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import math
+
+from lib_common.metrics import Exposition, Histogram
+
+
+def test_histogram_buckets_and_quantiles() -> None:
+    h = Histogram([10, 100, 1000])
+    for v in (5, 50, 50, 500, 5000):
+        h.observe(v)
+    assert h.counts == [1, 2, 1, 1]
+    assert h.quantile(0.5) == 100
+    assert h.quantile(1.0) == math.inf
+    assert Histogram([1]).quantile(0.5) is None
+
+
+def test_exposition_text() -> None:
+    h = Histogram([10, 100])
+    h.observe(20)
+    out = Exposition()
+    out.counter("x_total", "Things.", 3)
+    out.gauges("y", "Per tenant.", [({"tenant": 'a"b'}, 1.5)])
+    out.histogram("lat_seconds", "Latency.", h, scale=1e-6)
+    text = out.render()
+    assert "# TYPE x_total counter\nx_total 3\n" in text
+    assert 'y{tenant="a\\"b"} 1.5' in text
+    assert 'lat_seconds_bucket{le="1e-05"} 0' in text
+    assert 'lat_seconds_bucket{le="0.0001"} 1' in text
+    assert 'lat_seconds_bucket{le="+Inf"} 1' in text
+    assert "lat_seconds_count 1" in text
