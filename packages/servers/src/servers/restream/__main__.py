@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from lib_common.errors import ConfigError
@@ -15,6 +16,18 @@ from servers.restream.config import FEEDS, LOG_LEVELS, RestreamConfig, load_conf
 from servers.restream.transport import GatewayProtocol
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
+
+
+class CleanExitServer(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process dies by the
+    signal; a shutdown that completed is a success, and exits 0 (what supervisord and scripts
+    expect of a clean stop)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if isinstance(captured, list):
+            captured.clear()
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -71,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     protocol = GatewayProtocol.configured(
         high_water_bytes=config.memory.high_water_bytes, sndbuf_bytes=config.memory.sndbuf_bytes
     )
-    server = uvicorn.Server(
+    server = CleanExitServer(
         uvicorn.Config(
             create_app(config),
             host=config.host,

@@ -160,14 +160,18 @@ def _tenants(root: Section) -> tuple[Tenant, ...]:
     return tuple(tenants)
 
 
+_MEMORY = MemoryConfig()
+_LIMITS = Limits()
+
+
 def _memory(section: Section) -> MemoryConfig:
     section.only(["budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes"])
     return MemoryConfig(
-        budget_bytes=section.integer("budget_bytes", MemoryConfig.budget_bytes, minimum=4096),
-        client_queue=section.integer("client_queue", MemoryConfig.client_queue, minimum=1),
-        stall_timeout_s=section.number("stall_timeout_s", MemoryConfig.stall_timeout_s, minimum=0.1),
-        high_water_bytes=section.integer("high_water_bytes", MemoryConfig.high_water_bytes, minimum=1024),
-        sndbuf_bytes=section.integer("sndbuf_bytes", MemoryConfig.sndbuf_bytes, minimum=0),
+        budget_bytes=section.integer("budget_bytes", _MEMORY.budget_bytes, minimum=4096),
+        client_queue=section.integer("client_queue", _MEMORY.client_queue, minimum=1),
+        stall_timeout_s=section.number("stall_timeout_s", _MEMORY.stall_timeout_s, minimum=0.1),
+        high_water_bytes=section.integer("high_water_bytes", _MEMORY.high_water_bytes, minimum=1024),
+        sndbuf_bytes=section.integer("sndbuf_bytes", _MEMORY.sndbuf_bytes, minimum=0),
     )
 
 
@@ -179,11 +183,11 @@ def _registry(section: Section) -> float:
 def _limits(section: Section) -> Limits:
     section.only(["max_symbols_per_message", "max_symbols_per_client", "max_message_bytes", "messages_per_second", "burst"])
     limits = Limits(
-        max_symbols_per_message=section.integer("max_symbols_per_message", Limits.max_symbols_per_message, minimum=1),
-        max_symbols_per_client=section.integer("max_symbols_per_client", Limits.max_symbols_per_client, minimum=1),
-        max_message_bytes=section.integer("max_message_bytes", Limits.max_message_bytes, minimum=64, maximum=1 << 20),
-        messages_per_second=section.number("messages_per_second", Limits.messages_per_second, minimum=0.1),
-        burst=section.integer("burst", Limits.burst, minimum=1),
+        max_symbols_per_message=section.integer("max_symbols_per_message", _LIMITS.max_symbols_per_message, minimum=1),
+        max_symbols_per_client=section.integer("max_symbols_per_client", _LIMITS.max_symbols_per_client, minimum=1),
+        max_message_bytes=section.integer("max_message_bytes", _LIMITS.max_message_bytes, minimum=64, maximum=1 << 20),
+        messages_per_second=section.number("messages_per_second", _LIMITS.messages_per_second, minimum=0.1),
+        burst=section.integer("burst", _LIMITS.burst, minimum=1),
     )
     return limits
 

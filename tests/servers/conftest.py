@@ -1,0 +1,103 @@
+"""Fixtures that run restream as a real process on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class RestreamProcess:
+    """A restream subprocess; `url(path)` builds its addresses."""
+
+    def __init__(self, args: list[str], port: int, log: Path, scheme: str = "http", verify: object = True) -> None:
+        self.port = port
+        self.log = log
+        self.scheme = scheme
+        self.verify = verify
+        env = {**os.environ, "NO_PROXY": "*", "PYTHONUNBUFFERED": "1"}
+        with log.open("wb") as out:  # a file, not a pipe: nobody must read for the server to write
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "servers.restream", "--port", str(port), *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        self._wait_healthy()
+
+    def url(self, path: str, ws: bool = False) -> str:
+        scheme = {"http": "ws", "https": "wss"}[self.scheme] if ws else self.scheme
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url(path), verify=self.verify, timeout=5)  # type: ignore[arg-type]
+
+    def status(self) -> dict[str, object]:
+        body: dict[str, object] = self.get("/status").json()
+        return body
+
+    def _wait_healthy(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"restream exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if self.get("/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"restream not healthy within {timeout}s:\n{self.output()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+StartRestream = Callable[..., RestreamProcess]
+
+
+@pytest.fixture
+def start_restream(tmp_path: Path) -> Iterator[StartRestream]:
+    """`start_restream(config=None, *flags, scheme="http", verify=True)` → a healthy process."""
+    running: list[RestreamProcess] = []
+
+    def start(config: dict[str, object] | None = None, *flags: str, scheme: str = "http", verify: object = True) -> RestreamProcess:
+        args = list(flags)
+        if config is not None:
+            path = tmp_path / f"restream-{len(running)}.json5"
+            path.write_text(json.dumps(config))
+            args = ["--config", str(path), *args]
+        log = tmp_path / f"restream-{len(running)}.log"
+        proc = RestreamProcess(args, free_port(), log, scheme=scheme, verify=verify)
+        running.append(proc)
+        return proc
+
+    yield start
+    for proc in running:
+        proc.stop()

@@ -1,0 +1,67 @@
+"""restream's command line: help, config errors, flags over the file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from servers.restream.__main__ import build_parser, resolve_config
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "servers.restream", *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
+def test_help_documents_every_option() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for flag in ("--config", "--host", "--port", "--feed", "--symbols", "--rate", "--log-level"):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{listen: {port: 'eighty'}}", "listen.port: expected an integer, found the string 'eighty'"),
+        ("{memory: {budget_bytes: 10}}", "memory.budget_bytes: must be at least 4096, found 10"),
+        ("{tenants: [{name: 'a'}]}", "tenants[0].token: missing; expected a string"),
+        ("{feed: {kind: 'carrier-pigeon'}}", "feed.kind: unknown feed 'carrier-pigeon'"),
+        ("{tls: {cert: 'a.pem'}}", "tls: give both cert and key"),
+        ("{lsiten: {}}", "lsiten: unknown key"),
+        ("{listen: {port: 1,,}}", ":1:20: unexpected"),
+    ],
+)
+def test_config_errors_say_which_key_and_why(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.json5"
+    path.write_text(text)
+    result = run("--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"restream: config error: {path}")
+    assert message in result.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = run("--config", str(tmp_path / "nope.json5"))
+    assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def test_flags_override_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.json5"
+    path.write_text("{listen: {host: '0.0.0.0', port: 9000}, feed: {rate: 5, symbols: ['x']}}")
+    config = resolve_config(build_parser().parse_args(["--config", str(path), "--port", "9100", "--symbols", "a,b"]))
+    assert (config.host, config.port, config.rate, config.symbols) == ("0.0.0.0", 9100, 5.0, ("A", "B"))
+
+
+def test_defaults_without_config() -> None:
+    config = resolve_config(build_parser().parse_args([]))
+    assert (config.host, config.port, config.feed, config.rate, config.tenants) == ("127.0.0.1", 8765, "synthetic", 2.0, ())
+
+
+@pytest.mark.parametrize("args", [["--rate", "0"], ["--rate", "fast"], ["--symbols", ","], ["--feed", "nope"]])
+def test_bad_flags_are_usage_errors(args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2 and "usage: restream" in result.stderr
