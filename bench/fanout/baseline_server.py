@@ -91,7 +91,6 @@ def _sink(subs: Subscriptions) -> Callable[[list[Quote]], None]:
     return sink
 
 
-
 async def serve_forever(host: str, port: int, symbols: list[str], rate: float) -> None:
     subs = Subscriptions()
     feed = SyntheticFeed(_sink(subs), clock=LoopClock(), rate=rate, symbols=symbols)

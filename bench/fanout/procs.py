@@ -105,8 +105,8 @@ class Server:
         status, body = await asyncio.to_thread(http_get, self.port, "/metrics")
         return parse_prometheus(body) if status == 200 else None
 
-    async def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_healthy(self, within_s: float) -> None:
+        deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:
                 break
@@ -115,6 +115,10 @@ class Server:
                 return
             await asyncio.sleep(0.2)
         raise RuntimeError(f"{self.spec.name} not healthy on :{self.port}; log {self.log}:\n{_tail(self.log)}")
+
+
+def _log_file(path: Path) -> IO[bytes]:
+    return open(path, "wb")  # the child keeps its own descriptor; ours closes after the spawn
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -129,7 +133,7 @@ async def running_server(
     spec: ServerSpec, symbols: list[str], rate: float, config: Path | None, log: Path
 ) -> AsyncIterator[Server]:
     port = free_port()
-    with open(log, "wb") as out:
+    with _log_file(log) as out:
         proc = await asyncio.create_subprocess_exec(
             *spec.argv(port, symbols, rate, config), stdout=out, stderr=asyncio.subprocess.STDOUT
         )
@@ -151,17 +155,17 @@ class Load:
     def sample(self) -> procfs.ProcSample:
         return procfs.sample(self.proc.pid)
 
-    async def command(self, cmd: str, timeout: float = 30.0, **extra: Any) -> Any:
+    async def command(self, cmd: str, reply_timeout: float = 30.0, **extra: Any) -> Any:
         assert self.proc.stdin is not None
         self.proc.stdin.write((json.dumps({"cmd": cmd, **extra}) + "\n").encode())
         await self.proc.stdin.drain()
-        reply = await _read_json(self.proc, timeout)
+        reply = await _read_json(self.proc, reply_timeout)
         return reply["result"]
 
 
-async def _read_json(proc: asyncio.subprocess.Process, timeout: float) -> dict[str, Any]:
+async def _read_json(proc: asyncio.subprocess.Process, limit_s: float) -> dict[str, Any]:
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), timeout)
+    line = await asyncio.wait_for(proc.stdout.readline(), limit_s)
     if not line:
         raise RuntimeError(f"client process exited (rc={proc.returncode})")
     result: dict[str, Any] = json.loads(line)
@@ -170,13 +174,19 @@ async def _read_json(proc: asyncio.subprocess.Process, timeout: float) -> dict[s
 
 @asynccontextmanager
 async def running_load(
-    port: int, clients: int, symbols: list[str], stall_client: bool, log: Path, connect_timeout: float = 90.0
+    port: int,
+    clients: int,
+    symbols: list[str],
+    *,
+    stall_client: bool,
+    batch_ms: float,
+    log: Path,
+    connect_timeout: float = 90.0,
 ) -> AsyncIterator[Load]:
     argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--clients", str(clients)]
     argv += ["--symbols", ",".join(symbols), "--connect-timeout", str(connect_timeout)]
-    argv += ["--stall-client"] if stall_client else []
-    err: IO[bytes]
-    with open(log, "wb") as err:
+    argv += ["--batch-ms", str(batch_ms)] + (["--stall-client"] if stall_client else [])
+    with _log_file(log) as err:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err
         )

@@ -1,0 +1,106 @@
+"""Markdown table of a run: one row per figure, restream and baseline side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+Json = dict[str, Any]
+Getter = Callable[[Json], Any]
+SERVERS = ("restream", "baseline")
+
+
+def _get(*path: str) -> Getter:
+    def get(d: Json) -> Any:
+        value: Any = d
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            value = value[key]
+        return value
+
+    return get
+
+
+def _conn(d: Json) -> str:
+    return f"{d['connected']}/{d['clients']} conn, {d['receiving']} recv"
+
+
+def _errors(d: Json) -> str:
+    return f"{d['errors']} err, {d['disconnects']} disc"
+
+
+def _fate(d: Json) -> str | None:
+    f = d.get("stalled_client_after_resume")
+    if not f:
+        return None
+    if not f["ended"]:
+        return f"still open ({f['frames']} frames, {f['bytes'] // 1024} KiB read)"
+    return f"closed: code {f['close_code']}, {f['lost_error'] or 'no reset'} ({f['frames']} frames read)"
+
+
+# (label, getter, unit format); numeric getters also get a restream/baseline ratio.
+WINDOW_ROWS: list[tuple[str, Getter, str]] = [
+    ("delivered msg/s", _get("delivered_per_s"), "{:,.0f}"),
+    ("server CPU µs/msg", _get("server_cpu_us_per_msg"), "{:.2f}"),
+    ("server CPU %", _get("server_cpu_pct"), "{:.0f}"),
+    ("client-process CPU %", _get("client_cpu_pct"), "{:.0f}"),
+    ("latency p50 ms", lambda d: _ms(d, "p50_us"), "{:.2f}"),
+    ("latency p99 ms", lambda d: _ms(d, "p99_us"), "{:.2f}"),
+    ("server peak RSS MB", _get("server_peak_rss_mb"), "{:.1f}"),
+    ("clients", _conn, "{}"),
+    ("client errors", _errors, "{}"),
+]
+
+LATENCY_ROWS: list[tuple[str, Getter, str]] = [("offered msg/s", _get("offered_per_s"), "{:,.0f}"), *WINDOW_ROWS]
+
+SLOW_ROWS: list[tuple[str, Getter, str]] = [
+    ("others' msg/s, no stall", _get("no_stall", "delivered_per_s"), "{:,.0f}"),
+    ("others' msg/s, during stall", _get("stall", "delivered_per_s"), "{:,.0f}"),
+    ("others' stall/no-stall ratio", _get("others_ratio"), "{:.3f}"),
+    ("others' p99 during stall ms", lambda d: _ms(d["stall"], "p99_us"), "{:.2f}"),
+    ("server RSS before stall MB", _get("rss_before_stall_mb"), "{:.1f}"),
+    ("server RSS end of stall MB", _get("rss_end_of_stall_mb"), "{:.1f}"),
+    ("server RSS growth MB", _get("rss_growth_mb"), "{:.1f}"),
+    ("server peak RSS MB", _get("peak_rss_mb"), "{:.1f}"),
+    ("frames conflated (stall window)", _get("stall", "metrics_delta", "restream_frames_conflated_total"), "{:,.0f}"),
+    ("clients evicted (stall window)", _get("stall", "metrics_delta", "restream_clients_evicted_total"), "{:,.0f}"),
+    ("others' disconnects", lambda d: d["stall"]["disconnects"], "{}"),
+    ("stalled client after resume", _fate, "{}"),
+]
+
+
+def _ms(d: Json, key: str) -> float | None:
+    value = d.get("latency", {}).get(key)
+    return value / 1000 if value is not None else None
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    if value is None:
+        return "-"
+    return fmt.format(value) if isinstance(value, int | float) else str(value)
+
+
+def _ratio(a: Any, b: Any) -> str:
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    return f"{a / b:.2f}" if numeric and b else ""
+
+
+def _rows(scenario: str, by_server: dict[str, Json], spec: list[tuple[str, Getter, str]]) -> Iterator[str]:
+    for label, get, fmt in spec:
+        values = [get(by_server[s]) if s in by_server else None for s in SERVERS]
+        cells = [_fmt(v, fmt) for v in values]
+        yield f"| {scenario} | {label} | {cells[0]} | {cells[1]} | {_ratio(*values)} |"
+
+
+def markdown(results: Json) -> str:
+    lines = ["| scenario | figure | restream | baseline | restream/baseline |", "|---|---|---:|---:|---:|"]
+    tput: dict[str, dict[str, Json]] = results.get("throughput", {})
+    for clients in sorted({c for runs in tput.values() for c in runs}, key=int):
+        by_server = {s: runs[clients] for s, runs in tput.items() if clients in runs}
+        lines += _rows(f"saturation C={clients}", by_server, WINDOW_ROWS)
+    if results.get("latency"):
+        lines += _rows("half load C=100", results["latency"], LATENCY_ROWS)
+    if results.get("slow_consumer"):
+        lines += _rows("slow consumer", results["slow_consumer"], SLOW_ROWS)
+    return "\n".join(lines)

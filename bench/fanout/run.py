@@ -1,0 +1,185 @@
+"""Fan-out benchmark: restream vs. a websockets.broadcast() baseline, in one run.
+
+    uv run --all-packages python bench/fanout/run.py [--clients 100,500,2000] [--seconds N]
+        [--quick] [--servers restream,baseline] [--out bench/results/fanout.json]
+
+See bench/fanout/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import procs
+import report
+import scenarios
+from scenarios import Settings
+
+Json = dict[str, Any]
+ROOT = procs.HERE.parent.parent
+SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "SPY", "BTC-USD", "ETH-USD"]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="fan-out benchmark: restream vs. websockets.broadcast()")
+    p.add_argument("--clients", default="100,500,2000", help="client counts for the saturation runs")
+    p.add_argument("--seconds", type=float, default=None, help="measurement window per run (default 10, quick 3)")
+    p.add_argument("--quick", action="store_true", help="smoke run: C=100 only, short windows and stall")
+    p.add_argument("--servers", default="restream,baseline", help="which servers to run")
+    p.add_argument("--rate", type=float, default=500.0, help="saturating feed rate, quotes/s per symbol")
+    p.add_argument("--restream-config", type=Path, default=None, help="restream config for tput/latency runs")
+    p.add_argument("--client-batch-ms", type=float, default=0.0, help="clients let frames gather between reads")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fanout.json")
+    return p.parse_args(argv)
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    logs = args.out.resolve().parent / "fanout-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    quick = args.quick
+    return Settings(
+        symbols=SYMBOLS,
+        saturate_rate=args.rate,
+        window_s=args.seconds or (3.0 if quick else 10.0),
+        warmup_s=1.0 if quick else 3.0,
+        stall_s=8.0 if quick else 30.0,
+        stall_timeout_s=3.0 if quick else 10.0,
+        drain_wait_s=3.0 if quick else 5.0,
+        latency_clients=100,
+        stall_clients=100,
+        logs=logs,
+        restream_config=args.restream_config,
+        client_batch_ms=args.client_batch_ms,
+    )
+
+
+def restream_available() -> bool:
+    cmd = [sys.executable, "-m", "servers.restream", "--help"]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=30, cwd=ROOT).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def attempt(label: str, run: Callable[[], Awaitable[Json]], notes: list[str]) -> Json | None:
+    """Run one measurement; a failure becomes a note, not the end of the benchmark."""
+    log(f"{label} ...")
+    started = time.monotonic()
+    try:
+        result = await run()
+    except Exception as exc:  # reported; the other runs go on
+        notes.append(f"{label}: FAILED {type(exc).__name__}: {exc}")
+        log(notes[-1])
+        return None
+    log(f"{label}: {result.get('delivered_per_s', '')} msg/s in {time.monotonic() - started:.0f}s")
+    return result
+
+
+async def run_all(args: argparse.Namespace, s: Settings, specs: list[procs.ServerSpec], notes: list[str]) -> Json:
+    counts = [100] if args.quick else [int(c) for c in args.clients.split(",")]
+    results: Json = {"throughput": {}, "latency": {}, "slow_consumer": {}}
+    for spec in specs:
+        for c in counts:
+            r = await attempt(f"{spec.name} saturation C={c}", partial(scenarios.throughput, spec, s, c), notes)
+            if r is not None:
+                results["throughput"].setdefault(spec.name, {})[str(c)] = r
+    offered = _half_of_baseline_max(results, s)
+    for spec in specs:
+        r = await attempt(
+            f"{spec.name} latency @ {offered:,.0f}/s", partial(scenarios.latency, spec, s, offered), notes
+        )
+        if r is not None:
+            results["latency"][spec.name] = r
+    for spec in specs:
+        r = await attempt(f"{spec.name} slow consumer", partial(scenarios.slow_consumer, spec, s), notes)
+        if r is not None:
+            results["slow_consumer"][spec.name] = r
+    return results
+
+
+def _half_of_baseline_max(results: Json, s: Settings) -> float:
+    """Half the baseline's saturated rate at the latency run's client count (or any server's)."""
+    key = str(s.latency_clients)
+    runs = results["throughput"]
+    for name in ("baseline", *runs):
+        if key in runs.get(name, {}):
+            return float(runs[name][key]["delivered_per_s"]) / 2
+    return 50_000.0
+
+
+def oddities(results: Json) -> list[str]:
+    """Things that make a figure suspect: client saturated, server not saturated, lost clients."""
+    found: list[str] = []
+    windows = [(f"saturation C={c} {n}", w) for n, runs in results["throughput"].items() for c, w in runs.items()]
+    windows += [(f"latency {n}", w) for n, w in results["latency"].items()]
+    windows += [
+        (f"slow consumer {n} ({k})", r[k]) for n, r in results["slow_consumer"].items() for k in ("no_stall", "stall")
+    ]
+    for label, w in windows:
+        if w["client_cpu_pct"] > 90:
+            found.append(f"{label}: client process at {w['client_cpu_pct']}% CPU, may be the bottleneck")
+        if w["other_cpu_pct"] > 10:
+            found.append(f"{label}: {w['other_cpu_pct']}% CPU used by other processes on the machine during the window")
+        if label.startswith("saturation") and w["server_cpu_pct"] < 90:
+            found.append(f"{label}: server only at {w['server_cpu_pct']}% CPU, not saturated")
+        expected = w.get("clients", 100) - (1 if label.startswith("slow") else 0)
+        if w["connected"] < expected or w["receiving"] < expected or w["disconnects"] or w["errors"]:
+            found.append(
+                f"{label}: {w['connected']} connected, {w['receiving']} receiving of {expected}, "
+                f"{w['errors']} errors, {w['disconnects']} disconnects, close codes {w['close_codes']}"
+            )
+    return found
+
+
+def main() -> None:
+    args = parse_args()
+    procs.pin(0, procs.CLIENT_CPU)  # keep CPU 0 for the server alone
+    s = settings(args)
+    notes: list[str] = []
+    specs = [procs.SPECS[name] for name in args.servers.split(",")]
+    if procs.RESTREAM in specs and not restream_available():
+        specs.remove(procs.RESTREAM)
+        notes.append("restream skipped: `python -m servers.restream --help` failed")
+        log(notes[-1])
+    started = time.time()
+    results = asyncio.run(run_all(args, s, specs, notes))
+    notes += oddities(results)
+    results["meta"] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "quick": args.quick,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "symbols": s.symbols,
+        "saturate_rate_per_symbol": s.saturate_rate,
+        "window_s": s.window_s,
+        "warmup_s": s.warmup_s,
+        "stall_s": s.stall_s,
+        "logs": str(s.logs),
+    }
+    results["notes"] = notes
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(report.markdown(results))
+    for note in notes:
+        print(f"\n- {note}", end="")
+    print(f"\n\nJSON: {args.out}  ({results['meta']['duration_s']} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""rsdev_misc."""
+
+__version__ = "0.1.0"

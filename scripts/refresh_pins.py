@@ -1,0 +1,40 @@
+"""Refresh the exact pins in the root pyproject from a fresh resolution.
+
+    uv run python scripts/refresh_pins.py
+
+Runs `uv lock --upgrade`, reads the versions uv chose from uv.lock (which stays uncommitted:
+it records the index address of the machine that wrote it), and rewrites
+`[tool.uv] constraint-dependencies` with `name==version` for every third-party distribution.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN, END = "constraint-dependencies = [", "]"
+
+
+def main() -> None:
+    subprocess.run(["uv", "lock", "--upgrade"], cwd=ROOT, check=True)
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    pins = sorted(
+        f'{p["name"]}=={p["version"]}'
+        for p in lock["package"]
+        if "registry" in p.get("source", {})
+    )
+    text = (ROOT / "pyproject.toml").read_text()
+    body = "constraint-dependencies = [\n" + "".join(f'    "{pin}",\n' for pin in pins) + "]"
+    new, n = re.subn(r"constraint-dependencies = \[[^\]]*\]", lambda _: body, text)
+    if n != 1:
+        raise SystemExit("pyproject.toml: expected one constraint-dependencies list under [tool.uv]")
+    (ROOT / "pyproject.toml").write_text(new)
+    subprocess.run(["uv", "lock"], cwd=ROOT, check=True)
+    print(f"pinned {len(pins)} distributions")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for the tests and run them: one job per distribution, each in its own
+# virtual environment holding only that distribution, its dependencies and the test tools, so a
+# missing dependency fails its own job. Exit 1 if any job fails.
+#
+#   bash scripts/test.sh            every job
+#   bash scripts/test.sh servers    some jobs (lint lib_common servers cli misc json5format pmdaemon e2e)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# System packages the tests need (Debian): chromium for the dashboard's browser test.
+APT_PACKAGES=(chromium)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  as_root apt-get update -q && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || exit 1
+fi
+python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q uv || exit 1
+UV=(python3 -m uv)
+
+# job name → distribution (for its own environment) and test folder
+declare -A DIST=([lib_common]=lib-common [servers]=servers [cli]=cli [misc]=misc [json5format]=json5format [pmdaemon]=pmdaemon)
+JOBS=("${@:-lint lib_common servers cli misc json5format pmdaemon e2e}")
+JOBS=(${JOBS[*]})
+
+passed=0 failed=0 failed_jobs=()
+count() {  # add the counts of pytest's closing line to the totals
+  local n
+  for n in $(grep -oE '[0-9]+ passed' <<<"$1" | grep -oE '[0-9]+'); do passed=$((passed + n)); done
+  for n in $(grep -oE '[0-9]+ (failed|errors?)' <<<"$1" | grep -oE '[0-9]+'); do failed=$((failed + n)); done
+}
+run_job() {
+  local job=$1 log rc
+  log=$(mktemp)
+  echo "== job $job"
+  case $job in
+    lint)
+      "${UV[@]}" run --all-packages --group dev ruff check . &&
+        "${UV[@]}" run --all-packages --group dev ruff format --check . &&
+        "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py
+      rc=$?
+      ;;
+    e2e)
+      UV_PROJECT_ENVIRONMENT=.venvs/e2e "${UV[@]}" run --all-packages --group dev --exact pytest tests/e2e 2>&1 | tee "$log"
+      rc=${PIPESTATUS[0]}
+      ;;
+    *)
+      [ -n "${DIST[$job]:-}" ] || { echo "unknown job $job"; return 1; }
+      UV_PROJECT_ENVIRONMENT=.venvs/$job "${UV[@]}" run --package "${DIST[$job]}" --group dev --exact pytest "tests/$job" 2>&1 | tee "$log"
+      rc=${PIPESTATUS[0]}
+      ;;
+  esac
+  [ -s "$log" ] && count "$(tail -n 1 "$log")"
+  rm -f "$log"
+  if [ "$rc" -ne 0 ]; then failed_jobs+=("$job"); fi
+  echo "== job $job: exit $rc"
+}
+for job in "${JOBS[@]}"; do run_job "$job"; done
+
+echo
+if [ ${#failed_jobs[@]} -gt 0 ]; then
+  echo "failed jobs: ${failed_jobs[*]}"
+fi
+echo "tests: $passed passed, $failed failed"
+[ ${#failed_jobs[@]} -eq 0 ]

@@ -1,0 +1,3 @@
+"""json5format."""
+
+__version__ = "0.1.0"
