@@ -37,7 +37,7 @@ def check(base: Path = ROOT) -> list[str]:
         data = tomllib.loads((path / "pyproject.toml").read_text())
         projects[canonicalize_name(data["project"]["name"])] = (path.relative_to(base), data)
     versions = {name: Version(data["project"]["version"]) for name, (_, data) in projects.items()}
-    for name, (rel, data) in projects.items():
+    for rel, data in projects.values():
         where = f"{rel}/pyproject.toml"
         if "build-system" not in data:
             problems.append(f"{where}: no [build-system]: uv would not install its scripts")
@@ -57,7 +57,9 @@ def check(base: Path = ROOT) -> list[str]:
             if not str(req.specifier):
                 problems.append(f"{where}: {req.name} has no version range")
             elif versions[dep] not in req.specifier:
-                problems.append(f"{where}: {req.name}{req.specifier} does not admit the sibling's version {versions[dep]}")
+                problems.append(
+                    f"{where}: {req.name}{req.specifier} does not admit the sibling's version {versions[dep]}"
+                )
     pins = root.get("tool", {}).get("uv", {}).get("constraint-dependencies", [])
     if not pins:
         problems.append("pyproject.toml: no exact pins in [tool.uv] constraint-dependencies")

@@ -21,11 +21,7 @@ BEGIN, END = "constraint-dependencies = [", "]"
 def main() -> None:
     subprocess.run(["uv", "lock", "--upgrade"], cwd=ROOT, check=True)
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
-    pins = sorted(
-        f'{p["name"]}=={p["version"]}'
-        for p in lock["package"]
-        if "registry" in p.get("source", {})
-    )
+    pins = sorted(f"{p['name']}=={p['version']}" for p in lock["package"] if "registry" in p.get("source", {}))
     text = (ROOT / "pyproject.toml").read_text()
     body = "constraint-dependencies = [\n" + "".join(f'    "{pin}",\n' for pin in pins) + "]"
     new, n = re.subn(r"constraint-dependencies = \[[^\]]*\]", lambda _: body, text)

@@ -42,6 +42,7 @@ run_job() {
     lint)
       "${UV[@]}" run --all-packages --group dev ruff check . &&
         "${UV[@]}" run --all-packages --group dev ruff format --check . &&
+        "${UV[@]}" run --all-packages --group dev mypy packages/*/src vendor/*/src &&
         "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py
       rc=$?
       ;;

@@ -44,5 +44,7 @@ def test_loose_pins_and_missing_workspace_source_are_reported(tmp_path: Path) ->
 
 
 def test_command_line_exit_status() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts/check_workspace.py")], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/check_workspace.py")], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from lib_common.config import load_json5, parse_json5
 from lib_common.errors import ConfigError
 
@@ -16,12 +17,14 @@ def test_parse_error_has_file_line_col() -> None:
 def test_value_errors_name_the_path() -> None:
     root = parse_json5('{tenants: [{priority: "high"}]}', "c.json5")
     (tenant,) = root.sections("tenants")
-    with pytest.raises(ConfigError, match=r'^c.json5: tenants\[0\].priority: expected an integer, found the string \'high\''):
+    with pytest.raises(
+        ConfigError, match=r"^c.json5: tenants\[0\].priority: expected an integer, found the string \'high\'"
+    ):
         tenant.integer("priority", 0)
 
 
 def test_unknown_keys_are_errors() -> None:
-    with pytest.raises(ConfigError, match="c.json5: memroy: unknown key"):
+    with pytest.raises(ConfigError, match=r"c\.json5: memroy: unknown key"):
         parse_json5("{memroy: {}}", "c.json5").only(["memory"])
 
 

@@ -87,7 +87,9 @@ def start_restream(tmp_path: Path) -> Iterator[StartRestream]:
     """`start_restream(config=None, *flags, scheme="http", verify=True)` → a healthy process."""
     running: list[RestreamProcess] = []
 
-    def start(config: dict[str, object] | None = None, *flags: str, scheme: str = "http", verify: object = True) -> RestreamProcess:
+    def start(
+        config: dict[str, object] | None = None, *flags: str, scheme: str = "http", verify: object = True
+    ) -> RestreamProcess:
         args = list(flags)
         if config is not None:
             path = tmp_path / f"restream-{len(running)}.json5"

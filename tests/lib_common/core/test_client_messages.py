@@ -5,6 +5,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from lib_common.core.client_messages import Ping, Subscribe, Unsubscribe, parse_client_message
 from lib_common.errors import ProtocolError
 

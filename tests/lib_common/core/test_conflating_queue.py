@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from lib_common.core.conflating_queue import ConflatingQueue
 from lib_common.core.frame import Frame
 from lib_common.core.wsframe import text_frame

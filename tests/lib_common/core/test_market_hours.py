@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 from lib_common.core.market_hours import NEW_YORK, session_at
 
 

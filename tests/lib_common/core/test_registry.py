@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lib_common.clock import ManualClock
 from lib_common.core.registry import Registry
 

@@ -6,12 +6,13 @@ import json
 
 from hypothesis import given
 from hypothesis import strategies as st
-from lib_common.core.frame import Frame
-from lib_common.core.quote import Quote
-from lib_common.core.wsframe import close_frame, text_frame
 from websockets.frames import Close, Opcode
 from websockets.frames import Frame as WsFrame
 from websockets.streams import StreamReader
+
+from lib_common.core.frame import Frame
+from lib_common.core.quote import Quote
+from lib_common.core.wsframe import close_frame, text_frame
 
 
 def parse(data: bytes) -> WsFrame:

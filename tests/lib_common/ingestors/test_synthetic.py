@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from lib_common.clock import LoopClock, ManualClock
 from lib_common.core.quote import Quote
 from lib_common.ingestors.synthetic import SyntheticFeed

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from servers.restream.__main__ import build_parser, resolve_config
 
 
@@ -58,7 +59,13 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
 
 def test_defaults_without_config() -> None:
     config = resolve_config(build_parser().parse_args([]))
-    assert (config.host, config.port, config.feed, config.rate, config.tenants) == ("127.0.0.1", 8765, "synthetic", 2.0, ())
+    assert (config.host, config.port, config.feed, config.rate, config.tenants) == (
+        "127.0.0.1",
+        8765,
+        "synthetic",
+        2.0,
+        (),
+    )
 
 
 @pytest.mark.parametrize("args", [["--rate", "0"], ["--rate", "fast"], ["--symbols", ","], ["--feed", "nope"]])

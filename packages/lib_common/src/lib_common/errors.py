@@ -1,8 +1,8 @@
 """Exception tree of lib_common.
 
-    RsdevError
-    ├── ConfigError          bad configuration: says where (file:line:col or JSON path) and why
-    └── ProtocolError        a client sent something the gateway cannot act on
+RsdevError
+├── ConfigError          bad configuration: says where (file:line:col or JSON path) and why
+└── ProtocolError        a client sent something the gateway cannot act on
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ class ConflatingQueue:
         """Drop the oldest frame of the most-queued symbol; -1 when none has two."""
         if not self._by_symbol:
             return -1
-        symbol, same = max(self._by_symbol.items(), key=lambda item: len(item[1]))
+        same = max(self._by_symbol.values(), key=len)
         if len(same) < 2:
             return -1
         slot = same.popleft()

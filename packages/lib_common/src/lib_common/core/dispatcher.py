@@ -30,7 +30,23 @@ log = logging.getLogger(__name__)
 SLOW_CONSUMER = (1013, "slow consumer")
 
 # Upper bounds of the ts_library_in → ts_library_out histogram, µs.
-LATENCY_BOUNDS_US = (10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000)
+LATENCY_BOUNDS_US = (
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    1_000_000,
+)
 
 
 class Dispatcher:

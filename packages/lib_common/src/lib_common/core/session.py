@@ -27,17 +27,17 @@ class ClientSession:
     """Per-client delivery state; the Dispatcher is the only writer of its fields."""
 
     __slots__ = (
-        "id",
-        "tenant",
-        "priority",
-        "egress",
-        "queue",
-        "pending",
         "backlogged",
-        "writable",
-        "paused_since",
-        "closed",
         "close_code",
+        "closed",
+        "egress",
+        "id",
+        "paused_since",
+        "pending",
+        "priority",
+        "queue",
+        "tenant",
+        "writable",
     )
 
     def __init__(self, egress: Egress, *, tenant: str = "", priority: int = 0, queue_capacity: int = 256) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import FrameType
 
 import uvicorn
-from lib_common.errors import ConfigError
 
+from lib_common.errors import ConfigError
 from servers.restream.app import create_app
 from servers.restream.config import FEEDS, LOG_LEVELS, RestreamConfig, load_config
 from servers.restream.transport import GatewayProtocol
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fan market data out to WebSocket clients. With no config it serves a synthetic "
         "feed on 127.0.0.1:8765 without auth; flags override the config file.",
     )
-    parser.add_argument("--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits)")
+    parser.add_argument(
+        "--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits)"
+    )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8765; 0 picks a free one)")
     parser.add_argument("--feed", choices=FEEDS, help="where quotes come from (default synthetic)")

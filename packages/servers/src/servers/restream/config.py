@@ -181,7 +181,9 @@ def _registry(section: Section) -> float:
 
 
 def _limits(section: Section) -> Limits:
-    section.only(["max_symbols_per_message", "max_symbols_per_client", "max_message_bytes", "messages_per_second", "burst"])
+    section.only(
+        ["max_symbols_per_message", "max_symbols_per_client", "max_message_bytes", "messages_per_second", "burst"]
+    )
     limits = Limits(
         max_symbols_per_message=section.integer("max_symbols_per_message", _LIMITS.max_symbols_per_message, minimum=1),
         max_symbols_per_client=section.integer("max_symbols_per_client", _LIMITS.max_symbols_per_client, minimum=1),

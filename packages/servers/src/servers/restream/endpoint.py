@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 
+from starlette.responses import PlainTextResponse
+from starlette.websockets import WebSocket
+
 from lib_common.core.client_messages import Ping, Subscribe, parse_client_message
 from lib_common.core.frame import Frame
 from lib_common.core.rate_limit import TokenBucket
 from lib_common.core.session import ClientSession
 from lib_common.errors import ProtocolError
-from starlette.responses import PlainTextResponse
-from starlette.websockets import WebSocket
-
 from servers.restream.config import Tenant
 from servers.restream.gateway import Gateway
 from servers.restream.transport import EXTENSION, GatewayProtocol
@@ -38,7 +38,9 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     gateway: Gateway = websocket.app.state.gateway
     egress = websocket.scope.get("extensions", {}).get(EXTENSION)
     if not isinstance(egress, GatewayProtocol):
-        raise RuntimeError(f"restream needs uvicorn with ws={GatewayProtocol.__name__}; the {EXTENSION} scope extension is missing")
+        raise RuntimeError(
+            f"restream needs uvicorn with ws={GatewayProtocol.__name__}; the {EXTENSION} scope extension is missing"
+        )
     tenant = gateway.config.tenant_for(bearer_token(websocket))
     if tenant is None:
         await websocket.send_denial_response(
@@ -60,7 +62,9 @@ async def ws_endpoint(websocket: WebSocket) -> None:
 async def _serve(gateway: Gateway, tenant: Tenant, egress: GatewayProtocol, websocket: WebSocket) -> None:
     config = gateway.config
     dispatcher = gateway.dispatcher
-    session = ClientSession(egress, tenant=tenant.name, priority=tenant.priority, queue_capacity=config.memory.client_queue)
+    session = ClientSession(
+        egress, tenant=tenant.name, priority=tenant.priority, queue_capacity=config.memory.client_queue
+    )
     dispatcher.attach(session)
     egress.on_writable = lambda writable: dispatcher.writable(session, writable)
     bucket = TokenBucket(config.limits.messages_per_second, config.limits.burst, gateway.clock.monotonic())

@@ -20,7 +20,6 @@ from lib_common.core.registry import Registry
 from lib_common.core.session import ClientSession
 from lib_common.ingestors.synthetic import SyntheticFeed
 from lib_common.metrics import Exposition
-
 from servers.restream.config import RestreamConfig, Tenant
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,9 @@ class Gateway:
     def leave(self, tenant: Tenant) -> None:
         self.connections[tenant.name] -= 1
 
-    def subscribe_client(self, session: ClientSession, tenant: Tenant, symbols: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    def subscribe_client(
+        self, session: ClientSession, tenant: Tenant, symbols: tuple[str, ...]
+    ) -> tuple[list[str], dict[str, str]]:
         """Subscribe what the tenant and the feed allow; returns (added, refused with reasons)."""
         refused: dict[str, str] = {}
         wanted: list[str] = []
@@ -145,7 +146,11 @@ class Gateway:
                 "list": self.registry.active,
             },
             "frames": {"in": d.frames_in, "out": d.frames_out, "conflated": d.conflated, "evicted_clients": d.evicted},
-            "memory_guard": {"budget_bytes": self.guard.budget, "used_bytes": self.guard.used, "peak_bytes": self.guard.peak},
+            "memory_guard": {
+                "budget_bytes": self.guard.budget,
+                "used_bytes": self.guard.used,
+                "peak_bytes": self.guard.peak,
+            },
             "upstream": {
                 "feed": self.config.feed,
                 "state": self.state,
@@ -165,16 +170,28 @@ class Gateway:
             (({"tenant": name}, n) for name, n in sorted(self.connections.items())),
         )
         out.gauge("restream_symbols_active", "Symbols with at least one subscriber.", len(self.registry.active))
-        out.gauge("restream_symbols_lingering", "Symbols waiting out the linger before upstream unsubscribe.", len(self.registry.lingering))
+        out.gauge(
+            "restream_symbols_lingering",
+            "Symbols waiting out the linger before upstream unsubscribe.",
+            len(self.registry.lingering),
+        )
         out.counter("restream_frames_in_total", "Quotes received from the feed.", d.frames_in)
         out.counter("restream_frames_out_total", "Frames written to clients.", d.frames_out)
         out.counter("restream_frames_conflated_total", "Queued frames replaced or dropped by conflation.", d.conflated)
         out.counter("restream_clients_evicted_total", "Clients closed as slow consumers (1013).", d.evicted)
-        out.gauge("restream_guard_bytes", "Bytes queued for clients, as the memory guard accounts them.", self.guard.used)
+        out.gauge(
+            "restream_guard_bytes", "Bytes queued for clients, as the memory guard accounts them.", self.guard.used
+        )
         out.gauge("restream_guard_peak_bytes", "Highest value of restream_guard_bytes.", self.guard.peak)
         out.gauge("restream_guard_budget_bytes", "The memory guard's budget.", self.guard.budget)
-        out.counter("restream_upstream_subscribes_total", "Symbols subscribed upstream.", self.registry.upstream_subscribes)
-        out.counter("restream_upstream_unsubscribes_total", "Symbols unsubscribed upstream.", self.registry.upstream_unsubscribes)
+        out.counter(
+            "restream_upstream_subscribes_total", "Symbols subscribed upstream.", self.registry.upstream_subscribes
+        )
+        out.counter(
+            "restream_upstream_unsubscribes_total",
+            "Symbols unsubscribed upstream.",
+            self.registry.upstream_unsubscribes,
+        )
         out.gauges("restream_upstream_up", "1 while the feed is in this state.", (({"state": self.state}, 1),))
         out.histogram(
             "restream_dispatch_latency_seconds",
