@@ -19,5 +19,9 @@ def test_installed_version_matches_pyproject() -> None:
 
 def test_console_scripts_are_installed_entry_points() -> None:
     declared = tomllib.loads(PYPROJECT.read_text())["project"]
-    installed = {ep.name: ep.value for ep in metadata.entry_points(group="console_scripts") if ep.dist and ep.dist.name == declared["name"]}
+    installed = {
+        ep.name: ep.value
+        for ep in metadata.entry_points(group="console_scripts")
+        if ep.dist and ep.dist.name == declared["name"]
+    }
     assert installed == declared.get("scripts", {})
