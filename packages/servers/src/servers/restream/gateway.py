@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from lib_common.clock import Clock, LoopClock, Timer
 from lib_common.core.dispatcher import Dispatcher
@@ -28,7 +29,12 @@ SWEEP_INTERVAL_S = 0.5
 
 
 class Gateway:
-    def __init__(self, config: RestreamConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: RestreamConfig,
+        clock: Clock | None = None,
+        defer: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock or LoopClock()
         self.feed = SyntheticFeed(self._ingest, clock=self.clock, rate=config.rate, symbols=config.symbols)
@@ -38,7 +44,7 @@ class Gateway:
             self.registry,
             self.guard,
             self.clock,
-            defer=self._defer,
+            defer=defer or self._defer,
             stall_timeout_s=config.memory.stall_timeout_s,
         )
         self.connections: Counter[str] = Counter()
@@ -66,8 +72,9 @@ class Gateway:
         for session in list(self.dispatcher.sessions):
             self.dispatcher.close(session, 1001, "server shutting down")
 
-    def _defer(self, callback: object) -> None:
-        asyncio.get_running_loop().call_soon(callback)  # type: ignore[arg-type]
+    @staticmethod
+    def _defer(callback: Callable[[], None]) -> None:
+        asyncio.get_running_loop().call_soon(callback)
 
     def _ingest(self, quotes: list[Quote]) -> None:
         self.dispatcher.publish(quotes)
@@ -108,16 +115,18 @@ class Gateway:
         """Subscribe what the tenant and the feed allow; returns (added, refused with reasons)."""
         refused: dict[str, str] = {}
         wanted: list[str] = []
-        held = len(self.registry.symbols_of(session))
-        room = self.config.limits.max_symbols_per_client - held
+        held = self.registry.symbols_of(session)
+        limit = self.config.limits.max_symbols_per_client
+        new = 0
         for symbol in symbols:
             if not tenant.allows(symbol):
                 refused[symbol] = "not allowed for this tenant"
             elif not self.feed.accepts(symbol):
                 refused[symbol] = "not served by this feed"
-            elif len(wanted) >= room and symbol not in self.registry.symbols_of(session):
-                refused[symbol] = f"limit of {self.config.limits.max_symbols_per_client} symbols per client"
+            elif symbol not in held and len(held) + new >= limit:
+                refused[symbol] = f"limit of {limit} symbols per client"
             else:
+                new += symbol not in held
                 wanted.append(symbol)
         added = self.registry.subscribe(session, wanted)
         return added, refused

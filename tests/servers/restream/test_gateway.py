@@ -1,0 +1,66 @@
+"""Gateway policy without a server: admission, subscription rules, snapshots, figures."""
+
+from __future__ import annotations
+
+from lib_common.clock import ManualClock
+from lib_common.core.session import ClientSession
+from servers.restream.config import Limits, RestreamConfig, Tenant
+from servers.restream.gateway import Gateway
+from tests.lib_common.core.test_dispatcher import FakeEgress
+
+
+def gateway(**overrides: object) -> Gateway:
+    return Gateway(RestreamConfig().with_overrides(**overrides), clock=ManualClock(), defer=lambda callback: None)
+
+
+def session(gw: Gateway) -> tuple[ClientSession, FakeEgress]:
+    egress = FakeEgress()
+    s = ClientSession(egress)
+    gw.dispatcher.attach(s)
+    return s, egress
+
+
+def test_per_client_symbol_limit_counts_held_symbols() -> None:
+    gw = gateway(limits=Limits(max_symbols_per_client=3))
+    s, _ = session(gw)
+    tenant = Tenant("t", "x")
+    assert gw.subscribe_client(s, tenant, ("A", "B")) == (["A", "B"], {})
+    added, refused = gw.subscribe_client(s, tenant, ("A", "C", "D"))
+    assert added == ["C"]
+    assert refused == {"D": "limit of 3 symbols per client"}
+
+
+def test_tenant_patterns_and_fixed_feed() -> None:
+    gw = gateway(symbols=("BTC-USD", "AAPL"))
+    s, _ = session(gw)
+    crypto = Tenant("c", "x", symbols=("*-USD",))
+    added, refused = gw.subscribe_client(s, crypto, ("BTC-USD", "AAPL", "ETH-USD"))
+    assert added == ["BTC-USD"]
+    assert refused == {"AAPL": "not allowed for this tenant", "ETH-USD": "not served by this feed"}
+
+
+def test_admission_limit_per_tenant() -> None:
+    gw = gateway()
+    tenant = Tenant("t", "x", max_connections=1)
+    assert gw.admit(tenant) and not gw.admit(tenant)
+    gw.leave(tenant)
+    assert gw.admit(tenant)
+
+
+def test_snapshot_and_upstream_follow_the_registry() -> None:
+    gw = gateway(linger_s=0.0)
+    s, egress = session(gw)
+    gw.subscribe_client(s, Tenant("t", "x"), ("AAPL",))
+    assert gw.feed.active == frozenset({"AAPL"})
+    gw.dispatcher.publish(gw.feed.tick())
+    gw.dispatcher.flush()
+    s2, egress2 = session(gw)
+    gw.subscribe_client(s2, Tenant("t", "x"), ("AAPL",))
+    gw.snapshot(s2, ["AAPL"])
+    gw.dispatcher.flush()
+    assert egress2.messages() == egress.messages()
+    gw.dispatcher.detach(s)
+    gw.dispatcher.detach(s2)
+    assert gw.feed.active == frozenset() and "AAPL" not in gw.dispatcher.latest
+    assert gw.status()["upstream"] == {"feed": "synthetic", "state": "idle", "subscribes": 1, "unsubscribes": 1}
+    assert "restream_upstream_unsubscribes_total 1" in gw.metrics()
