@@ -3,11 +3,10 @@
 No playwright or selenium: start a headless chromium with `launch_chromium`, connect a
 `CDPClient` to the browser's WebSocket, open a page with `new_page`, and send commands.
 
-    async with launch_chromium(tmp_path) as browser_url:
-        async with await CDPClient.connect(browser_url) as cdp:
-            session = await cdp.new_page()
-            await cdp.send("Page.navigate", {"url": url}, session_id=session)
-            value = await cdp.evaluate("document.title", session_id=session)
+    async with launch_chromium(tmp_path) as browser_url, await CDPClient.connect(browser_url) as cdp:
+        session = await cdp.new_page()
+        await cdp.send("Page.navigate", {"url": url}, session_id=session)
+        value = await cdp.evaluate("document.title", session_id=session)
 
 Commands carry an id; the reader task resolves the future waiting for that id. Events go to
 listeners registered with `on` (each gets the event's params and its sessionId, if any).
@@ -84,18 +83,18 @@ async def launch_chromium(
         "--disable-component-update",
         "--disable-sync",
         "--disable-extensions",
+        "--no-proxy-server",  # loopback tests must not go through an http_proxy from the environment
         f"--user-data-dir={profile}",
         "--remote-debugging-port=0",
         *extra_args,
         "about:blank",
     ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    proc = _spawn(args, log_path)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            match = _DEVTOOLS_LINE.search(log_path.read_text(errors="replace"))
+            match = _DEVTOOLS_LINE.search(await asyncio.to_thread(log_path.read_text, errors="replace"))
             if match:
                 break
             if proc.poll() is not None:
@@ -106,6 +105,11 @@ async def launch_chromium(
         yield match.group(1)
     finally:
         await stop_process(proc)
+
+
+def _spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
 
 async def stop_process(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:

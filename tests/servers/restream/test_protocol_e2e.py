@@ -131,6 +131,16 @@ async def test_tenant_connection_limit_and_symbol_rules(start_restream: StartRes
         assert await recv_until(ws, "subscribed") == {"type": "subscribed", "symbols": ["BTC-USD"]}
 
 
+async def test_one_bad_symbol_does_not_cost_the_others(start_restream: StartRestream) -> None:
+    server = start_restream()
+    async with connect(server.url("/ws", ws=True)) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "symbols": ["AAPL", "not a symbol!"]}))
+        error = await recv_until(ws, "error")
+        assert error["code"] == "bad_symbols" and "not a symbol!" in error["message"]
+        assert await recv_until(ws, "subscribed") == {"type": "subscribed", "symbols": ["AAPL"]}
+        assert (await recv_until(ws, "quote"))["symbol"] == "AAPL"
+
+
 async def test_fixed_symbols_refuse_others(start_restream: StartRestream) -> None:
     server = start_restream(None, "--symbols", "AAPL,MSFT")
     async with connect(server.url("/ws", ws=True)) as ws:

@@ -4,7 +4,9 @@
     {"op": "unsubscribe", "symbols": ["AAPL"]}
     {"op": "ping"}
 
-Anything else raises ProtocolError with the code that goes into the error frame.
+A message that is not one of these raises ProtocolError with the code that goes into the
+error frame. Inside a well-formed (un)subscribe, symbols that are not valid are set aside in
+`invalid` with a reason, so one typo does not cost a client its other symbols.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ SYMBOL_RE = re.compile(r"[A-Z0-9.\-^=]{1,32}")
 @dataclass(frozen=True, slots=True)
 class Subscribe:
     symbols: tuple[str, ...]
+    invalid: tuple[tuple[str, str], ...] = ()  # (what was sent, why it is not a symbol)
     op: Literal["subscribe"] = "subscribe"
 
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
     symbols: tuple[str, ...]
+    invalid: tuple[tuple[str, str], ...] = ()
     op: Literal["unsubscribe"] = "unsubscribe"
 
 
@@ -53,25 +57,27 @@ def parse_client_message(text: str, *, max_bytes: int, max_symbols: int) -> Clie
     if op == "ping":
         return Ping()
     if op in ("subscribe", "unsubscribe"):
-        symbols = _symbols(body.get("symbols"), max_symbols)
-        return Subscribe(symbols) if op == "subscribe" else Unsubscribe(symbols)
+        symbols, invalid = _symbols(body.get("symbols"), max_symbols)
+        return Subscribe(symbols, invalid) if op == "subscribe" else Unsubscribe(symbols, invalid)
     if op is None:
         raise ProtocolError("bad_message", 'missing "op"')
     raise ProtocolError("unknown_op", f"unknown op {op!r}: expected subscribe, unsubscribe or ping")
 
 
-def _symbols(value: object, max_symbols: int) -> tuple[str, ...]:
+def _symbols(value: object, max_symbols: int) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     if not isinstance(value, list) or not value:
         raise ProtocolError("bad_symbols", '"symbols" must be a non-empty list of strings')
     if len(value) > max_symbols:
         raise ProtocolError("too_many_symbols", f"{len(value)} symbols in one message, limit is {max_symbols}")
     out: list[str] = []
+    invalid: list[tuple[str, str]] = []
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise ProtocolError("bad_symbols", f"symbols[{i}]: expected a string, found {type(item).__name__}")
+            invalid.append((repr(item), f"symbols[{i}]: expected a string, found {type(item).__name__}"))
+            continue
         symbol = item.strip().upper()
         if not SYMBOL_RE.fullmatch(symbol):
-            raise ProtocolError("bad_symbols", f"symbols[{i}]: {item!r} is not a symbol")
-        if symbol not in out:
+            invalid.append((item, f"symbols[{i}]: {item!r} is not a symbol (letters, digits and . - ^ =, at most 32)"))
+        elif symbol not in out:
             out.append(symbol)
-    return tuple(out)
+    return tuple(out), tuple(invalid)

@@ -99,7 +99,12 @@ def _handle(gateway: Gateway, tenant: Tenant, session: ClientSession, text: str)
         return
     if isinstance(request, Ping):
         dispatcher.send(session, Frame.control({"type": "pong"}))
-    elif isinstance(request, Subscribe):
+        return
+    for _, reason in request.invalid:
+        _error(gateway, session, "bad_symbols", reason)
+    if not request.symbols:
+        return
+    if isinstance(request, Subscribe):
         added, refused = gateway.subscribe_client(session, tenant, request.symbols)
         for symbol, reason in refused.items():
             _error(gateway, session, "symbol_refused", f"{symbol}: {reason}")
