@@ -40,6 +40,8 @@ class Frame:
             value = getattr(quote, name)
             if value is not None:
                 body[name] = value
+        for name, value in quote.extra:
+            body.setdefault(name, value)
         body["ts_upstream"] = quote.ts_upstream
         body["ts_library_in"] = quote.ts_library_in
         body["ts_library_out"] = ts_library_out

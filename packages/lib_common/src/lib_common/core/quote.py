@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-MarketHours = Literal["pre", "regular", "post", "closed"]
+# Yahoo's MarketHoursType adds extended and overnight sessions to NYSE's three.
+MarketHours = Literal["pre", "regular", "post", "extended", "overnight", "closed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +27,5 @@ class Quote:
     market_hours: MarketHours | None = None
     currency: str | None = None
     exchange: str | None = None
+    # Provider-specific fields that go on the wire as they are (e.g. Fear & Greed's "rating").
+    extra: tuple[tuple[str, str | int | float | bool], ...] = ()

@@ -1,0 +1,1 @@
+"""Yahoo Finance: the streamer's protobuf frames, normalised into quotes."""
