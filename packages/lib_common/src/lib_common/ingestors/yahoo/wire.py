@@ -91,7 +91,8 @@ def _skip(data: bytes, i: int, tag: int) -> int:
 
 
 def decode_pricing(data: bytes) -> dict[str, object]:
-    """The fields present in a PricingData message, by their .proto names.
+    """The fields present in a PricingData message, by their names in `pricing_pb` (betterproto's
+    Python names: the .proto's, except `vol_24hr` → `vol_24_hr`).
 
     Raises DecodeError on anything that is not a well-formed message; unknown fields are
     skipped.
