@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from lib_common.clock import Clock
 from lib_common.core.backoff import Backoff
 from lib_common.core.quote import Quote
+from lib_common.core.upstream_policy import StreamStatus
 from lib_common.ingestors.yahoo.normalise import FrameError, decode_frame
 from lib_common.ingestors.yahoo.shards import ShardPlan
 
@@ -35,9 +36,11 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Ge
 
 @dataclass
 class ShardHealth:
+    down_at: float  # monotonic seconds: since when this connection is down (while not connected)
     connected: bool = False
     receiving: bool = False  # a frame arrived since the last (re)connect
-    last_message: float | None = None  # monotonic seconds
+    connected_at: float = 0.0
+    last_message: float | None = None
     connects: int = 0
     drops: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
@@ -93,20 +96,24 @@ class YahooStreamer:
 
     # Health, as the upstream manager reads it
 
-    def streaming(self, now: float, within_s: float) -> bool:
-        """True when every shard with symbols is connected and heard from within `within_s`."""
+    def status(self) -> StreamStatus:
+        """Connected, silence and downtime over every connection that carries symbols."""
+        now = self._clock.monotonic()
+        connected = receiving = True
+        silence: float | None = None
+        down: float | None = None
         busy = [i for i in range(self._plan.shards) if self._plan.symbols(i)]
-        if not busy:
-            return False
         for index in busy:
-            h = self.health.get(index)
-            if h is None or not h.receiving or h.last_message is None or now - h.last_message > within_s:
-                return False
-        return True
-
-    def last_message(self) -> float | None:
-        times = [h.last_message for h in self.health.values() if h.last_message is not None]
-        return max(times) if times else None
+            h = self.health.setdefault(index, ShardHealth(down_at=now))
+            receiving = receiving and h.receiving
+            if h.connected:
+                heard = max(h.connected_at, h.last_message or 0.0)
+                silence = max(silence or 0.0, now - heard)
+            else:
+                connected = False
+                down = max(down or 0.0, now - h.down_at)
+        up = connected and bool(busy)
+        return StreamStatus(connected=up, receiving=up and receiving, silence_s=silence, down_s=down)
 
     # Lifecycle
 
@@ -146,11 +153,12 @@ class YahooStreamer:
 
     async def _keep(self, shard: int) -> None:
         """Connect, subscribe, read; on any drop back off and start again, while symbols remain."""
-        health = self.health.setdefault(shard, ShardHealth())
+        health = self.health.setdefault(shard, ShardHealth(down_at=self._clock.monotonic()))
         backoff = self._backoff()
         while self._plan.symbols(shard):
             reason = await self._session(shard, health, backoff)
             health.connected = health.receiving = False
+            health.down_at = self._clock.monotonic()
             health.drops[reason.split(":")[0]] += 1
             health.last_error = reason
             self._changed()
@@ -171,6 +179,7 @@ class YahooStreamer:
             ) as ws:
                 self._sockets[shard] = ws
                 health.connected = True
+                health.connected_at = self._clock.monotonic()
                 health.connects += 1
                 await ws.send(json.dumps({"subscribe": self._plan.symbols(shard)}))
                 self._changed()

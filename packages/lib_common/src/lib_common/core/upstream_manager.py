@@ -1,0 +1,224 @@
+"""UpstreamManager: the conductor between the stream, the polling fallback and the clients.
+
+It owns the symbols the registry wants, hands them to the stream (and to the poller while
+polling), merges both sources through a per-symbol ordering guard, and re-decides its state
+every tick with `UpstreamPolicy` from market hours and the stream's health. Each transition is
+logged, counted, and reported through `on_transition` (restream turns it into a status frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lib_common.clock import Clock, Timer
+from lib_common.core.market_hours import MarketCalendar
+from lib_common.core.ordering import MonotonicFilter
+from lib_common.core.quote import Quote
+from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[list[Quote]], None]
+
+
+class Stream(Protocol):
+    inactivity_timeout_s: float | None
+
+    def subscribe(self, symbols: list[str]) -> None: ...
+
+    def unsubscribe(self, symbols: list[str]) -> None: ...
+
+    def status(self) -> StreamStatus: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Poller(Protocol):
+    interval_s: float
+
+    def subscribe(self, symbols: list[str]) -> None: ...
+
+    def unsubscribe(self, symbols: list[str]) -> None: ...
+
+    def seed(self, symbol: str, ts_upstream: int) -> None: ...
+
+    async def run(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    at_us: int
+    source: UpstreamState
+    target: UpstreamState
+    reason: str
+
+
+class UpstreamManager:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        make_stream: Callable[[Sink], Stream],
+        make_poller: Callable[[Sink], Poller],
+        clock: Clock,
+        calendar: MarketCalendar | None = None,
+        policy: UpstreamPolicy | None = None,
+        tick_s: float = 0.25,
+        poll_interval_open_s: float = 5.0,
+        poll_interval_closed_s: float = 60.0,
+        on_transition: Callable[[Transition], None] | None = None,
+    ) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._calendar = calendar or MarketCalendar()
+        self.policy = policy or UpstreamPolicy()
+        self._tick_s = tick_s
+        self._poll_open_s = poll_interval_open_s
+        self._poll_closed_s = poll_interval_closed_s
+        self._on_transition = on_transition
+        self._filter = MonotonicFilter()
+        self.stream = make_stream(lambda quotes: self._accept("stream", quotes))
+        self.poller = make_poller(lambda quotes: self._accept("polling", quotes))
+        self._symbols: set[str] = set()
+        self.state = UpstreamState.IDLE
+        self.reason = "not started"
+        self.transitions: Counter[str] = Counter()
+        self.history: list[Transition] = []
+        self.quotes: Counter[str] = Counter()  # by source
+        self._timer: Timer | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        self._running = False
+
+    # UpstreamControl
+
+    def subscribe(self, symbols: list[str]) -> None:
+        new = [s for s in symbols if s not in self._symbols]
+        self._symbols.update(new)
+        self.stream.subscribe(new)
+        if self.state is UpstreamState.POLLING:
+            self._seed(new)
+            self.poller.subscribe(new)
+        self.evaluate()
+
+    def unsubscribe(self, symbols: list[str]) -> None:
+        gone = [s for s in symbols if s in self._symbols]
+        self._symbols.difference_update(gone)
+        self.stream.unsubscribe(gone)
+        self.poller.unsubscribe(gone)
+        for symbol in gone:
+            self._filter.forget(symbol)
+        self.evaluate()
+
+    def accepts(self, symbol: str) -> bool:
+        return True
+
+    # Lifecycle
+
+    async def start(self) -> None:
+        self._running = True
+        await self.stream.start()
+        self._schedule()
+        self.evaluate()
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+        task = self._stop_polling()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.stream.stop()
+        self._move(UpstreamState.IDLE, "stopped")
+
+    # The decision
+
+    def evaluate(self) -> None:
+        if not self._running:
+            return
+        session = self._calendar.session_at(self._clock.now_us())
+        market_open = session != "closed"
+        # Outside market hours silence is normal: no inactivity reconnects, slow polling.
+        self.stream.inactivity_timeout_s = self.policy.inactivity_s if market_open else None
+        self.poller.interval_s = self._poll_open_s if market_open else self._poll_closed_s
+        state, reason = self.policy.decide(
+            self.state, wanted=bool(self._symbols), session=session, stream=self.stream.status()
+        )
+        self.reason = reason
+        if state is not self.state:
+            self._move(state, reason)
+
+    def _move(self, target: UpstreamState, reason: str) -> None:
+        if target is self.state:
+            return
+        source = self.state
+        if target is UpstreamState.POLLING:
+            self._start_polling()
+        elif source is UpstreamState.POLLING:
+            self._stop_polling()
+        self.state = target
+        transition = Transition(self._clock.now_us(), source, target, reason)
+        self.history = [*self.history[-49:], transition]
+        self.transitions[f"{source.value}->{target.value}"] += 1
+        log.warning("upstream: %s -> %s (%s)", source.value, target.value, reason)
+        if self._on_transition is not None:
+            self._on_transition(transition)
+
+    # Internals
+
+    def _accept(self, source: str, quotes: list[Quote]) -> None:
+        admitted = [q for q in quotes if q.symbol in self._symbols and self._filter.admit(q)]
+        if admitted:
+            self.quotes[source] += len(admitted)
+            self._sink(admitted)
+        if source == "stream" and self.state is not UpstreamState.STREAMING:
+            self.evaluate()  # data is back: don't wait for the tick
+
+    def _schedule(self) -> None:
+        self._timer = self._clock.call_later(self._tick_s, self._tick)
+
+    def _tick(self) -> None:
+        try:
+            self.evaluate()
+        finally:
+            if self._running:
+                self._schedule()
+
+    def _seed(self, symbols: list[str]) -> None:
+        for symbol in symbols:
+            ts = self._filter.last_ts(symbol)
+            if ts is not None:
+                self.poller.seed(symbol, ts)
+
+    def _start_polling(self) -> None:
+        symbols = sorted(self._symbols)
+        self._seed(symbols)
+        self.poller.subscribe(symbols)
+        if self._poll_task is None:
+            self._poll_task = asyncio.get_running_loop().create_task(self.poller.run(), name="yahoo-polling")
+
+    def _stop_polling(self) -> asyncio.Task[None] | None:
+        """Cancel the polling task at once (so a quick return to polling starts a fresh one)."""
+        task, self._poll_task = self._poll_task, None
+        if task is not None:
+            task.cancel()
+        self.poller.unsubscribe(sorted(self._symbols))
+        return task
+
+    def figures(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "reason": self.reason,
+            "symbols": len(self._symbols),
+            "quotes": dict(self.quotes),
+            "dropped_out_of_order": self._filter.dropped,
+            "transitions": dict(self.transitions),
+        }

@@ -1,0 +1,166 @@
+"""UpstreamManager with a fake stream and poller: states follow health and market hours."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from lib_common.clock import ManualClock
+from lib_common.core.market_hours import NEW_YORK, MarketCalendar
+from lib_common.core.quote import Quote
+from lib_common.core.upstream_manager import Sink, Transition, UpstreamManager
+from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
+
+pytestmark = pytest.mark.asyncio
+
+OPEN = int(datetime(2025, 3, 12, 11, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)
+CLOSED = int(datetime(2025, 3, 15, 11, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)  # Saturday
+
+
+class FakeStream:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.inactivity_timeout_s: float | None = None
+        self.symbols: set[str] = set()
+        self.health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=0.0)
+
+    def subscribe(self, symbols: list[str]) -> None:
+        self.symbols.update(symbols)
+
+    def unsubscribe(self, symbols: list[str]) -> None:
+        self.symbols.difference_update(symbols)
+
+    def status(self) -> StreamStatus:
+        return self.health
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+
+class FakePoller:
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.interval_s = 0.0
+        self.symbols: set[str] = set()
+        self.seeded: dict[str, int] = {}
+        self.running = 0
+
+    def subscribe(self, symbols: list[str]) -> None:
+        self.symbols.update(symbols)
+
+    def unsubscribe(self, symbols: list[str]) -> None:
+        self.symbols.difference_update(symbols)
+
+    def seed(self, symbol: str, ts_upstream: int) -> None:
+        self.seeded[symbol] = ts_upstream
+
+    async def run(self) -> None:
+        self.running += 1
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.running -= 1
+
+
+def make(start_us: int = OPEN) -> tuple[UpstreamManager, list[Quote], list[Transition], ManualClock]:
+    clock = ManualClock(start_us)
+    out: list[Quote] = []
+    transitions: list[Transition] = []
+    manager = UpstreamManager(
+        out.extend,
+        make_stream=FakeStream,
+        make_poller=FakePoller,
+        clock=clock,
+        calendar=MarketCalendar(),
+        policy=UpstreamPolicy(inactivity_s=10, failover_after_s=5),
+        on_transition=transitions.append,
+    )
+    return manager, out, transitions, clock
+
+
+def stream(m: UpstreamManager) -> FakeStream:
+    assert isinstance(m.stream, FakeStream)
+    return m.stream
+
+
+def poller(m: UpstreamManager) -> FakePoller:
+    assert isinstance(m.poller, FakePoller)
+    return m.poller
+
+
+def q(symbol: str, ts: int) -> Quote:
+    return Quote(symbol=symbol, ts_upstream=ts, ts_library_in=ts, price=float(ts))
+
+
+async def test_idle_until_subscribed_then_streaming() -> None:
+    m, _, transitions, _ = make()
+    await m.start()
+    assert m.state is UpstreamState.IDLE
+    m.subscribe(["AAPL"])
+    assert stream(m).symbols == {"AAPL"}
+    assert m.state is UpstreamState.RECONNECTING
+    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
+    m.evaluate()
+    assert m.state is UpstreamState.STREAMING
+    assert [t.target for t in transitions] == [UpstreamState.RECONNECTING, UpstreamState.STREAMING]
+    await m.stop()
+
+
+async def test_failover_to_polling_and_back_without_going_back_in_time() -> None:
+    m, out, _, _ = make()
+    await m.start()
+    m.subscribe(["AAPL"])
+    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
+    stream(m).sink([q("AAPL", 100)])
+    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=11, down_s=None)
+    m.evaluate()
+    assert m.state is UpstreamState.POLLING
+    await asyncio.sleep(0)
+    assert poller(m).running == 1 and poller(m).symbols == {"AAPL"}
+    assert poller(m).seeded == {"AAPL": 100}
+    poller(m).sink([q("AAPL", 90), q("AAPL", 200)])  # the stale one is dropped
+    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
+    stream(m).sink([q("AAPL", 150), q("AAPL", 300)])  # the stream's backlog is older than what polling gave
+    assert m.state is UpstreamState.STREAMING  # data on the stream re-evaluates at once
+    await asyncio.sleep(0)
+    assert poller(m).running == 0 and poller(m).symbols == set()
+    assert [x.ts_upstream for x in out] == [100, 200, 300]
+    await m.stop()
+
+
+async def test_outside_market_hours_silence_is_not_failure_and_polling_slows() -> None:
+    m, _, _, _ = make(CLOSED)
+    await m.start()
+    m.subscribe(["AAPL"])
+    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=3600, down_s=None)
+    m.evaluate()
+    assert m.state is UpstreamState.STREAMING and "closed" in m.reason
+    assert stream(m).inactivity_timeout_s is None
+    assert poller(m).interval_s == 60.0
+    await m.stop()
+
+
+async def test_quotes_of_unsubscribed_symbols_are_dropped() -> None:
+    m, out, _, _ = make()
+    await m.start()
+    m.subscribe(["AAPL"])
+    m.unsubscribe(["AAPL"])
+    stream(m).sink([q("AAPL", 1)])
+    assert out == [] and m.state is UpstreamState.IDLE
+    await m.stop()
+
+
+async def test_ticks_follow_the_clock() -> None:
+    m, _, _, clock = make()
+    await m.start()
+    m.subscribe(["AAPL"])
+    stream(m).health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
+    clock.advance(0.3)  # one tick
+    assert m.state is UpstreamState.POLLING
+    await m.stop()
+    assert m.state is UpstreamState.IDLE
