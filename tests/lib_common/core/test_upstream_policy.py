@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -66,4 +68,4 @@ def test_filter_output_never_goes_back_or_repeats(events: list[tuple[str, int, f
     for passed in seen.values():
         times = [t for t, _ in passed]
         assert times == sorted(times)
-        assert all(a != b for a, b in zip(passed, passed[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(passed))
