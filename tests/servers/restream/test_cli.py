@@ -31,6 +31,8 @@ def test_help_documents_every_option() -> None:
         ("{memory: {budget_bytes: 10}}", "memory.budget_bytes: must be at least 4096, found 10"),
         ("{tenants: [{name: 'a'}]}", "tenants[0].token: missing; expected a string"),
         ("{feed: {kind: 'carrier-pigeon'}}", "feed.kind: unknown feed 'carrier-pigeon'"),
+        ("{feed: {upstream_url: 'http://x'}}", "feed.upstream_url: expected a ws:// or wss:// URL"),
+        ("{feed: {extra_closed: ['2025-13-01']}}", "feed.extra_closed[0]: expected a date YYYY-MM-DD"),
         ("{tls: {cert: 'a.pem'}}", "tls: give both cert and key"),
         ("{lsiten: {}}", "lsiten: unknown key"),
         ("{listen: {port: 1,,}}", ":1:20: unexpected"),
@@ -54,12 +56,21 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.json5"
     path.write_text("{listen: {host: '0.0.0.0', port: 9000}, feed: {rate: 5, symbols: ['x']}}")
     config = resolve_config(build_parser().parse_args(["--config", str(path), "--port", "9100", "--symbols", "a,b"]))
-    assert (config.host, config.port, config.rate, config.symbols) == ("0.0.0.0", 9100, 5.0, ("A", "B"))
+    assert (config.host, config.port, config.feed.rate, config.feed.symbols) == ("0.0.0.0", 9100, 5.0, ("A", "B"))
+
+
+def test_yahoo_feed_flags(tmp_path: Path) -> None:
+    path = tmp_path / "c.json5"
+    path.write_text("{feed: {kind: 'yahoo', inactivity_timeout_s: 3, extra_closed: ['2025-01-09']}}")
+    args = ["--config", str(path), "--upstream-url", "ws://127.0.0.1:8770/"]
+    config = resolve_config(build_parser().parse_args(args))
+    assert config.feed.kind == "yahoo" and config.feed.upstream_url == "ws://127.0.0.1:8770/"
+    assert config.feed.inactivity_timeout_s == 3.0 and str(config.feed.extra_closed[0]) == "2025-01-09"
 
 
 def test_defaults_without_config() -> None:
     config = resolve_config(build_parser().parse_args([]))
-    assert (config.host, config.port, config.feed, config.rate, config.tenants) == (
+    assert (config.host, config.port, config.feed.kind, config.feed.rate, config.tenants) == (
         "127.0.0.1",
         8765,
         "synthetic",
@@ -68,7 +79,9 @@ def test_defaults_without_config() -> None:
     )
 
 
-@pytest.mark.parametrize("args", [["--rate", "0"], ["--rate", "fast"], ["--symbols", ","], ["--feed", "nope"]])
+@pytest.mark.parametrize(
+    "args", [["--rate", "0"], ["--rate", "fast"], ["--symbols", ","], ["--feed", "nope"], ["--upstream-url", "x"]]
+)
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2 and "usage: restream" in result.stderr

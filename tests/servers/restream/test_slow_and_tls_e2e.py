@@ -54,11 +54,11 @@ async def test_stalled_client_is_conflated_then_evicted_while_healthy_one_keeps_
     start_restream: StartRestream,
 ) -> None:
     server = start_restream(
-        {"memory": {"client_queue": 64, "stall_timeout_s": 1.5}},
+        {"memory": {"client_queue": 64, "stall_timeout_s": 2}},
         "--symbols",
         ",".join(SYMBOLS),
         "--rate",
-        "200",
+        "100",
     )
     async with connect(server.url("/ws", ws=True)) as healthy:
         await subscribe(healthy, *SYMBOLS)

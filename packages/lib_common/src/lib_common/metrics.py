@@ -73,6 +73,11 @@ class Exposition:
         self._family(name, "counter", help_text)
         self._lines.append(f"{name}{_labels(labels or {})} {_fmt(value)}")
 
+    def counters(self, name: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
+        self._family(name, "counter", help_text)
+        for labels, value in samples:
+            self._lines.append(f"{name}{_labels(labels)} {_fmt(value)}")
+
     def gauge(self, name: str, help_text: str, value: float, labels: dict[str, str] | None = None) -> None:
         self._family(name, "gauge", help_text)
         self._lines.append(f"{name}{_labels(labels or {})} {_fmt(value)}")

@@ -158,6 +158,11 @@ class Dispatcher:
             session.pending.append(frame.wire)
         self._settle()
 
+    def broadcast(self, frame: Frame) -> None:
+        """A frame for every client (status changes), in order with their quotes."""
+        for session in list(self._sessions):
+            self.send(session, frame)
+
     def writable(self, session: ClientSession, writable: bool) -> None:
         """The egress reports its transport paused (False) or resumed (True)."""
         session.writable = writable

@@ -8,6 +8,7 @@ the session label from the New York clock. Crypto pairs (`XXX-USD`) trade around
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 import random
@@ -55,6 +56,27 @@ class SyntheticFeed:
         self._active: set[str] = set()
         # Per-tick volatility for ~2% a trading day.
         self._sigma = 0.02 / math.sqrt(_TRADING_SECONDS_PER_DAY * rate)
+        self._task: asyncio.Task[None] | None = None
+
+    # Lifecycle, as the gateway drives every feed
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name="synthetic-feed")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @property
+    def state(self) -> str:
+        return "streaming" if self._task is not None else "idle"
+
+    def figures(self) -> dict[str, object]:
+        return {"state": self.state, "symbols": len(self._active), "rate_per_symbol": self._rate}
 
     def accepts(self, symbol: str) -> bool:
         return self._fixed is None or symbol in self._fixed

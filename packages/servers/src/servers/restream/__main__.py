@@ -7,12 +7,13 @@ import logging
 import sys
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import uvicorn
 
 from lib_common.errors import ConfigError
 from servers.restream.app import create_app
-from servers.restream.config import FEEDS, LOG_LEVELS, RestreamConfig, load_config
+from servers.restream.config import FEEDS, LOG_LEVELS, YAHOO_STREAMER_URL, RestreamConfig, load_config
 from servers.restream.transport import GatewayProtocol
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
@@ -47,6 +48,12 @@ def positive_float(text: str) -> float:
     return value
 
 
+def ws_url(text: str) -> str:
+    if urlsplit(text).scheme not in ("ws", "wss"):
+        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="restream",
@@ -65,13 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthetic feed: only these symbols (comma-separated); without it, whatever clients subscribe to",
     )
     parser.add_argument("--rate", type=positive_float, help="synthetic feed: quotes per second per symbol (default 2)")
+    parser.add_argument(
+        "--upstream-url",
+        type=ws_url,
+        help=f"yahoo feed: the streamer to connect to (default {YAHOO_STREAMER_URL}; e.g. a local server_dummy)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
     return parser
 
 
 def resolve_config(args: argparse.Namespace) -> RestreamConfig:
     return load_config(args.config).with_overrides(
-        host=args.host, port=args.port, feed=args.feed, symbols=args.symbols, rate=args.rate, log_level=args.log_level
+        host=args.host,
+        port=args.port,
+        feed_kind=args.feed,
+        feed_symbols=args.symbols,
+        feed_rate=args.rate,
+        feed_upstream_url=args.upstream_url,
+        log_level=args.log_level,
     )
 
 

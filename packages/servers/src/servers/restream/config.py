@@ -3,7 +3,11 @@
     {
       listen: { host: "127.0.0.1", port: 8765 },
       tls: { cert: "server.pem", key: "server.key" },        // WSS when both are given
-      feed: { kind: "synthetic", symbols: ["AAPL"], rate: 2 },
+      feed: { kind: "synthetic", symbols: ["AAPL"], rate: 2 },   // or:
+      feed: { kind: "yahoo", upstream_url: "wss://streamer.finance.yahoo.com/?version=2",
+              chart_url: "https://query2.finance.yahoo.com",  // default: derived from upstream_url
+              per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
+              poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"] },
       tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, symbols: ["*"] } ],
       memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
                 high_water_bytes: 65536, sndbuf_bytes: 65536 },
@@ -19,14 +23,17 @@ Without tenants the gateway serves anyone who connects (the offline default).
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lib_common.config import Section, load_json5, parse_json5
 from lib_common.errors import ConfigError
 
-FEEDS = ("synthetic",)
+FEEDS = ("synthetic", "yahoo")
+YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -43,6 +50,23 @@ class Tenant:
 
 
 OPEN_TENANT = Tenant(name="anonymous", token="")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    kind: str = "synthetic"
+    # synthetic
+    symbols: tuple[str, ...] | None = None
+    rate: float = 2.0
+    # yahoo
+    upstream_url: str = YAHOO_STREAMER_URL
+    chart_url: str | None = None
+    per_connection: int = 100
+    inactivity_timeout_s: float = 30.0
+    failover_after_s: float = 10.0
+    poll_interval_s: float = 5.0
+    http_timeout_s: float = 10.0
+    extra_closed: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +93,7 @@ class RestreamConfig:
     port: int = 8765
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    feed: str = "synthetic"
-    symbols: tuple[str, ...] | None = None
-    rate: float = 2.0
+    feed: FeedConfig = field(default_factory=FeedConfig)
     tenants: tuple[Tenant, ...] = ()
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     linger_s: float = 30.0
@@ -88,9 +110,12 @@ class RestreamConfig:
         return None
 
     def with_overrides(self, **overrides: object) -> RestreamConfig:
-        """Flags on top of the file: None means the flag was not given."""
+        """Flags on top of the file: None means the flag was not given. Feed settings are
+        named `feed_<field>` (e.g. feed_kind, feed_rate)."""
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **given)  # type: ignore[arg-type]
+        feed = {k.removeprefix("feed_"): v for k, v in given.items() if k.startswith("feed_")}
+        top = {k: v for k, v in given.items() if not k.startswith("feed_")}
+        return replace(self, feed=replace(self.feed, **feed), **top)  # type: ignore[arg-type]
 
 
 def _same(a: str, b: str) -> bool:
@@ -116,12 +141,6 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
     cert, key = tls.optional_str("cert"), tls.optional_str("key")
     if (cert is None) != (key is None):
         raise tls.error(None, "give both cert and key for TLS, or neither")
-    feed = root.section("feed")
-    feed.only(["kind", "symbols", "rate"])
-    kind = feed.optional_str("kind") or "synthetic"
-    if kind not in FEEDS:
-        raise feed.error("kind", f"unknown feed {kind!r}; expected one of {', '.join(FEEDS)}")
-    symbols = feed.optional_str_list("symbols")
     log_level = root.optional_str("log_level") or "info"
     if log_level not in LOG_LEVELS:
         raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
@@ -130,14 +149,48 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
         port=listen.integer("port", 8765, minimum=0, maximum=65535),
         tls_cert=base_dir / cert if cert else None,
         tls_key=base_dir / key if key else None,
-        feed=kind,
-        symbols=tuple(s.upper() for s in symbols) if symbols else None,
-        rate=feed.number("rate", 2.0, minimum=0.001, maximum=100_000),
+        feed=_feed(root.section("feed")),
         tenants=_tenants(root),
         memory=_memory(root.section("memory")),
         linger_s=_registry(root.section("registry")),
         limits=_limits(root.section("limits")),
         log_level=log_level,
+    )
+
+
+_FEED = FeedConfig()
+
+
+def _feed(section: Section) -> FeedConfig:
+    section.only([f.name for f in fields(FeedConfig)])
+    kind = section.optional_str("kind") or "synthetic"
+    if kind not in FEEDS:
+        raise section.error("kind", f"unknown feed {kind!r}; expected one of {', '.join(FEEDS)}")
+    symbols = section.optional_str_list("symbols")
+    upstream_url = section.optional_str("upstream_url") or _FEED.upstream_url
+    if urlsplit(upstream_url).scheme not in ("ws", "wss"):
+        raise section.error("upstream_url", f"expected a ws:// or wss:// URL, found {upstream_url!r}")
+    chart_url = section.optional_str("chart_url")
+    if chart_url is not None and urlsplit(chart_url).scheme not in ("http", "https"):
+        raise section.error("chart_url", f"expected an http:// or https:// URL, found {chart_url!r}")
+    extra_closed: list[date] = []
+    for i, text in enumerate(section.optional_str_list("extra_closed") or []):
+        try:
+            extra_closed.append(date.fromisoformat(text))
+        except ValueError:
+            raise section.error(f"extra_closed[{i}]", f"expected a date YYYY-MM-DD, found {text!r}") from None
+    return FeedConfig(
+        kind=kind,
+        symbols=tuple(s.upper() for s in symbols) if symbols else None,
+        rate=section.number("rate", _FEED.rate, minimum=0.001, maximum=100_000),
+        upstream_url=upstream_url,
+        chart_url=chart_url,
+        per_connection=section.integer("per_connection", _FEED.per_connection, minimum=1, maximum=1000),
+        inactivity_timeout_s=section.number("inactivity_timeout_s", _FEED.inactivity_timeout_s, minimum=0.1),
+        failover_after_s=section.number("failover_after_s", _FEED.failover_after_s, minimum=0.0),
+        poll_interval_s=section.number("poll_interval_s", _FEED.poll_interval_s, minimum=0.1),
+        http_timeout_s=section.number("http_timeout_s", _FEED.http_timeout_s, minimum=0.1),
+        extra_closed=tuple(extra_closed),
     )
 
 
@@ -194,4 +247,13 @@ def _limits(section: Section) -> Limits:
     return limits
 
 
-__all__ = ["ConfigError", "Limits", "MemoryConfig", "RestreamConfig", "Tenant", "load_config", "parse_config"]
+__all__ = [
+    "ConfigError",
+    "FeedConfig",
+    "Limits",
+    "MemoryConfig",
+    "RestreamConfig",
+    "Tenant",
+    "load_config",
+    "parse_config",
+]

@@ -7,7 +7,6 @@ sweep; answers the figures for /health, /status and /metrics. No HTTP here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -15,17 +14,21 @@ from collections.abc import Callable
 
 from lib_common.clock import Clock, LoopClock, Timer
 from lib_common.core.dispatcher import Dispatcher
+from lib_common.core.frame import Frame
 from lib_common.core.memory_guard import MemoryGuard
 from lib_common.core.quote import Quote
 from lib_common.core.registry import Registry
 from lib_common.core.session import ClientSession
-from lib_common.ingestors.synthetic import SyntheticFeed
+from lib_common.core.upstream_manager import Transition
+from lib_common.core.upstream_policy import UpstreamState
 from lib_common.metrics import Exposition
 from servers.restream.config import RestreamConfig, Tenant
+from servers.restream.feeds import build_feed
 
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_S = 0.5
+UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
 
 
 class Gateway:
@@ -37,7 +40,7 @@ class Gateway:
     ) -> None:
         self.config = config
         self.clock = clock or LoopClock()
-        self.feed = SyntheticFeed(self._ingest, clock=self.clock, rate=config.rate, symbols=config.symbols)
+        self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
         self.registry: Registry[ClientSession] = Registry(self, self.clock, linger_s=config.linger_s)
         self.guard = MemoryGuard(config.memory.budget_bytes)
         self.dispatcher = Dispatcher(
@@ -49,26 +52,23 @@ class Gateway:
         )
         self.connections: Counter[str] = Counter()
         self._started = time.monotonic()
-        self._feed_task: asyncio.Task[None] | None = None
         self._sweep_timer: Timer | None = None
-        self.state = "idle"
+        self._started_feed = False
+        self.upstream_transitions: Counter[str] = Counter()
 
     # Lifecycle
 
     async def start(self) -> None:
-        self._feed_task = asyncio.get_running_loop().create_task(self.feed.run(), name="synthetic-feed")
+        await self.feed.start()
+        self._started_feed = True
         self._schedule_sweep()
-        self.state = "streaming"
-        log.info("feed %s: state streaming", self.config.feed)
+        log.info("feed %s started: %s", self.config.feed.kind, self.feed.state)
 
     async def stop(self) -> None:
-        self.state = "idle"
+        self._started_feed = False
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
-        if self._feed_task is not None:
-            self._feed_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._feed_task
+        await self.feed.stop()
         for session in list(self.dispatcher.sessions):
             self.dispatcher.close(session, 1001, "server shutting down")
 
@@ -78,6 +78,24 @@ class Gateway:
 
     def _ingest(self, quotes: list[Quote]) -> None:
         self.dispatcher.publish(quotes)
+
+    def _upstream_changed(self, transition: Transition) -> None:
+        """Tell every client when the upstream changes state (streaming, polling, ...)."""
+        self.upstream_transitions[transition.target.value] += 1
+        frame = Frame.control(
+            {
+                "type": "status",
+                "upstream": transition.target.value,
+                "previous": transition.source.value,
+                "reason": transition.reason,
+                "ts": transition.at_us,
+            }
+        )
+        self.dispatcher.broadcast(frame)
+
+    @property
+    def state(self) -> str:
+        return self.feed.state if self._started_feed else "idle"
 
     # UpstreamControl, as the registry drives it
 
@@ -141,7 +159,7 @@ class Gateway:
     # Figures
 
     def health(self) -> dict[str, object]:
-        return {"status": "ok", "upstream": {"feed": self.config.feed, "state": self.state}}
+        return {"status": "ok", "upstream": {"feed": self.config.feed.kind, "state": self.state}}
 
     def status(self) -> dict[str, object]:
         d = self.dispatcher
@@ -161,7 +179,8 @@ class Gateway:
                 "peak_bytes": self.guard.peak,
             },
             "upstream": {
-                "feed": self.config.feed,
+                **self.feed.figures(),
+                "feed": self.config.feed.kind,
                 "state": self.state,
                 "subscribes": self.registry.upstream_subscribes,
                 "unsubscribes": self.registry.upstream_unsubscribes,
@@ -201,7 +220,16 @@ class Gateway:
             "Symbols unsubscribed upstream.",
             self.registry.upstream_unsubscribes,
         )
-        out.gauges("restream_upstream_up", "1 while the feed is in this state.", (({"state": self.state}, 1),))
+        out.gauges(
+            "restream_upstream_state",
+            "1 for the state the upstream is in, 0 for the others.",
+            (({"state": name}, int(name == self.state)) for name in UPSTREAM_STATES),
+        )
+        out.counters(
+            "restream_upstream_transitions_total",
+            "Upstream state changes, by the state entered.",
+            (({"state": name}, self.upstream_transitions[name]) for name in UPSTREAM_STATES),
+        )
         out.histogram(
             "restream_dispatch_latency_seconds",
             "From receipt (ts_library_in) to dispatch (ts_library_out).",
