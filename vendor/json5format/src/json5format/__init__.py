@@ -1,3 +1,21 @@
-"""json5format."""
+"""json5format: a JSON5 parser and a comment-preserving formatter.
+
+Public API::
+
+    loads(text)            JSON5 text to dict/list/str/int/float/bool/None
+    parse(text)            JSON5 text to a syntax tree (cst.Document) keeping comments
+    format(text, options)  JSON5 text laid out in one style, every comment kept
+    render(document)       a syntax tree back to text
+    ParseError             what every function raises on bad input: `source:line:col: message`
+"""
+
+from .cst import Document
+from .errors import ParseError
+from .formatter import format, render
+from .options import FormatOptions
+from .parser import parse
+from .values import DEFAULT_MAX_DEPTH, loads
 
 __version__ = "0.1.0"
+
+__all__ = ["DEFAULT_MAX_DEPTH", "Document", "FormatOptions", "ParseError", "format", "loads", "parse", "render"]

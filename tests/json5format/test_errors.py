@@ -1,0 +1,133 @@
+"""Parse errors: position, message, and the `source:line:col: message` form."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import json5format
+from json5format import ParseError
+
+
+def _error(text: str, source: str = "<input>") -> ParseError:
+    with pytest.raises(ParseError) as info:
+        json5format.loads(text, source=source)
+    with pytest.raises(ParseError) as tree_info:
+        json5format.parse(text, source=source)
+    assert str(tree_info.value) == str(info.value), "loads and parse must report alike"
+    return info.value
+
+
+def test_error_str_is_source_line_column_message() -> None:
+    error = _error("{\n  a: 1,\n  b: 2 c: 3\n}", source="config.json5")
+    assert (error.source, error.line, error.column) == ("config.json5", 3, 8)
+    assert error.message == "expected ',' or '}' after a property value, found 'c'"
+    assert str(error) == "config.json5:3:8: expected ',' or '}' after a property value, found 'c'"
+
+
+def test_missing_comma_in_array() -> None:
+    error = _error("[\n    true\n    false\n]")
+    assert (error.line, error.column) == (3, 5)
+    assert error.message == "expected ',' or ']' after an array item, found 'false'"
+
+
+def test_missing_colon() -> None:
+    error = _error("{\n    multi-word: 1\n}")
+    assert (error.line, error.column) == (2, 10)
+    assert error.message == "expected ':' after a property name, found '-'"
+
+
+def test_number_as_key() -> None:
+    error = _error("{\n    10twenty: 1\n}")
+    assert (error.line, error.column) == (2, 5)
+    assert error.message.startswith("expected a property name or '}', found '10twenty'")
+
+
+def test_empty_document() -> None:
+    error = _error("  // only a comment\n")
+    assert error.message == "expected a value, found end of input"
+    assert (error.line, error.column) == (2, 1)
+
+
+def test_unterminated_block_comment() -> None:
+    error = _error("[1, /* open")
+    assert (error.line, error.column) == (1, 5)
+    assert "unterminated block comment" in error.message
+
+
+def test_line_break_in_string() -> None:
+    error = _error('{a: "foo\nbar"}')
+    assert (error.line, error.column) == (1, 9)
+    assert error.message.startswith("line break in string")
+
+
+def test_unterminated_string() -> None:
+    error = _error("['abc")
+    assert (error.line, error.column) == (1, 2)
+    assert error.message.startswith("unterminated string")
+
+
+@pytest.mark.parametrize(("text", "column"), [(r'"a\1"', 3), (r'"\x4"', 2), (r'"\u12"', 2), (r'"\01"', 2)])
+def test_bad_escape(text: str, column: int) -> None:
+    error = _error(text)
+    assert error.column == column
+    assert error.message.startswith("invalid escape sequence")
+
+
+@pytest.mark.parametrize("text", ["01", "0x", "1.2.3", "+-1", "1e", ".", "0xg"])
+def test_bad_number(text: str) -> None:
+    error = _error(text)
+    assert error.column == 1 or "after the top-level value" in error.message
+
+
+def test_identifier_value_is_rejected() -> None:
+    error = _error("{a: yes}")
+    assert error.message == "expected a value, found 'yes'"
+    assert error.column == 5
+
+
+def test_trailing_content() -> None:
+    error = _error("{} []")
+    assert error.message == "expected end of input after the top-level value, found '['"
+
+
+def test_lone_trailing_comma() -> None:
+    assert _error("[,]").message == "expected an array item or ']', found ','"
+    assert _error("{,}").message == "expected a property name or '}', found ','"
+
+
+def test_bad_identifier_character() -> None:
+    error = _error("{a\u00b7\u2603: 1}")
+    assert error.message == "'·' cannot be part of an identifier"
+    assert error.column == 3
+
+
+def test_column_counts_code_points_and_crlf_lines() -> None:
+    error = _error('{\r\n"\u00e9\u00e9": 1 2}')
+    assert (error.line, error.column) == (2, 9)
+
+
+def test_deep_nesting_is_a_parse_error_not_recursion_error() -> None:
+    error = _error("[" * 100_000)
+    assert error.message == "nesting deeper than 1000 levels"
+    assert (error.line, error.column) == (1, 1001)
+
+
+def test_max_depth_is_adjustable() -> None:
+    assert json5format.loads("[[[]]]", max_depth=3) == [[[]]]
+    with pytest.raises(ParseError, match="nesting deeper than 2 levels"):
+        json5format.loads("[[[]]]", max_depth=2)
+    with pytest.raises(ParseError, match="nesting deeper than 2 levels"):
+        json5format.parse("[[[]]]", max_depth=2)
+
+
+def test_format_raises_parse_error_with_source() -> None:
+    with pytest.raises(ParseError, match=r"^x\.json5:1:4: "):
+        json5format.format("[1 2]", source="x.json5")
+
+
+def test_parse_error_pickles() -> None:
+    error = _error("[1 2]", source="f")
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error)
