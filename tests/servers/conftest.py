@@ -1,4 +1,4 @@
-"""Fixtures that run restream as a real process on a free loopback port."""
+"""Fixtures that run servers (restream, server_dummy) as real processes on free loopback ports."""
 
 from __future__ import annotations
 
@@ -22,10 +22,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class RestreamProcess:
-    """A restream subprocess; `url(path)` builds its addresses."""
+class ServerProcess:
+    """A server subprocess (`python -m MODULE --port PORT ...`); `url(path)` builds its addresses."""
 
-    def __init__(self, args: list[str], port: int, log: Path, scheme: str = "http", verify: object = True) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        port: int,
+        log: Path,
+        scheme: str = "http",
+        verify: object = True,
+        module: str = "servers.restream",
+    ) -> None:
+        self.name = module.rpartition(".")[2]
         self.port = port
         self.log = log
         self.scheme = scheme
@@ -33,7 +42,7 @@ class RestreamProcess:
         env = {**os.environ, "NO_PROXY": "*", "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as out:  # a file, not a pipe: nobody must read for the server to write
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "servers.restream", "--port", str(port), *args],
+                [sys.executable, "-m", module, "--port", str(port), *args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -55,7 +64,7 @@ class RestreamProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"restream exited with {self.proc.returncode}:\n{self.output()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
                 if self.get("/health").status_code == 200:
                     return
@@ -63,7 +72,7 @@ class RestreamProcess:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"restream not healthy within {timeout}s:\n{self.output()}")
+        raise RuntimeError(f"{self.name} not healthy within {timeout}s:\n{self.output()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.proc.poll() is None:
@@ -79,7 +88,9 @@ class RestreamProcess:
         return self.log.read_text(errors="replace")
 
 
+RestreamProcess = ServerProcess
 StartRestream = Callable[..., RestreamProcess]
+StartServerDummy = Callable[..., ServerProcess]
 
 
 @pytest.fixture
@@ -97,6 +108,27 @@ def start_restream(tmp_path: Path) -> Iterator[StartRestream]:
             args = ["--config", str(path), *args]
         log = tmp_path / f"restream-{len(running)}.log"
         proc = RestreamProcess(args, free_port(), log, scheme=scheme, verify=verify)
+        running.append(proc)
+        return proc
+
+    yield start
+    for proc in running:
+        proc.stop()
+
+
+@pytest.fixture
+def start_server_dummy(tmp_path: Path) -> Iterator[StartServerDummy]:
+    """`start_server_dummy(*flags, config=None)` → a healthy server_dummy process."""
+    running: list[ServerProcess] = []
+
+    def start(*flags: str, config: dict[str, object] | None = None) -> ServerProcess:
+        args = list(flags)
+        if config is not None:
+            path = tmp_path / f"server_dummy-{len(running)}.json5"
+            path.write_text(json.dumps(config))
+            args = ["--config", str(path), *args]
+        log = tmp_path / f"server_dummy-{len(running)}.log"
+        proc = ServerProcess(args, free_port(), log, module="servers.server_dummy")
         running.append(proc)
         return proc
 

@@ -24,7 +24,6 @@ import pytest
 from tests.servers.cdp import CDPClient, launch_chromium
 from tests.servers.conftest import StartRestream
 
-
 SYMBOLS = ("AAPL", "MSFT", "BTC-USD")
 PAGE_TIMEOUT = 20.0
 

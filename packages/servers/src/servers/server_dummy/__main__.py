@@ -1,0 +1,75 @@
+"""server_dummy command line: `server_dummy [--config FILE.json5] [--host H] [--port P] [--rate N] [--log-level L]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from lib_common.errors import ConfigError
+from servers.restream.__main__ import CleanExitServer, positive_float
+from servers.server_dummy.config import DEFAULT_PORT, LOG_LEVELS, DummyConfig, load_config
+from servers.server_dummy.transport import DummyProtocol
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="server_dummy",
+        description="A local stand-in for Yahoo's streamer (WebSocket on /, also /?version=2), Yahoo's chart API "
+        "(/v8/finance/chart/SYMBOL) and CNN's Fear & Greed (/index/fearandgreed/graphdata), with random-walk "
+        'prices. Fault injection: POST /fault {"mode": "stall"|"close"|"abort"|"malformed"|"http_error"|'
+        '"http_429"|"none"}; GET /fault, /status and /health report. Flags override the config file.',
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="JSON5 config file (listen {host, port}, rate, max_symbols, unknown_symbols, seed, log_level)",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument(
+        "--rate", type=positive_float, help="pricing frames per second per subscribed symbol (default 1)"
+    )
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> DummyConfig:
+    return load_config(args.config).with_overrides(
+        host=args.host, port=args.port, rate=args.rate, log_level=args.log_level
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = resolve_config(args)
+    except ConfigError as exc:
+        print(f"server_dummy: config error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Imported late: the app pulls in betterproto and starlette, which --help does not need.
+    from servers.server_dummy.app import create_app
+
+    server = CleanExitServer(
+        uvicorn.Config(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            ws=DummyProtocol,
+            ws_per_message_deflate=False,
+            log_level=config.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
