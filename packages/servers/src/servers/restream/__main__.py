@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
-from types import FrameType
 from urllib.parse import urlsplit
-
-import uvicorn
 
 from lib_common.errors import ConfigError
 from servers.restream.app import create_app
-from servers.restream.config import FEEDS, LOG_LEVELS, YAHOO_STREAMER_URL, RestreamConfig, load_config
+from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
 from servers.restream.transport import GatewayProtocol
+from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
-
-
-class CleanExitServer(uvicorn.Server):
-    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process dies by the
-    signal; a shutdown that completed is a success, and exits 0 (what supervisord and scripts
-    expect of a clean stop)."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        captured = getattr(self, "_captured_signals", None)
-        if isinstance(captured, list):
-            captured.clear()
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -36,16 +21,6 @@ def parse_symbols(text: str) -> tuple[str, ...]:
     if not symbols:
         raise argparse.ArgumentTypeError("expected a comma-separated list of symbols, e.g. AAPL,MSFT")
     return symbols
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
-    return value
 
 
 def ws_url(text: str) -> str:
@@ -100,28 +75,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"restream: config error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level)
     protocol = GatewayProtocol.configured(
         high_water_bytes=config.memory.high_water_bytes, sndbuf_bytes=config.memory.sndbuf_bytes
     )
-    server = CleanExitServer(
-        uvicorn.Config(
-            create_app(config),
-            host=config.host,
-            port=config.port,
-            ws=protocol,
-            ws_per_message_deflate=False,  # one pre-built frame serves every client
-            ws_max_size=MAX_WS_MESSAGE,
-            ssl_certfile=config.tls_cert,
-            ssl_keyfile=config.tls_key,
-            log_level=config.log_level,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-            backlog=4096,
-        )
+    serve(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        ws=protocol,
+        log_level=config.log_level,
+        ws_max_size=MAX_WS_MESSAGE,
+        ssl_certfile=config.tls_cert,
+        ssl_keyfile=config.tls_key,
+        backlog=4096,
     )
-    server.run()
     return 0
 
 

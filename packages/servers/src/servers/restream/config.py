@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 
 from lib_common.config import Section, load_json5, parse_json5
 from lib_common.errors import ConfigError
+from servers.serving import LOG_LEVELS
 
 FEEDS = ("synthetic", "yahoo")
 YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 @dataclass(frozen=True, slots=True)

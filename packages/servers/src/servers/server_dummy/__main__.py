@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from lib_common.errors import ConfigError
-from servers.restream.__main__ import CleanExitServer, positive_float
-from servers.server_dummy.config import DEFAULT_PORT, LOG_LEVELS, DummyConfig, load_config
+from servers.server_dummy.config import DEFAULT_PORT, DummyConfig, load_config
 from servers.server_dummy.transport import DummyProtocol
+from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,24 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"server_dummy: config error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level)
     # Imported late: the app pulls in betterproto and starlette, which --help does not need.
     from servers.server_dummy.app import create_app
 
-    server = CleanExitServer(
-        uvicorn.Config(
-            create_app(config),
-            host=config.host,
-            port=config.port,
-            ws=DummyProtocol,
-            ws_per_message_deflate=False,
-            log_level=config.log_level,
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-    )
-    server.run()
+    serve(create_app(config), host=config.host, port=config.port, ws=DummyProtocol, log_level=config.log_level)
     return 0
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lib_common.config import Section, load_json5, parse_json5
+from servers.serving import LOG_LEVELS
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_PORT = 8770
 
 
