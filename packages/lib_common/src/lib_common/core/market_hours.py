@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from lib_common.core.quote import MarketHours
@@ -299,6 +300,19 @@ KNOWN_CLOSURES: tuple[date, ...] = (
 )
 
 _DEFAULT_CALENDAR = MarketCalendar(KNOWN_CLOSURES)
+
+
+class Sessions(Protocol):
+    """What needs only the session label of an instant (the upstream manager, pollers)."""
+
+    def session_at(self, ts_us: int) -> MarketHours: ...
+
+
+class AlwaysOpen:
+    """Sessions for instruments that trade around the clock (crypto): always regular."""
+
+    def session_at(self, ts_us: int) -> MarketHours:
+        return "regular"
 
 
 def session_at(ts_us: int) -> MarketHours:

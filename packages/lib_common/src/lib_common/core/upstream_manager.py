@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lib_common.clock import Clock, Timer
-from lib_common.core.market_hours import MarketCalendar
+from lib_common.core.market_hours import MarketCalendar, Sessions
 from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import Quote
 from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
@@ -69,7 +69,7 @@ class UpstreamManager:
         make_stream: Callable[[Sink], Stream],
         make_poller: Callable[[Sink], Poller],
         clock: Clock,
-        calendar: MarketCalendar | None = None,
+        calendar: Sessions | None = None,
         policy: UpstreamPolicy | None = None,
         tick_s: float = 0.25,
         poll_interval_open_s: float = 5.0,
@@ -78,7 +78,7 @@ class UpstreamManager:
     ) -> None:
         self._sink = sink
         self._clock = clock
-        self._calendar = calendar or MarketCalendar()
+        self._calendar: Sessions = calendar or MarketCalendar()
         self.policy = policy or UpstreamPolicy()
         self._tick_s = tick_s
         self._poll_open_s = poll_interval_open_s

@@ -1,0 +1,334 @@
+"""A small async HTTP client for polling JSON APIs: retries, backoff, and answers instead of raises.
+
+`KyHttp.get_json` returns an `ApiResponse` whatever happens on the wire: an HTTP error, a
+timeout or a refused connection comes back with `error` set to a message that says what
+happened and where, so a poller can count it and carry on. Exceptions are for bugs.
+
+The retry policy is plain code: `core.backoff.Backoff` gives exponential steps with jitter,
+`retry_delay` lets a server's `Retry-After` (RFC 9110 §10.2.3, read by `parse_retry_after`)
+lengthen them up to `backoff_max_s`; all of it is tested without sleeping. Only 429, 5xx,
+timeouts and connection failures are retried: another 4xx will not change by asking again.
+
+The module also holds the payload helpers the pollers' parsers share: `PayloadError` names the
+JSON path of a missing or malformed value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import random as _random
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from lib_common.clock import Clock, LoopClock
+from lib_common.core.backoff import Backoff
+from lib_common.errors import RsdevError
+
+log = logging.getLogger(__name__)
+
+# Yahoo and CNN refuse or throttle requests without a browser-like User-Agent (CNN: HTTP 418).
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+
+_DIGITS = re.compile(r"[0-9]+")
+_SNIPPET_CHARS = 160
+
+
+# Payloads
+
+
+class PayloadError(RsdevError):
+    """A provider's body lacks a value the parser needs, or has it in the wrong shape."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(value), type(value).__name__)
+
+
+def expect_object(value: object, path: str) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise PayloadError(path, f"expected an object, found {_kind(value)}")
+    return value
+
+
+def expect_list(value: object, path: str) -> list[object]:
+    if not isinstance(value, list):
+        raise PayloadError(path, f"expected an array, found {_kind(value)}")
+    return value
+
+
+def expect_number(value: object, path: str) -> float:
+    """A finite JSON number (booleans are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(path, f"expected a number, found {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        number = math.inf
+    if not math.isfinite(number):
+        raise PayloadError(path, f"expected a finite number, found {value!r:.40}")
+    return number
+
+
+def optional_number(value: object) -> float | None:
+    """A finite number, or None for anything else: for optional fields that never fail a parse."""
+    try:
+        return expect_number(value, "")
+    except PayloadError:
+        return None
+
+
+def optional_string(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def snippet(text: str, limit: int = _SNIPPET_CHARS) -> str:
+    """One line of at most `limit` characters, for error messages quoting a body."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# Retry policy
+
+
+def parse_retry_after(value: str, *, now_us: int) -> float | None:
+    """Seconds to wait from a `Retry-After` value (delay-seconds or an HTTP-date), None if invalid.
+
+    A date in the past means no wait (0.0). See RFC 9110 §10.2.3.
+    """
+    text = value.strip()
+    if _DIGITS.fullmatch(text):
+        return float(min(int(text[:16]), 10**15)) if len(text) <= 16 else 1e15
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # RFC 9110 dates are GMT
+    return max(0.0, moment.timestamp() - now_us / 1_000_000)
+
+
+def is_retryable_status(status: int) -> bool:
+    return status == 429 or 500 <= status <= 599
+
+
+def retry_delay(backoff_s: float, retry_after_s: float | None, max_s: float) -> float:
+    """The wait before a retry: the backoff's, or longer if the server asked, never past max_s."""
+    wait = backoff_s if retry_after_s is None else max(backoff_s, retry_after_s)
+    return min(wait, max_s)
+
+
+# The client
+
+
+@dataclass(frozen=True, slots=True)
+class ApiResponse:
+    """The outcome of one logical request, retries included. `error` is None on success."""
+
+    status: int | None
+    data: object | None
+    error: str | None
+    elapsed_s: float
+    attempts: int
+    retry_after_s: float | None = None
+    url: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What one try produced: a response, or a failure message and whether to try again."""
+
+    response: httpx.Response | None = None
+    failure: str | None = None
+    retryable: bool = False
+    retry_after_s: float | None = None
+
+
+class KyHttp:
+    """GET with retries for JSON (and text) APIs; one connection pool, closed by `aclose`."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 10.0,
+        retries: int = 3,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        user_agent: str = BROWSER_USER_AGENT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock | None = None,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        if retries < 0:
+            raise ValueError(f"retries must not be negative, got {retries}")
+        self.timeout_s = timeout_s
+        self.retries = retries  # retries after the first attempt
+        Backoff(backoff_base_s, backoff_max_s)  # refuses bad values now rather than on the first retry
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._sleep = sleep
+        self._clock: Clock = clock if clock is not None else LoopClock()
+        self._random = random
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=True,
+            headers={"User-Agent": user_agent, "Accept": "application/json, text/plain, */*"},
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get_json(
+        self, url: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> ApiResponse:
+        """GET a JSON body; `data` is the parsed JSON (also on HTTP errors when the body is JSON)."""
+        return await self._get(url, params, headers, as_json=True)
+
+    async def get_text(
+        self, url: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> ApiResponse:
+        """GET a body as text; `data` is the decoded string."""
+        return await self._get(url, params, headers, as_json=False)
+
+    async def _get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        *,
+        as_json: bool,
+    ) -> ApiResponse:
+        started = self._clock.monotonic()
+        attempts = 0
+        last_retry_after: float | None = None
+        backoff = Backoff(self.backoff_base_s, self.backoff_max_s, rand=self._random)
+        while True:
+            attempts += 1
+            outcome = await self._attempt(url, params, headers)
+            if outcome.retry_after_s is not None:
+                last_retry_after = outcome.retry_after_s
+            if not outcome.retryable or attempts > self.retries:
+                break
+            delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, self.backoff_max_s)
+            log.debug("GET %s: %s; retry %d in %.2f s", url, outcome.failure, attempts, delay)
+            await self._sleep(delay)
+
+        def done(status: int | None, data: object | None, error: str | None) -> ApiResponse:
+            return ApiResponse(
+                status=status,
+                data=data,
+                error=error,
+                elapsed_s=self._clock.monotonic() - started,
+                attempts=attempts,
+                retry_after_s=last_retry_after,
+                url=url,
+            )
+
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        response = outcome.response
+        if response is None:
+            return done(None, None, f"{outcome.failure}{tries}")
+        where = _where(response.request)
+        if not response.is_success:
+            body = _json_or_none(response.content)
+            detail = "" if body is not None or not response.text.strip() else f": {snippet(response.text)}"
+            return done(response.status_code, body, f"HTTP {response.status_code} from {where}{tries}{detail}")
+        if not as_json:
+            return done(response.status_code, response.text, None)
+        try:
+            data: object = json.loads(response.content)
+        except (ValueError, RecursionError) as exc:
+            return done(response.status_code, None, f"body from {where} is not JSON: {exc}")
+        return done(response.status_code, data, None)
+
+    async def _attempt(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None) -> _Attempt:
+        try:
+            response = await self._client.get(url, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            return _Attempt(failure=f"timed out after {self.timeout_s:g} s on {_where_failed(exc)}", retryable=True)
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            message = f"connection to {_where_failed(exc)} failed: {type(exc).__name__}: {exc}"
+            return _Attempt(failure=message, retryable=True)
+        except httpx.HTTPError as exc:  # unsupported scheme, too many redirects, bad encoding
+            return _Attempt(failure=f"GET {url} failed: {type(exc).__name__}: {exc}")
+        except httpx.InvalidURL as exc:
+            return _Attempt(failure=f"invalid URL {url!r}: {exc}")
+        if response.is_success or not is_retryable_status(response.status_code):
+            return _Attempt(response=response)
+        retry_after = response.headers.get("Retry-After")
+        return _Attempt(
+            response=response,
+            failure=f"HTTP {response.status_code}",
+            retryable=True,
+            retry_after_s=None if retry_after is None else parse_retry_after(retry_after, now_us=self._clock.now_us()),
+        )
+
+
+def _where(request: httpx.Request) -> str:
+    return f"{request.url.host}{request.url.path}"
+
+
+def _where_failed(exc: httpx.RequestError) -> str:
+    try:
+        return _where(exc.request)
+    except RuntimeError:  # raised without a request attached (a custom transport's doing)
+        return "?"
+
+
+def _json_or_none(content: bytes) -> object | None:
+    try:
+        parsed: object = json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+    return parsed
+
+
+# Waiting in pollers
+
+
+async def sleep_or_wake(sleep: Callable[[float], Awaitable[None]], delay: float, wake: asyncio.Event) -> None:
+    """Wait `delay` seconds through `sleep`, or less if `wake` is set first."""
+    if wake.is_set():
+        return
+    sleeper = asyncio.ensure_future(sleep(delay))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+        await asyncio.gather(sleeper, waker, return_exceptions=True)
