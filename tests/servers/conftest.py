@@ -93,45 +93,45 @@ StartRestream = Callable[..., RestreamProcess]
 StartServerDummy = Callable[..., ServerProcess]
 
 
+class Launcher:
+    """Starts processes of one server module, each with its own config file and log; stops them all."""
+
+    def __init__(self, tmp_path: Path, module: str) -> None:
+        self.tmp_path = tmp_path
+        self.module = module
+        self.running: list[ServerProcess] = []
+
+    def __call__(
+        self, config: dict[str, object] | None = None, *flags: str, scheme: str = "http", verify: object = True
+    ) -> ServerProcess:
+        name = f"{self.module.rpartition('.')[2]}-{len(self.running)}"
+        args = list(flags)
+        if config is not None:
+            path = self.tmp_path / f"{name}.json5"
+            path.write_text(json.dumps(config))
+            args = ["--config", str(path), *args]
+        proc = ServerProcess(
+            args, free_port(), self.tmp_path / f"{name}.log", scheme=scheme, verify=verify, module=self.module
+        )
+        self.running.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.running:
+            proc.stop()
+
+
 @pytest.fixture
 def start_restream(tmp_path: Path) -> Iterator[StartRestream]:
     """`start_restream(config=None, *flags, scheme="http", verify=True)` → a healthy process."""
-    running: list[RestreamProcess] = []
-
-    def start(
-        config: dict[str, object] | None = None, *flags: str, scheme: str = "http", verify: object = True
-    ) -> RestreamProcess:
-        args = list(flags)
-        if config is not None:
-            path = tmp_path / f"restream-{len(running)}.json5"
-            path.write_text(json.dumps(config))
-            args = ["--config", str(path), *args]
-        log = tmp_path / f"restream-{len(running)}.log"
-        proc = RestreamProcess(args, free_port(), log, scheme=scheme, verify=verify)
-        running.append(proc)
-        return proc
-
-    yield start
-    for proc in running:
-        proc.stop()
+    launcher = Launcher(tmp_path, "servers.restream")
+    yield launcher
+    launcher.stop_all()
 
 
 @pytest.fixture
 def start_server_dummy(tmp_path: Path) -> Iterator[StartServerDummy]:
     """`start_server_dummy(*flags, config=None)` → a healthy server_dummy process."""
-    running: list[ServerProcess] = []
-
-    def start(*flags: str, config: dict[str, object] | None = None) -> ServerProcess:
-        args = list(flags)
-        if config is not None:
-            path = tmp_path / f"server_dummy-{len(running)}.json5"
-            path.write_text(json.dumps(config))
-            args = ["--config", str(path), *args]
-        log = tmp_path / f"server_dummy-{len(running)}.log"
-        proc = ServerProcess(args, free_port(), log, module="servers.server_dummy")
-        running.append(proc)
-        return proc
-
-    yield start
-    for proc in running:
-        proc.stop()
+    launcher = Launcher(tmp_path, "servers.server_dummy")
+    yield lambda *flags, config=None: launcher(config, *flags)
+    launcher.stop_all()

@@ -18,6 +18,7 @@ SILENT = StreamStatus(connected=True, receiving=True, silence_s=11, down_s=None)
 FRESH = StreamStatus(connected=True, receiving=False, silence_s=0.5, down_s=None)
 DOWN_SHORT = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=2)
 DOWN_LONG = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
+DOWN_SILENT = StreamStatus(connected=False, receiving=False, silence_s=11, down_s=0.1)
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,9 @@ DOWN_LONG = StreamStatus(connected=False, receiving=False, silence_s=None, down_
         (R, "regular", DOWN_LONG, POLL),
         (R, "closed", DOWN_LONG, POLL),
         (POLL, "regular", FRESH, POLL),  # reconnected but no data yet: stay on polling
+        (POLL, "regular", DOWN_SHORT, POLL),  # a stalled upstream's reconnects don't flap polling
+        (S, "regular", DOWN_SILENT, POLL),  # dropped after a long silence: no grace period
+        (S, "closed", DOWN_SILENT, R),
         (POLL, "regular", UP, S),  # data is back
         (R, "regular", FRESH, S),  # a reconnect before failover goes straight back
         (IDLE, "pre", FRESH, S),

@@ -32,7 +32,7 @@ class StreamStatus:
 
     connected: bool  # every connection is up
     receiving: bool  # every connection has delivered a frame since it (re)connected
-    silence_s: float | None  # longest time any connection went without a frame (None: no connection)
+    silence_s: float | None  # longest time any connection went without a frame, across reconnects
     down_s: float | None  # longest time any connection has been down (None: all up)
 
 
@@ -48,16 +48,20 @@ class UpstreamPolicy:
         if not wanted:
             return UpstreamState.IDLE, "no symbols subscribed"
         market_open = session != "closed"
+        silence = stream.silence_s or 0.0
+        if stream.connected and stream.receiving and silence <= self.inactivity_s:
+            return UpstreamState.STREAMING, "stream delivering"
+        if current is UpstreamState.POLLING:
+            # Leave polling only on data: a stalled upstream accepts reconnects and stays mute.
+            return UpstreamState.POLLING, "stream not delivering yet"
         if stream.connected:
-            silence = stream.silence_s or 0.0
-            if current is UpstreamState.POLLING and not stream.receiving:
-                # A stalled upstream accepts connections and then says nothing: back only on data.
-                return UpstreamState.POLLING, "stream reconnected, waiting for data"
             if silence <= self.inactivity_s:
-                return UpstreamState.STREAMING, "stream delivering" if stream.receiving else "stream connected"
+                return UpstreamState.STREAMING, "stream connected"
             if not market_open:
                 return UpstreamState.STREAMING, "stream quiet: market closed"
             return UpstreamState.POLLING, f"stream silent for {silence:.1f}s"
+        if market_open and silence > self.inactivity_s:
+            return UpstreamState.POLLING, f"stream down, silent for {silence:.1f}s"
         down = stream.down_s or 0.0
         if down < self.failover_after_s:
             return UpstreamState.RECONNECTING, f"stream down for {down:.1f}s"

@@ -33,8 +33,9 @@ def create_app(config: RestreamConfig) -> Starlette:
         return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
 
     async def health(request: Request) -> Response:
-        body = gateway.health()
-        return JSONResponse(body, status_code=200 if gateway.state != "idle" else 503)
+        # Serving is healthy whatever the upstream does (idle with no subscribers, polling...);
+        # the body says what the upstream is doing.
+        return JSONResponse(gateway.health(), status_code=200 if gateway.serving else 503)
 
     async def status(request: Request) -> Response:
         return JSONResponse(gateway.status())

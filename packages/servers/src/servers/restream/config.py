@@ -7,7 +7,8 @@
       feed: { kind: "yahoo", upstream_url: "wss://streamer.finance.yahoo.com/?version=2",
               chart_url: "https://query2.finance.yahoo.com",  // default: derived from upstream_url
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
-              poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"] },
+              poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
+              hours: "nyse" },   // "always" for round-the-clock instruments (crypto)
       tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, symbols: ["*"] } ],
       memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
                 high_water_bytes: 65536, sndbuf_bytes: 65536 },
@@ -34,6 +35,7 @@ from lib_common.errors import ConfigError
 from servers.serving import LOG_LEVELS
 
 FEEDS = ("synthetic", "yahoo")
+HOURS = ("nyse", "always")
 YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
 
 
@@ -67,6 +69,9 @@ class FeedConfig:
     poll_interval_s: float = 5.0
     http_timeout_s: float = 10.0
     extra_closed: tuple[date, ...] = ()
+    # "nyse": quiet outside NYSE hours is expected (no failover, slow polling);
+    # "always": the instruments trade around the clock (crypto), so silence is a failure at any hour.
+    hours: str = "nyse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,9 @@ def _feed(section: Section) -> FeedConfig:
     chart_url = section.optional_str("chart_url")
     if chart_url is not None and urlsplit(chart_url).scheme not in ("http", "https"):
         raise section.error("chart_url", f"expected an http:// or https:// URL, found {chart_url!r}")
+    hours = section.optional_str("hours") or "nyse"
+    if hours not in HOURS:
+        raise section.error("hours", f"expected one of {', '.join(HOURS)}, found {hours!r}")
     extra_closed: list[date] = []
     for i, text in enumerate(section.optional_str_list("extra_closed") or []):
         try:
@@ -191,6 +199,7 @@ def _feed(section: Section) -> FeedConfig:
         poll_interval_s=section.number("poll_interval_s", _FEED.poll_interval_s, minimum=0.1),
         http_timeout_s=section.number("http_timeout_s", _FEED.http_timeout_s, minimum=0.1),
         extra_closed=tuple(extra_closed),
+        hours=hours,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from lib_common.clock import Clock
-from lib_common.core.market_hours import KNOWN_CLOSURES, MarketCalendar
+from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalendar
 from lib_common.core.quote import Quote
 from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
@@ -82,7 +82,9 @@ class YahooFeed:
             make_stream=make_stream,
             make_poller=make_poller,
             clock=clock,
-            calendar=MarketCalendar((*KNOWN_CLOSURES, *config.extra_closed)),
+            calendar=AlwaysOpen()
+            if config.hours == "always"
+            else MarketCalendar((*KNOWN_CLOSURES, *config.extra_closed)),
             policy=UpstreamPolicy(inactivity_s=config.inactivity_timeout_s, failover_after_s=config.failover_after_s),
             poll_interval_open_s=config.poll_interval_s,
             on_transition=on_transition,

@@ -94,6 +94,10 @@ class Gateway:
         self.dispatcher.broadcast(frame)
 
     @property
+    def serving(self) -> bool:
+        return self._started_feed
+
+    @property
     def state(self) -> str:
         return self.feed.state if self._started_feed else "idle"
 

@@ -36,7 +36,8 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Ge
 
 @dataclass
 class ShardHealth:
-    down_at: float  # monotonic seconds: since when this connection is down (while not connected)
+    since: float  # monotonic seconds: when this connection was first wanted
+    down_at: float  # since when this connection is down (while not connected)
     connected: bool = False
     receiving: bool = False  # a frame arrived since the last (re)connect
     connected_at: float = 0.0
@@ -104,12 +105,13 @@ class YahooStreamer:
         down: float | None = None
         busy = [i for i in range(self._plan.shards) if self._plan.symbols(i)]
         for index in busy:
-            h = self.health.setdefault(index, ShardHealth(down_at=now))
+            h = self.health.setdefault(index, ShardHealth(since=now, down_at=now))
             receiving = receiving and h.receiving
-            if h.connected:
-                heard = max(h.connected_at, h.last_message or 0.0)
-                silence = max(silence or 0.0, now - heard)
-            else:
+            # Silence runs from the last frame, across reconnects: a stalled upstream that
+            # accepts every reconnect must not look fresh each time.
+            heard = h.last_message if h.last_message is not None else h.since
+            silence = max(silence or 0.0, now - heard)
+            if not h.connected:
                 connected = False
                 down = max(down or 0.0, now - h.down_at)
         up = connected and bool(busy)
@@ -153,7 +155,8 @@ class YahooStreamer:
 
     async def _keep(self, shard: int) -> None:
         """Connect, subscribe, read; on any drop back off and start again, while symbols remain."""
-        health = self.health.setdefault(shard, ShardHealth(down_at=self._clock.monotonic()))
+        now = self._clock.monotonic()
+        health = self.health[shard] = ShardHealth(since=now, down_at=now)
         backoff = self._backoff()
         while self._plan.symbols(shard):
             reason = await self._session(shard, health, backoff)
