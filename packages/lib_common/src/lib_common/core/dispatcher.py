@@ -123,16 +123,26 @@ class Dispatcher:
     def publish(self, quotes: Iterable[Quote]) -> None:
         """Encode each quote once and offer the frame to its subscribers."""
         now = self._clock.now_us()
-        subscribers = self._registry.subscribers
         observe = self.latency_us.observe
+        frames = []
+        for quote in quotes:
+            frames.append(Frame.quote(quote, now))
+            observe(now - quote.ts_library_in)
+        self.publish_frames(frames)
+
+    def publish_frames(self, frames: Iterable[Frame]) -> None:
+        """Offer frames built elsewhere (e.g. upstream frames relayed as they are) to the
+        subscribers of their symbols."""
+        subscribers = self._registry.subscribers
         dirty = self._dirty
         latest = self.latest
-        for quote in quotes:
-            frame = Frame.quote(quote, now)
-            latest[quote.symbol] = frame
+        for frame in frames:
+            symbol = frame.symbol
+            if symbol is None:
+                continue
+            latest[symbol] = frame
             self.frames_in += 1
-            observe(now - quote.ts_library_in)
-            subs = subscribers(quote.symbol)
+            subs = subscribers(symbol)
             if not subs:
                 continue
             wire = frame.wire

@@ -6,18 +6,15 @@ sweep; answers the figures for /health, /status and /metrics. No HTTP here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 
-from lib_common.clock import Clock, LoopClock, Timer
-from lib_common.core.dispatcher import Dispatcher
+from lib_common.clock import Clock, LoopClock
+from lib_common.core.fanout import Fanout, loop_defer
 from lib_common.core.frame import Frame
-from lib_common.core.memory_guard import MemoryGuard
 from lib_common.core.quote import Quote
-from lib_common.core.registry import Registry
 from lib_common.core.session import ClientSession
 from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
@@ -27,7 +24,6 @@ from servers.restream.feeds import build_feed
 
 log = logging.getLogger(__name__)
 
-SWEEP_INTERVAL_S = 0.5
 UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
 
 
@@ -41,18 +37,19 @@ class Gateway:
         self.config = config
         self.clock = clock or LoopClock()
         self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
-        self.registry: Registry[ClientSession] = Registry(self, self.clock, linger_s=config.linger_s)
-        self.guard = MemoryGuard(config.memory.budget_bytes)
-        self.dispatcher = Dispatcher(
-            self.registry,
-            self.guard,
+        self.fanout = Fanout(
+            self,
             self.clock,
-            defer=defer or self._defer,
+            linger_s=config.linger_s,
+            budget_bytes=config.memory.budget_bytes,
             stall_timeout_s=config.memory.stall_timeout_s,
+            defer=defer or loop_defer,
         )
+        self.registry = self.fanout.registry
+        self.guard = self.fanout.guard
+        self.dispatcher = self.fanout.dispatcher
         self.connections: Counter[str] = Counter()
         self._started = time.monotonic()
-        self._sweep_timer: Timer | None = None
         self._started_feed = False
         self.upstream_transitions: Counter[str] = Counter()
 
@@ -61,20 +58,13 @@ class Gateway:
     async def start(self) -> None:
         await self.feed.start()
         self._started_feed = True
-        self._schedule_sweep()
+        self.fanout.start()
         log.info("feed %s started: %s", self.config.feed.kind, self.feed.state)
 
     async def stop(self) -> None:
         self._started_feed = False
-        if self._sweep_timer is not None:
-            self._sweep_timer.cancel()
         await self.feed.stop()
-        for session in list(self.dispatcher.sessions):
-            self.dispatcher.close(session, 1001, "server shutting down")
-
-    @staticmethod
-    def _defer(callback: Callable[[], None]) -> None:
-        asyncio.get_running_loop().call_soon(callback)
+        self.fanout.stop()
 
     def _ingest(self, quotes: list[Quote]) -> None:
         self.dispatcher.publish(quotes)
@@ -109,15 +99,6 @@ class Gateway:
     def unsubscribe(self, symbols: list[str]) -> None:
         self.feed.unsubscribe(symbols)
         self.dispatcher.forget(symbols)
-
-    def _schedule_sweep(self) -> None:
-        self._sweep_timer = self.clock.call_later(SWEEP_INTERVAL_S, self._sweep)
-
-    def _sweep(self) -> None:
-        try:
-            self.dispatcher.sweep()
-        finally:
-            self._schedule_sweep()
 
     # Sessions
 
@@ -154,11 +135,7 @@ class Gateway:
         return added, refused
 
     def snapshot(self, session: ClientSession, symbols: list[str]) -> None:
-        """The latest quote of each symbol, so a new subscriber is current at once."""
-        for symbol in symbols:
-            frame = self.dispatcher.latest.get(symbol)
-            if frame is not None:
-                self.dispatcher.send(session, frame)
+        self.fanout.snapshot(session, symbols)
 
     # Figures
 
@@ -167,62 +144,29 @@ class Gateway:
 
     def status(self) -> dict[str, object]:
         d = self.dispatcher
-        p50, p99 = d.latency_us.quantile(0.5), d.latency_us.quantile(0.99)
+        core = self.fanout.status()
+        subscriptions = core.pop("upstream_subscriptions")
+        assert isinstance(subscriptions, dict)
         return {
             "uptime_s": round(time.monotonic() - self._started, 3),
+            **core,
             "clients": {"connected": len(d.sessions), "by_tenant": dict(self.connections)},
-            "symbols": {
-                "active": len(self.registry.active),
-                "lingering": len(self.registry.lingering),
-                "list": self.registry.active,
-            },
-            "frames": {"in": d.frames_in, "out": d.frames_out, "conflated": d.conflated, "evicted_clients": d.evicted},
-            "memory_guard": {
-                "budget_bytes": self.guard.budget,
-                "used_bytes": self.guard.used,
-                "peak_bytes": self.guard.peak,
-            },
             "upstream": {
                 **self.feed.figures(),
                 "feed": self.config.feed.kind,
                 "state": self.state,
-                "subscribes": self.registry.upstream_subscribes,
-                "unsubscribes": self.registry.upstream_unsubscribes,
+                **subscriptions,
             },
-            "latency_us": {"p50_le": p50, "p99_le": p99},
+            "latency_us": {"p50_le": d.latency_us.quantile(0.5), "p99_le": d.latency_us.quantile(0.99)},
         }
 
     def metrics(self) -> str:
-        d = self.dispatcher
         out = Exposition()
-        out.gauge("restream_clients", "Connected WebSocket clients.", len(d.sessions))
+        self.fanout.expose(out, "restream")
         out.gauges(
             "restream_tenant_clients",
             "Connected clients per tenant.",
             (({"tenant": name}, n) for name, n in sorted(self.connections.items())),
-        )
-        out.gauge("restream_symbols_active", "Symbols with at least one subscriber.", len(self.registry.active))
-        out.gauge(
-            "restream_symbols_lingering",
-            "Symbols waiting out the linger before upstream unsubscribe.",
-            len(self.registry.lingering),
-        )
-        out.counter("restream_frames_in_total", "Quotes received from the feed.", d.frames_in)
-        out.counter("restream_frames_out_total", "Frames written to clients.", d.frames_out)
-        out.counter("restream_frames_conflated_total", "Queued frames replaced or dropped by conflation.", d.conflated)
-        out.counter("restream_clients_evicted_total", "Clients closed as slow consumers (1013).", d.evicted)
-        out.gauge(
-            "restream_guard_bytes", "Bytes queued for clients, as the memory guard accounts them.", self.guard.used
-        )
-        out.gauge("restream_guard_peak_bytes", "Highest value of restream_guard_bytes.", self.guard.peak)
-        out.gauge("restream_guard_budget_bytes", "The memory guard's budget.", self.guard.budget)
-        out.counter(
-            "restream_upstream_subscribes_total", "Symbols subscribed upstream.", self.registry.upstream_subscribes
-        )
-        out.counter(
-            "restream_upstream_unsubscribes_total",
-            "Symbols unsubscribed upstream.",
-            self.registry.upstream_unsubscribes,
         )
         out.gauges(
             "restream_upstream_state",
@@ -237,7 +181,7 @@ class Gateway:
         out.histogram(
             "restream_dispatch_latency_seconds",
             "From receipt (ts_library_in) to dispatch (ts_library_out).",
-            d.latency_us,
+            self.dispatcher.latency_us,
             scale=1e-6,
         )
         return out.render()

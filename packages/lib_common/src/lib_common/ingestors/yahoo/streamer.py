@@ -16,18 +16,20 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from lib_common.clock import Clock
 from lib_common.core.backoff import Backoff
-from lib_common.core.quote import Quote
 from lib_common.core.upstream_policy import StreamStatus
 from lib_common.ingestors.yahoo.normalise import FrameError, decode_frame
 from lib_common.ingestors.yahoo.shards import ShardPlan
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
 # Browsers' header; Yahoo's edge is friendlier to it than to a library default.
@@ -47,14 +49,19 @@ class ShardHealth:
     last_error: str | None = None
 
 
-class YahooStreamer:
-    """Keeps the subscribed symbols streaming; pushes each decoded Quote into `sink`."""
+class YahooStreamer(Generic[T]):
+    """Keeps the subscribed symbols streaming; pushes each decoded frame into `sink`.
+
+    `decode` turns a frame into what the sink wants (a Quote by default; server_yahoo keeps the
+    frame as it came) and raises FrameError on a bad one.
+    """
 
     def __init__(
         self,
-        sink: Callable[[list[Quote]], None],
+        sink: Callable[[list[T]], None],
         *,
         clock: Clock,
+        decode: Callable[[str | bytes, int], T] = decode_frame,  # type: ignore[assignment]
         url: str = YAHOO_STREAMER_URL,
         per_connection: int = 100,
         inactivity_timeout_s: float | None = 30.0,
@@ -63,6 +70,7 @@ class YahooStreamer:
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self._sink = sink
+        self._decode = decode
         self._clock = clock
         self.url = url
         self.inactivity_timeout_s = inactivity_timeout_s
@@ -209,14 +217,14 @@ class YahooStreamer:
 
     def _handle(self, message: str | bytes) -> None:
         try:
-            quote = decode_frame(message, self._clock.now_us())
+            item = self._decode(message, self._clock.now_us())
         except FrameError as exc:
             self.malformed[exc.kind] += 1
             if self.malformed[exc.kind] in (1, 10, 100) or self.malformed[exc.kind] % 1000 == 0:
                 log.warning("yahoo: malformed frame (%s), %d so far", exc, self.malformed[exc.kind])
             return
         self.frames += 1
-        self._sink([quote])
+        self._sink([item])
 
     def _changed(self) -> None:
         if self._on_change is not None:
