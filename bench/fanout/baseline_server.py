@@ -15,14 +15,15 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 
-from lib_common.clock import LoopClock
-from lib_common.core.frame import Frame
-from lib_common.core.quote import Quote
-from lib_common.ingestors.synthetic import SyntheticFeed
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from lib_common.clock import LoopClock
+from lib_common.core.frame import Frame
+from lib_common.core.quote import Quote
+from lib_common.ingestors.synthetic import SyntheticFeed
 
 
 class Subscriptions:

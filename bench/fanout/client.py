@@ -113,7 +113,7 @@ class Load:
             "receiving": sum(d > 0 for d in deltas),
             "min_client_frames": min(deltas, default=0),
             "max_client_frames": max(deltas, default=0),
-            "errors": sum(self.connect_errors.values()) + self.stats.handshake_failures,
+            "errors": sum(self.connect_errors.values()),
             "disconnects": self.stats.disconnects,
             "resets": self.stats.resets,
             "close_codes": dict(Counter(self.stats.close_codes)),
@@ -134,6 +134,11 @@ class Load:
             "ended": s.done.done(),
         }
 
+    def stall(self, stop_reading: bool) -> Json | None:
+        if self.staller is not None:
+            (self.staller.pause if stop_reading else self.staller.resume)()
+        return self._staller_state()
+
     async def wait_stalled(self, limit_s: float) -> Json | None:
         if self.staller is not None:
             with contextlib.suppress(TimeoutError):
@@ -151,8 +156,8 @@ async def _commands(load: Load) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     actions: dict[str, Callable[[Json], Awaitable[Json | None] | Json | None]] = {
         "mark": lambda _: load.mark(),
-        "stall": lambda _: load.staller and load.staller.pause(),
-        "resume": lambda _: load.staller and load.staller.resume(),
+        "stall": lambda _: load.stall(True),
+        "resume": lambda _: load.stall(False),
         "wait_stalled": lambda c: load.wait_stalled(float(c.get("timeout", 10))),
     }
     for _ in range(100_000):  # bounded: the harness sends a handful of commands

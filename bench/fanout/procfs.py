@@ -34,9 +34,14 @@ def _status(pid: int) -> dict[str, int]:
     return values
 
 
-def system_busy_s() -> float:
-    """CPU-seconds spent busy by the whole machine (all CPUs) since boot."""
+@dataclass(frozen=True)
+class MachineSample:
+    busy_s: float  # CPU-seconds busy, all CPUs, since boot (steal excluded)
+    steal_s: float  # CPU-seconds the hypervisor gave to someone else
+
+
+def machine() -> MachineSample:
     with open("/proc/stat") as f:
         fields = f.readline().split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / _TICK
+    return MachineSample((user + nice + system + irq + softirq) / _TICK, steal / _TICK)

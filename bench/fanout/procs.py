@@ -24,13 +24,28 @@ SERVER_CPU = 0
 CLIENT_CPU = 1
 
 
+BENCH_TOKEN = "fanout-bench"
+# restream without tenants admits 100 connections (its open tenant's default limit): the bench
+# configures one tenant with room for every client and connects with its token.
+RESTREAM_TENANT = {"name": "bench", "token": BENCH_TOKEN, "max_connections": 100_000}
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """How to start one server kind; everything else about a run is shared."""
 
     name: str
     command: tuple[str, ...]  # after the interpreter
-    has_metrics: bool
+    has_metrics: bool  # Prometheus text on /metrics, and a JSON5 --config
+    ws_path: str = "/ws"
+
+    def write_config(self, path: Path, memory: dict[str, float] | None) -> Path | None:
+        """The server's config file for a run (JSON is JSON5), or None if it takes none."""
+        if not self.has_metrics:
+            return None
+        body: dict[str, object] = {"tenants": [RESTREAM_TENANT], **({"memory": memory} if memory else {})}
+        path.write_text(json.dumps(body, indent=2) + "\n")
+        return path
 
     def argv(self, port: int, symbols: list[str], rate: float, config: Path | None) -> list[str]:
         args = [sys.executable, *self.command, "--host", "127.0.0.1", "--port", str(port)]
@@ -38,7 +53,7 @@ class ServerSpec:
         return args + (["--config", str(config)] if config is not None else [])
 
 
-RESTREAM = ServerSpec("restream", ("-m", "servers.restream"), has_metrics=True)
+RESTREAM = ServerSpec("restream", ("-m", "servers.restream"), has_metrics=True, ws_path=f"/ws?token={BENCH_TOKEN}")
 BASELINE = ServerSpec("baseline", (str(HERE / "baseline_server.py"),), has_metrics=False)
 SPECS = {s.name: s for s in (RESTREAM, BASELINE)}
 
@@ -165,7 +180,10 @@ class Load:
 
 async def _read_json(proc: asyncio.subprocess.Process, limit_s: float) -> dict[str, Any]:
     assert proc.stdout is not None
-    line = await asyncio.wait_for(proc.stdout.readline(), limit_s)
+    try:
+        line = await asyncio.wait_for(proc.stdout.readline(), limit_s)
+    except TimeoutError:
+        raise TimeoutError(f"no answer from the client process within {limit_s:.0f} s") from None
     if not line:
         raise RuntimeError(f"client process exited (rc={proc.returncode})")
     result: dict[str, Any] = json.loads(line)
@@ -175,15 +193,16 @@ async def _read_json(proc: asyncio.subprocess.Process, limit_s: float) -> dict[s
 @asynccontextmanager
 async def running_load(
     port: int,
+    path: str,
     clients: int,
     symbols: list[str],
     *,
     stall_client: bool,
     batch_ms: float,
     log: Path,
-    connect_timeout: float = 90.0,
+    connect_timeout: float = 150.0,
 ) -> AsyncIterator[Load]:
-    argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--clients", str(clients)]
+    argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--path", path, "--clients", str(clients)]
     argv += ["--symbols", ",".join(symbols), "--connect-timeout", str(connect_timeout)]
     argv += ["--batch-ms", str(batch_ms)] + (["--stall-client"] if stall_client else [])
     with _log_file(log) as err:

@@ -34,9 +34,11 @@ def _fate(d: Json) -> str | None:
     f = d.get("stalled_client_after_resume")
     if not f:
         return None
+    read = f"{f['frames']:,} frames / {f['bytes'] // 1024:,} KiB read in all"
     if not f["ended"]:
-        return f"still open ({f['frames']} frames, {f['bytes'] // 1024} KiB read)"
-    return f"closed: code {f['close_code']}, {f['lost_error'] or 'no reset'} ({f['frames']} frames read)"
+        return f"still open ({read})"
+    how = f"close frame {f['close_code']}" if f["close_code"] else f["lost_error"] or "EOF without close frame"
+    return f"ended: {how} ({read})"
 
 
 # (label, getter, unit format); numeric getters also get a restream/baseline ratio.
@@ -65,6 +67,7 @@ SLOW_ROWS: list[tuple[str, Getter, str]] = [
     ("server peak RSS MB", _get("peak_rss_mb"), "{:.1f}"),
     ("frames conflated (stall window)", _get("stall", "metrics_delta", "restream_frames_conflated_total"), "{:,.0f}"),
     ("clients evicted (stall window)", _get("stall", "metrics_delta", "restream_clients_evicted_total"), "{:,.0f}"),
+    ("stalled client's backlog read after resume KiB", _get("backlog_read_after_resume_kib"), "{:,.0f}"),
     ("others' disconnects", lambda d: d["stall"]["disconnects"], "{}"),
     ("stalled client after resume", _fate, "{}"),
 ]

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import procfs
 import procs
 import report
 import scenarios
@@ -35,10 +36,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="fan-out benchmark: restream vs. websockets.broadcast()")
     p.add_argument("--clients", default="100,500,2000", help="client counts for the saturation runs")
     p.add_argument("--seconds", type=float, default=None, help="measurement window per run (default 10, quick 3)")
+    p.add_argument("--parts", type=int, default=None, help="cut each window in N, report the quietest (5, quick 3)")
     p.add_argument("--quick", action="store_true", help="smoke run: C=100 only, short windows and stall")
+    p.add_argument("--scenarios", default="saturation,latency,slow", help="which scenarios to run")
     p.add_argument("--servers", default="restream,baseline", help="which servers to run")
-    p.add_argument("--rate", type=float, default=500.0, help="saturating feed rate, quotes/s per symbol")
-    p.add_argument("--restream-config", type=Path, default=None, help="restream config for tput/latency runs")
+    p.add_argument("--rate", type=float, default=2000.0, help="saturating feed rate, quotes/s per symbol")
     p.add_argument("--client-batch-ms", type=float, default=0.0, help="clients let frames gather between reads")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fanout.json")
     return p.parse_args(argv)
@@ -52,6 +54,7 @@ def settings(args: argparse.Namespace) -> Settings:
         symbols=SYMBOLS,
         saturate_rate=args.rate,
         window_s=args.seconds or (3.0 if quick else 10.0),
+        parts=args.parts or (3 if quick else 5),
         warmup_s=1.0 if quick else 3.0,
         stall_s=8.0 if quick else 30.0,
         stall_timeout_s=3.0 if quick else 10.0,
@@ -59,7 +62,6 @@ def settings(args: argparse.Namespace) -> Settings:
         latency_clients=100,
         stall_clients=100,
         logs=logs,
-        restream_config=args.restream_config,
         client_batch_ms=args.client_batch_ms,
     )
 
@@ -93,19 +95,20 @@ async def attempt(label: str, run: Callable[[], Awaitable[Json]], notes: list[st
 async def run_all(args: argparse.Namespace, s: Settings, specs: list[procs.ServerSpec], notes: list[str]) -> Json:
     counts = [100] if args.quick else [int(c) for c in args.clients.split(",")]
     results: Json = {"throughput": {}, "latency": {}, "slow_consumer": {}}
-    for spec in specs:
+    wanted = set(args.scenarios.split(","))
+    for spec in specs if "saturation" in wanted else []:
         for c in counts:
             r = await attempt(f"{spec.name} saturation C={c}", partial(scenarios.throughput, spec, s, c), notes)
             if r is not None:
                 results["throughput"].setdefault(spec.name, {})[str(c)] = r
     offered = _half_of_baseline_max(results, s)
-    for spec in specs:
+    for spec in specs if "latency" in wanted else []:
         r = await attempt(
             f"{spec.name} latency @ {offered:,.0f}/s", partial(scenarios.latency, spec, s, offered), notes
         )
         if r is not None:
             results["latency"][spec.name] = r
-    for spec in specs:
+    for spec in specs if "slow" in wanted else []:
         r = await attempt(f"{spec.name} slow consumer", partial(scenarios.slow_consumer, spec, s), notes)
         if r is not None:
             results["slow_consumer"][spec.name] = r
@@ -132,7 +135,12 @@ def oddities(results: Json) -> list[str]:
     ]
     for label, w in windows:
         if w["client_cpu_pct"] > 90:
-            found.append(f"{label}: client process at {w['client_cpu_pct']}% CPU, may be the bottleneck")
+            found.append(
+                f"{label}: client process at {w['client_cpu_pct']}% CPU (server {w['server_cpu_pct']}%): "
+                + ("both near their limit" if w["server_cpu_pct"] >= 95 else "the client may be the bottleneck")
+            )
+        if w["steal_cpu_pct"] > 5:
+            found.append(f"{label}: {w['steal_cpu_pct']}% CPU stolen by the hypervisor during the window")
         if w["other_cpu_pct"] > 10:
             found.append(f"{label}: {w['other_cpu_pct']}% CPU used by other processes on the machine during the window")
         if label.startswith("saturation") and w["server_cpu_pct"] < 90:
@@ -146,6 +154,13 @@ def oddities(results: Json) -> list[str]:
     return found
 
 
+def machine_busy_pct(seconds: float = 2.0) -> float:
+    """How busy the machine is before we start (all CPUs; 200 = both cores busy)."""
+    a = procfs.machine()
+    time.sleep(seconds)
+    return round(100 * (procfs.machine().busy_s - a.busy_s) / seconds, 1)
+
+
 def main() -> None:
     args = parse_args()
     procs.pin(0, procs.CLIENT_CPU)  # keep CPU 0 for the server alone
@@ -156,7 +171,11 @@ def main() -> None:
         specs.remove(procs.RESTREAM)
         notes.append("restream skipped: `python -m servers.restream --help` failed")
         log(notes[-1])
-    started = time.time()
+    busy_before = machine_busy_pct()
+    if busy_before > 10:
+        notes.append(f"the machine was {busy_before}% busy (CPU-% over all cores) before the run started")
+        log(notes[-1])
+    started, load_before = time.time(), os.getloadavg()
     results = asyncio.run(run_all(args, s, specs, notes))
     notes += oddities(results)
     results["meta"] = {
@@ -165,6 +184,9 @@ def main() -> None:
         "quick": args.quick,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "loadavg_before": load_before,
+        "machine_busy_before_pct": busy_before,
+        "client_batch_ms": s.client_batch_ms,
         "symbols": s.symbols,
         "saturate_rate_per_symbol": s.saturate_rate,
         "window_s": s.window_s,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ class Settings:
     symbols: list[str]
     saturate_rate: float  # quotes/s per symbol: more than either server can fan out
     window_s: float
+    parts: int  # saturation and half-load windows are cut into this many; the quietest counts
     warmup_s: float
     stall_s: float
     stall_timeout_s: float  # restream's memory.stall_timeout_s in the slow-consumer run
@@ -30,7 +31,6 @@ class Settings:
     latency_clients: int
     stall_clients: int  # total, including the one that stalls
     logs: Path
-    restream_config: Path | None  # for the throughput and latency runs (None: defaults)
     client_batch_ms: float  # 0: clients read as soon as data arrives
 
 
@@ -42,15 +42,23 @@ class Session:
 
 @asynccontextmanager
 async def session(
-    spec: ServerSpec, s: Settings, clients: int, rate: float, tag: str, *, stall: bool = False, config: Path | None
+    spec: ServerSpec,
+    s: Settings,
+    clients: int,
+    rate: float,
+    tag: str,
+    *,
+    stall: bool = False,
+    memory: Json | None = None,
 ) -> AsyncIterator[Session]:
     """A server on CPU 0 and `clients` connected load clients on CPU 1, warmed up."""
     name = f"{spec.name}-{tag}"
+    config = spec.write_config(s.logs / f"{name}.config.json5", memory)
     async with running_server(spec, s.symbols, rate, config, s.logs / f"{name}.server.log") as server:
         normal = clients - 1 if stall else clients
         log = s.logs / f"{name}.client.log"
         async with running_load(
-            server.port, normal, s.symbols, stall_client=stall, batch_ms=s.client_batch_ms, log=log
+            server.port, spec.ws_path, normal, s.symbols, stall_client=stall, batch_ms=s.client_batch_ms, log=log
         ) as load:
             await asyncio.sleep(s.warmup_s)
             yield Session(server, load)
@@ -61,27 +69,45 @@ class Mark:
     load: Json  # the client process's counters
     server: procfs.ProcSample
     client: procfs.ProcSample
-    machine_busy_s: float
+    machine: procfs.MachineSample
     metrics: dict[str, float] | None
 
 
 async def _mark(sess: Session) -> Mark:
     load = await sess.load.command("mark")
-    busy = procfs.system_busy_s()
-    return Mark(load, sess.server.sample(), sess.load.sample(), busy, await sess.server.metrics())
+    machine = procfs.machine()
+    return Mark(load, sess.server.sample(), sess.load.sample(), machine, await sess.server.metrics())
 
 
 def _others_cpu_pct(a: Mark, b: Mark, elapsed: float) -> float:
     """Busy CPU on the machine beyond the server and client processes: interference."""
     ours = (b.server.cpu_s - a.server.cpu_s) + (b.client.cpu_s - a.client.cpu_s)
-    return round(100 * max(0.0, (b.machine_busy_s - a.machine_busy_s) - ours) / elapsed, 1)
+    return round(100 * max(0.0, (b.machine.busy_s - a.machine.busy_s) - ours) / elapsed, 1)
 
 
-async def measure(sess: Session, seconds: float) -> Json:
-    """Figures over one window: client-side counts, server and client CPU, server memory."""
-    a = await _mark(sess)
-    await asyncio.sleep(seconds)
-    b = await _mark(sess)
+PART_SUMMARY = ("window_s", "delivered_per_s", "server_cpu_pct", "client_cpu_pct", "other_cpu_pct", "steal_cpu_pct")
+
+
+async def measure(sess: Session, seconds: float, parts: int = 1) -> Json:
+    """Figures over `seconds`, cut into `parts` equal windows; the quietest window's figures.
+
+    The machine may be shared: the window in which other processes and the hypervisor took the
+    least CPU is reported, with every window's summary under "parts".
+    """
+    marks = [await _mark(sess)]
+    for _ in range(parts):
+        await asyncio.sleep(seconds / parts)
+        marks.append(await _mark(sess))
+    windows = [figures(a, b) for a, b in itertools.pairwise(marks)]
+    chosen = min(range(parts), key=lambda i: windows[i]["other_cpu_pct"] + windows[i]["steal_cpu_pct"])
+    if parts == 1:
+        return windows[0]
+    summary = [{key: w[key] for key in PART_SUMMARY} for w in windows]
+    return {**windows[chosen], "chosen_part": chosen, "parts": summary}
+
+
+def figures(a: Mark, b: Mark) -> Json:
+    """Client-side counts, server and client CPU, server memory between two marks."""
     m0, m1, srv0, srv1 = a.load, b.load, a.server, b.server
     elapsed = m1["t"] - m0["t"]
     delivered = m1["frames"] - m0["frames"]
@@ -94,6 +120,7 @@ async def measure(sess: Session, seconds: float) -> Json:
         "server_cpu_pct": round(100 * server_cpu / elapsed, 1),
         "client_cpu_pct": round(100 * (b.client.cpu_s - a.client.cpu_s) / elapsed, 1),
         "other_cpu_pct": _others_cpu_pct(a, b, elapsed),
+        "steal_cpu_pct": round(100 * (b.machine.steal_s - a.machine.steal_s) / elapsed, 1),
         "server_rss_mb": round(srv1.rss_kb / 1024, 1),
         "server_rss_growth_mb": round((srv1.rss_kb - srv0.rss_kb) / 1024, 1),
         "server_peak_rss_mb": round(srv1.hwm_kb / 1024, 1),
@@ -122,9 +149,9 @@ def _connect_info(sess: Session) -> Json:
 
 
 async def throughput(spec: ServerSpec, s: Settings, clients: int) -> Json:
-    async with session(spec, s, clients, s.saturate_rate, f"tput{clients}", config=s.restream_config) as sess:
-        figures = await measure(sess, s.window_s)
-        return {"clients": clients, "rate_per_symbol": s.saturate_rate, "connect": _connect_info(sess), **figures}
+    async with session(spec, s, clients, s.saturate_rate, f"tput{clients}") as sess:
+        found = await measure(sess, s.window_s, s.parts)
+        return {"clients": clients, "rate_per_symbol": s.saturate_rate, "connect": _connect_info(sess), **found}
 
 
 def rate_for(offered_per_s: float, clients: int, symbols: int) -> float:
@@ -135,23 +162,20 @@ def rate_for(offered_per_s: float, clients: int, symbols: int) -> float:
 async def latency(spec: ServerSpec, s: Settings, offered_per_s: float) -> Json:
     clients = s.latency_clients
     rate = rate_for(offered_per_s, clients, len(s.symbols))
-    async with session(spec, s, clients, rate, "latency", config=s.restream_config) as sess:
-        figures = await measure(sess, s.window_s)
-        return {"clients": clients, "offered_per_s": round(offered_per_s), "rate_per_symbol": rate, **figures}
+    async with session(spec, s, clients, rate, "latency") as sess:
+        found = await measure(sess, s.window_s, s.parts)
+        return {"clients": clients, "offered_per_s": round(offered_per_s), "rate_per_symbol": rate, **found}
 
 
-def write_memory_config(s: Settings) -> Path:
-    """restream's config for the slow-consumer run (JSON is valid JSON5)."""
-    path = s.logs / "restream-slow-consumer.json5"
-    memory = {"budget_bytes": 64 * 1024 * 1024, "client_queue": 256, "stall_timeout_s": s.stall_timeout_s}
-    path.write_text(json.dumps({"memory": memory}, indent=2) + "\n")
-    return path
+def stall_memory(s: Settings) -> Json:
+    """restream's memory settings for the slow-consumer run."""
+    return {"budget_bytes": 64 * 1024 * 1024, "client_queue": 256, "stall_timeout_s": s.stall_timeout_s}
 
 
 async def slow_consumer(spec: ServerSpec, s: Settings) -> Json:
     """One of `stall_clients` stops reading for `stall_s`; the others' throughput vs. before."""
-    config = write_memory_config(s) if spec.has_metrics else None
-    async with session(spec, s, s.stall_clients, s.saturate_rate, "slow", stall=True, config=config) as sess:
+    memory = stall_memory(s) if spec.has_metrics else None
+    async with session(spec, s, s.stall_clients, s.saturate_rate, "slow", stall=True, memory=memory) as sess:
         before = await measure(sess, s.window_s)
         await sess.load.command("stall")
         during = await measure(sess, s.stall_s)
@@ -163,7 +187,7 @@ async def slow_consumer(spec: ServerSpec, s: Settings) -> Json:
         "clients": s.stall_clients,
         "stall_s": s.stall_s,
         "rate_per_symbol": s.saturate_rate,
-        "config": config.read_text() if config else None,
+        "memory_config": memory,
         "others_ratio": round(ratio, 3) if ratio is not None else None,
         "no_stall": before,
         "stall": during,
@@ -172,4 +196,12 @@ async def slow_consumer(spec: ServerSpec, s: Settings) -> Json:
         "rss_growth_mb": round(during["server_rss_mb"] - before["server_rss_mb"], 1),
         "peak_rss_mb": round(after.hwm_kb / 1024, 1),
         "stalled_client_after_resume": fate,
+        "backlog_read_after_resume_kib": _backlog_kib(during["stalled_client"], fate),
     }
+
+
+def _backlog_kib(at_end_of_stall: Json | None, at_end: Json | None) -> int | None:
+    """What the stalled client read after it resumed: the backlog that was held for it."""
+    if not at_end_of_stall or not at_end:
+        return None
+    return int(at_end["bytes"] - at_end_of_stall["bytes"]) // 1024

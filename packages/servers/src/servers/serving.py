@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import uvicorn
 
+from lib_common.config import Section
+from lib_common.errors import ConfigError
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+T = TypeVar("T")
 
 
 def positive_float(text: str) -> float:
@@ -62,3 +72,40 @@ def serve(
         **options,  # type: ignore[arg-type]
     )
     CleanExitServer(config).run()
+
+
+def read_listen(root: Section, default_port: int) -> tuple[str, int]:
+    """The `listen: {host, port}` section every server's config has."""
+    listen = root.section("listen")
+    listen.only(["host", "port"])
+    return listen.optional_str("host") or "127.0.0.1", listen.integer("port", default_port, minimum=0, maximum=65535)
+
+
+def read_log_level(root: Section) -> str:
+    log_level = root.optional_str("log_level") or "info"
+    if log_level not in LOG_LEVELS:
+        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
+    return log_level
+
+
+def overridden(config: T, **flags: object) -> T:
+    """`config` with the command-line flags that were given (None: not given) on top."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return replace(config, **given)  # type: ignore[type-var]
+
+
+def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, default_port: int) -> None:
+    """--config, --host, --port and --log-level, as every server has them."""
+    parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help=f"port to listen on (default {default_port}; 0 picks a free one)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+
+
+def load_or_exit(prog: str, load: Callable[[], T]) -> T:
+    """Load a config; on a ConfigError print `PROG: config error: ...` and exit 2."""
+    try:
+        return load()
+    except ConfigError as exc:
+        print(f"{prog}: config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -8,9 +8,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common.errors import ConfigError
+from servers.egress import GatewayProtocol
 from servers.restream.app import create_app
 from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
-from servers.restream.transport import GatewayProtocol
 from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame

@@ -17,9 +17,9 @@ from lib_common.core.frame import Frame
 from lib_common.core.rate_limit import TokenBucket
 from lib_common.core.session import ClientSession
 from lib_common.errors import ProtocolError
+from servers.egress import EXTENSION, GatewayProtocol
 from servers.restream.config import Tenant
 from servers.restream.gateway import Gateway
-from servers.restream.transport import EXTENSION, GatewayProtocol
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""server_yahoo: the legacy proxy. Clients speak Yahoo's streamer protocol; one upstream."""
