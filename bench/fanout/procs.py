@@ -25,8 +25,8 @@ CLIENT_CPU = 1
 
 
 BENCH_TOKEN = "fanout-bench"
-# restream without tenants admits 100 connections (its open tenant's default limit): the bench
-# configures one tenant with room for every client and connects with its token.
+# The bench runs restream as a deployment would, with a tenant and token (the auth check is part
+# of the connect path), with room for every client.
 RESTREAM_TENANT = {"name": "bench", "token": BENCH_TOKEN, "max_connections": 100_000}
 
 

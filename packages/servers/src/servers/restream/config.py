@@ -51,7 +51,8 @@ class Tenant:
         return any(fnmatchcase(symbol, pattern) for pattern in self.symbols)
 
 
-OPEN_TENANT = Tenant(name="anonymous", token="")
+# Without tenants everyone is "anonymous", bounded only by the machine (and the memory guard).
+OPEN_TENANT = Tenant(name="anonymous", token="", max_connections=1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
