@@ -41,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scenarios", default="saturation,latency,slow", help="which scenarios to run")
     p.add_argument("--servers", default="restream,baseline", help="which servers to run")
     p.add_argument("--rate", type=float, default=2000.0, help="saturating feed rate, quotes/s per symbol")
+    p.add_argument(
+        "--symbols",
+        type=int,
+        default=len(SYMBOLS),
+        help=f"symbols in the feed, 1..{len(SYMBOLS)}: each tick carries one quote per symbol, so 1 leaves "
+        "restream nothing to coalesce (one frame per write, like broadcast())",
+    )
     p.add_argument("--client-batch-ms", type=float, default=0.0, help="clients let frames gather between reads")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fanout.json")
     return p.parse_args(argv)
@@ -51,7 +58,7 @@ def settings(args: argparse.Namespace) -> Settings:
     logs.mkdir(parents=True, exist_ok=True)
     quick = args.quick
     return Settings(
-        symbols=SYMBOLS,
+        symbols=SYMBOLS[: max(1, min(args.symbols, len(SYMBOLS)))],
         saturate_rate=args.rate,
         window_s=args.seconds or (3.0 if quick else 10.0),
         parts=args.parts or (3 if quick else 5),

@@ -85,3 +85,12 @@ def test_defaults_without_config() -> None:
 def test_bad_flags_are_usage_errors(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2 and "usage: restream" in result.stderr
+
+
+def test_stand_in_urls_follow_the_upstream() -> None:
+    from servers.restream.feeds import chart_url_for, fear_greed_url_for
+
+    assert chart_url_for("wss://streamer.finance.yahoo.com/?version=2") == "https://query2.finance.yahoo.com"
+    assert chart_url_for("ws://127.0.0.1:8770/?version=2") == "http://127.0.0.1:8770"
+    assert fear_greed_url_for("ws://127.0.0.1:8770/") == "http://127.0.0.1:8770/index/fearandgreed/graphdata"
+    assert fear_greed_url_for("wss://streamer.finance.yahoo.com/").startswith("https://production.dataviz.cnn.io/")

@@ -165,3 +165,23 @@ async def test_malformed_frames_do_not_disturb_the_others(
     assert sum(upstream["stream"]["malformed"].values()) >= 5  # type: ignore[index]
     assert upstream["stream"]["connects"] == 1  # type: ignore[index]
     assert upstream["state"] == "streaming"
+
+
+async def test_fear_and_greed_is_subscribed_like_a_symbol(
+    start_server_dummy: StartServerDummy, start_restream: StartRestream
+) -> None:
+    dummy = start_server_dummy("--rate", "2")
+    server = start_restream(yahoo_config(dummy))
+    async with connect(server.url("/ws", ws=True)) as ws:
+        await subscribe(ws, "FEAR-GREED", "AAPL")
+        seen: dict[str, dict[str, Any]] = {}
+        async with asyncio.timeout(10):
+            while len(seen) < 2:
+                quote = await recv_until(ws, "quote")
+                seen[quote["symbol"]] = quote
+    index = seen["FEAR-GREED"]
+    assert 0 <= index["price"] <= 100
+    assert index["rating"] in ("extreme fear", "fear", "neutral", "greed", "extreme greed")
+    assert "previous_close" in index and index["ts_upstream"] > 0
+    fear_greed = server.status()["upstream"]["fear_greed"]  # type: ignore[index]
+    assert fear_greed["subscribed"] and fear_greed["quotes"] == 1  # type: ignore[index]

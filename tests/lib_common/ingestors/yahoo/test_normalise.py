@@ -26,7 +26,10 @@ def envelope(data: bytes) -> str:
 
 def test_envelope_and_bare_base64_both_decode() -> None:
     data = encode(id="AAPL", time=1)
+    b64 = base64.b64encode(data).decode()
     assert frame_payload(envelope(data)) == data
+    assert frame_payload('{"type":"pricing","message":"' + b64 + '"}') == data
+    assert frame_payload('{"message": "' + b64.replace("/", "\\/") + '", "type": "pricing"}') == data
     assert frame_payload(base64.b64encode(data).decode()) == data
     assert frame_payload(envelope(data).encode()) == data
 

@@ -6,6 +6,7 @@
       feed: { kind: "synthetic", symbols: ["AAPL"], rate: 2 },   // or:
       feed: { kind: "yahoo", upstream_url: "wss://streamer.finance.yahoo.com/?version=2",
               chart_url: "https://query2.finance.yahoo.com",  // default: derived from upstream_url
+              fear_greed_url: "https://production.dataviz.cnn.io/index/fearandgreed/graphdata",
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
               poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
               hours: "nyse" },   // "always" for round-the-clock instruments (crypto)
@@ -64,6 +65,7 @@ class FeedConfig:
     # yahoo
     upstream_url: str = YAHOO_STREAMER_URL
     chart_url: str | None = None
+    fear_greed_url: str | None = None
     per_connection: int = 100
     inactivity_timeout_s: float = 30.0
     failover_after_s: float = 10.0
@@ -167,6 +169,13 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
 _FEED = FeedConfig()
 
 
+def _http_url(section: Section, key: str) -> str | None:
+    url = section.optional_str(key)
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise section.error(key, f"expected an http:// or https:// URL, found {url!r}")
+    return url
+
+
 def _feed(section: Section) -> FeedConfig:
     section.only([f.name for f in fields(FeedConfig)])
     kind = section.optional_str("kind") or "synthetic"
@@ -176,9 +185,8 @@ def _feed(section: Section) -> FeedConfig:
     upstream_url = section.optional_str("upstream_url") or _FEED.upstream_url
     if urlsplit(upstream_url).scheme not in ("ws", "wss"):
         raise section.error("upstream_url", f"expected a ws:// or wss:// URL, found {upstream_url!r}")
-    chart_url = section.optional_str("chart_url")
-    if chart_url is not None and urlsplit(chart_url).scheme not in ("http", "https"):
-        raise section.error("chart_url", f"expected an http:// or https:// URL, found {chart_url!r}")
+    chart_url = _http_url(section, "chart_url")
+    fear_greed_url = _http_url(section, "fear_greed_url")
     hours = section.optional_str("hours") or "nyse"
     if hours not in HOURS:
         raise section.error("hours", f"expected one of {', '.join(HOURS)}, found {hours!r}")
@@ -194,6 +202,7 @@ def _feed(section: Section) -> FeedConfig:
         rate=section.number("rate", _FEED.rate, minimum=0.001, maximum=100_000),
         upstream_url=upstream_url,
         chart_url=chart_url,
+        fear_greed_url=fear_greed_url,
         per_connection=section.integer("per_connection", _FEED.per_connection, minimum=1, maximum=1000),
         inactivity_timeout_s=section.number("inactivity_timeout_s", _FEED.inactivity_timeout_s, minimum=0.1),
         failover_after_s=section.number("failover_after_s", _FEED.failover_after_s, minimum=0.0),

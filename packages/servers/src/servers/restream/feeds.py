@@ -6,6 +6,8 @@ lifecycle (`start` / `stop`), a state for /health, and figures for /status and /
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -15,6 +17,8 @@ from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalen
 from lib_common.core.quote import Quote
 from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
+from lib_common.ingestors.cnn import FEAR_GREED_SYMBOL, FearGreedPoller
+from lib_common.ingestors.cnn.poller import GRAPHDATA_URL
 from lib_common.ingestors.synthetic import SyntheticFeed
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 from lib_common.ingestors.yahoo_chart import ChartPoller
@@ -42,18 +46,27 @@ class Feed(Protocol):
     def figures(self) -> dict[str, object]: ...
 
 
-def chart_url_for(upstream_url: str) -> str:
-    """Yahoo's chart host for Yahoo's streamer; for any other streamer (server_dummy), the same
-    host over HTTP, which is where a stand-in serves its chart endpoint."""
+def _stand_in(upstream_url: str, path: str) -> str | None:
+    """For a streamer that is not Yahoo's (server_dummy), the same host over HTTP: that is where
+    a stand-in serves its HTTP endpoints. None for Yahoo's own streamer."""
     parts = urlsplit(upstream_url)
     if parts.hostname == YAHOO_STREAMER_HOST:
-        return YAHOO_CHART_URL
+        return None
     scheme = "https" if parts.scheme == "wss" else "http"
-    return urlunsplit((scheme, parts.netloc, "", "", ""))
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def chart_url_for(upstream_url: str) -> str:
+    return _stand_in(upstream_url, "") or YAHOO_CHART_URL
+
+
+def fear_greed_url_for(upstream_url: str) -> str:
+    return _stand_in(upstream_url, urlsplit(GRAPHDATA_URL).path) or GRAPHDATA_URL
 
 
 class YahooFeed:
-    """Yahoo's streamer with the chart-polling fallback, conducted by the UpstreamManager."""
+    """Yahoo's streamer with the chart-polling fallback, conducted by the UpstreamManager; and
+    CNN's Fear & Greed index, which clients subscribe to as the symbol FEAR-GREED."""
 
     def __init__(
         self,
@@ -77,6 +90,15 @@ class YahooFeed:
         def make_poller(quotes: Sink) -> Poller:
             return ChartPoller(self.http, quotes, clock=clock, base_url=chart_url, interval_s=config.poll_interval_s)
 
+        calendar = MarketCalendar((*KNOWN_CLOSURES, *config.extra_closed))
+        self.fear_greed = FearGreedPoller(
+            self.http,
+            sink,
+            clock=clock,
+            calendar=calendar,
+            url=config.fear_greed_url or fear_greed_url_for(config.upstream_url),
+        )
+        self._fear_greed_task: asyncio.Task[None] | None = None
         self.manager = UpstreamManager(
             sink,
             make_stream=make_stream,
@@ -91,18 +113,26 @@ class YahooFeed:
         )
 
     def subscribe(self, symbols: list[str]) -> None:
-        self.manager.subscribe(symbols)
+        self.fear_greed.subscribe([s for s in symbols if s == FEAR_GREED_SYMBOL])
+        self.manager.subscribe([s for s in symbols if s != FEAR_GREED_SYMBOL])
 
     def unsubscribe(self, symbols: list[str]) -> None:
-        self.manager.unsubscribe(symbols)
+        self.fear_greed.unsubscribe([s for s in symbols if s == FEAR_GREED_SYMBOL])
+        self.manager.unsubscribe([s for s in symbols if s != FEAR_GREED_SYMBOL])
 
     def accepts(self, symbol: str) -> bool:
         return True
 
     async def start(self) -> None:
         await self.manager.start()
+        self._fear_greed_task = asyncio.get_running_loop().create_task(self.fear_greed.run(), name="fear-greed")
 
     async def stop(self) -> None:
+        task, self._fear_greed_task = self._fear_greed_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.manager.stop()
         await self.http.aclose()
 
@@ -125,6 +155,14 @@ class YahooFeed:
             }
         if isinstance(poller, ChartPoller):
             figures["polling"] = {"polls": poller.polls, "quotes": poller.quotes, "errors": poller.errors}
+        fg = self.fear_greed
+        figures["fear_greed"] = {
+            "subscribed": fg.subscribed,
+            "polls": fg.polls,
+            "quotes": fg.quotes,
+            "errors": fg.errors,
+            "last_error": fg.last_error,
+        }
         return figures
 
 

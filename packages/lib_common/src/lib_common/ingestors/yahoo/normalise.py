@@ -20,6 +20,11 @@ from lib_common.ingestors.yahoo.wire import DecodeError, decode_pricing
 MARKET_HOURS: dict[int, MarketHours] = {0: "pre", 1: "regular", 2: "post", 3: "extended", 4: "overnight"}
 
 _f32 = struct.Struct("<f")
+_pack, _unpack = _f32.pack, _f32.unpack
+# The streamer's envelope, compact or as Python's json.dumps writes it; any other spelling
+# goes through json.loads.
+_ENVELOPE_HEADS = ('{"type":"pricing","message":"', '{"type": "pricing", "message": "')
+_ENVELOPE_TAIL = '"}'
 
 
 class FrameError(ValueError):
@@ -31,17 +36,29 @@ class FrameError(ValueError):
 
 
 def shortest_f32(value: float) -> float:
-    """The shortest decimal that round-trips through float32 to the same value."""
-    for digits in (6, 7, 8):
-        candidate = float(f"{value:.{digits}g}")
-        if _f32.unpack(_f32.pack(candidate))[0] == value:
+    """A short decimal that reads back as the same float32 (at most 9 significant digits).
+
+    7 digits round-trip for nearly every float32 and drop the binary noise (0.64, not
+    0.6399999856948853); 8 or 9 are tried only when 7 do not.
+    """
+    for digits in ("%.7g", "%.8g"):
+        candidate = float(digits % value)
+        if _unpack(_pack(candidate))[0] == value:
             return candidate
-    return float(f"{value:.9g}")
+    return float("%.9g" % value)
 
 
 def frame_payload(frame: str | bytes) -> bytes:
     """The PricingData bytes inside one streamer text frame."""
     text = frame.decode() if isinstance(frame, bytes) else frame
+    for head in _ENVELOPE_HEADS:
+        if text.startswith(head) and text.endswith(_ENVELOPE_TAIL):
+            # Fast path: base64 needs no JSON escapes, and b64decode(validate=True) rejects
+            # anything that is not base64, so an unusual envelope falls through to json.loads.
+            try:
+                return base64.b64decode(text[len(head) : -len(_ENVELOPE_TAIL)], validate=True)
+            except (binascii.Error, ValueError):
+                break
     text = text.strip()
     if text.startswith("{"):
         try:
@@ -68,18 +85,22 @@ def to_quote(fields: dict[str, object], ts_library_in: int) -> Quote:
         raise FrameError("no_id", "PricingData without an id")
     if not isinstance(time_ms, int):
         raise FrameError("no_time", f"PricingData for {symbol} without a time")
-    hours = fields.get("market_hours")
+    get = fields.get
+    price, change, change_percent = get("price"), get("change"), get("change_percent")
+    volume, hours = get("day_volume"), get("market_hours")
+    currency, exchange = get("currency"), get("exchange")
+    # The decoder gives each field its declared type, so a present field needs no isinstance.
     return Quote(
-        symbol=symbol.upper(),
-        ts_upstream=time_ms * 1000,
-        ts_library_in=ts_library_in,
-        price=_f32_field(fields, "price"),
-        change=_f32_field(fields, "change"),
-        change_percent=_f32_field(fields, "change_percent"),
-        day_volume=_int_field(fields, "day_volume"),
-        market_hours=MARKET_HOURS.get(hours) if isinstance(hours, int) else None,
-        currency=_str_field(fields, "currency"),
-        exchange=_str_field(fields, "exchange"),
+        symbol.upper(),
+        time_ms * 1000,
+        ts_library_in,
+        None if price is None else shortest_f32(price),  # type: ignore[arg-type]
+        None if change is None else shortest_f32(change),  # type: ignore[arg-type]
+        None if change_percent is None else shortest_f32(change_percent),  # type: ignore[arg-type]
+        volume,  # type: ignore[arg-type]
+        None if hours is None else MARKET_HOURS.get(hours),  # type: ignore[call-overload]
+        currency or None,  # type: ignore[arg-type]
+        exchange or None,  # type: ignore[arg-type]
     )
 
 
@@ -90,18 +111,3 @@ def decode_frame(frame: str | bytes, ts_library_in: int) -> Quote:
     except DecodeError as exc:
         raise FrameError("bad_protobuf", str(exc)) from None
     return to_quote(fields, ts_library_in)
-
-
-def _f32_field(fields: dict[str, object], name: str) -> float | None:
-    value = fields.get(name)
-    return shortest_f32(value) if isinstance(value, float) else None
-
-
-def _int_field(fields: dict[str, object], name: str) -> int | None:
-    value = fields.get(name)
-    return value if isinstance(value, int) else None
-
-
-def _str_field(fields: dict[str, object], name: str) -> str | None:
-    value = fields.get(name)
-    return value if isinstance(value, str) and value else None
