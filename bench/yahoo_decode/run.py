@@ -126,7 +126,7 @@ def main() -> None:
         f"{args.frames} frames, {sum(map(len, frames)) / len(frames):.0f} bytes each on average, best of {args.repeat}"
     )
     print()
-    print("| contender | frames/s | µs/frame | × rsdev full path |")
+    print("| contender | frames/s | µs/frame | x rsdev full path |")
     print("|---|---:|---:|---:|")
     for name, seconds, n in rows:
         per = seconds / n
