@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# System packages the tests need (Debian): chromium for the dashboard's browser test.
-APT_PACKAGES=(chromium)
+# System packages the tests need (Debian): chromium for the dashboard's browser test, pgbouncer
+# for the transaction-pooling tests, espeak-ng for speech, ALSA headers to build simpleaudio,
+# sox to inspect audio.
+APT_PACKAGES=(chromium pgbouncer espeak-ng libespeak-ng1 libasound2-dev sox)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -40,19 +42,20 @@ run_job() {
   echo "== job $job"
   case $job in
     lint)
-      "${UV[@]}" run --all-packages --group dev ruff check . &&
+      "${UV[@]}" run --all-packages --all-extras --group dev ruff check . &&
         "${UV[@]}" run --all-packages --group dev ruff format --check . &&
         "${UV[@]}" run --all-packages --group dev mypy packages/*/src vendor/*/src &&
         "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py
       rc=$?
       ;;
     e2e)
-      UV_PROJECT_ENVIRONMENT=.venvs/e2e "${UV[@]}" run --all-packages --group dev --exact pytest tests/e2e 2>&1 | tee "$log"
+      UV_PROJECT_ENVIRONMENT=.venvs/e2e "${UV[@]}" run --all-packages --all-extras --group dev --exact pytest tests/e2e 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
       ;;
     *)
       [ -n "${DIST[$job]:-}" ] || { echo "unknown job $job"; return 1; }
-      UV_PROJECT_ENVIRONMENT=.venvs/$job "${UV[@]}" run --package "${DIST[$job]}" --group dev --exact pytest "tests/$job" 2>&1 | tee "$log"
+      UV_PROJECT_ENVIRONMENT=.venvs/$job "${UV[@]}" run --package "${DIST[$job]}" --all-extras --group dev --exact \
+        pytest "tests/$job" 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
       ;;
   esac
