@@ -9,6 +9,7 @@ it records the index address of the machine that wrote it), and rewrites
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tomllib
@@ -21,9 +22,21 @@ BEGIN, END = "constraint-dependencies = [", "]"
 def main() -> None:
     subprocess.run(["uv", "lock", "--upgrade"], cwd=ROOT, check=True)
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
-    pins = sorted(f"{p['name']}=={p['version']}" for p in lock["package"] if "registry" in p.get("source", {}))
+    packages = [p for p in lock["package"] if "registry" in p.get("source", {})]
+    versions: dict[str, int] = {}
+    for p in packages:
+        versions[p["name"]] = versions.get(p["name"], 0) + 1
+    pins = []
+    for p in packages:
+        pin = f"{p['name']}=={p['version']}"
+        if versions[p["name"]] > 1:
+            # The resolution forks (e.g. by Python version): each version holds under its markers.
+            markers = " or ".join(f"({m})" for m in p.get("resolution-markers", []))
+            pin = f"{pin} ; {markers}" if markers else pin
+        pins.append(pin)
+    pins.sort()
     text = (ROOT / "pyproject.toml").read_text()
-    body = "constraint-dependencies = [\n" + "".join(f'    "{pin}",\n' for pin in pins) + "]"
+    body = "constraint-dependencies = [\n" + "".join(f"    {json.dumps(pin)},\n" for pin in pins) + "]"
     new, n = re.subn(r"constraint-dependencies = \[[^\]]*\]", lambda _: body, text)
     if n != 1:
         raise SystemExit("pyproject.toml: expected one constraint-dependencies list under [tool.uv]")
