@@ -1,27 +1,13 @@
-"""The servers distribution installs as built, with the version its pyproject declares."""
+"""The servers distribution installs as built, with the version and scripts its pyproject declares."""
 
 from __future__ import annotations
 
-import importlib
-import tomllib
-from importlib import metadata
-from pathlib import Path
-
-PYPROJECT = Path(__file__).resolve().parents[2] / "packages/servers/pyproject.toml"
+from tests.distribution import check_scripts, check_version
 
 
 def test_installed_version_matches_pyproject() -> None:
-    declared = tomllib.loads(PYPROJECT.read_text())["project"]
-    assert metadata.version(declared["name"]) == declared["version"]
-    module = importlib.import_module("servers")
-    assert module.__version__ == declared["version"]
+    check_version("packages/servers", "servers")
 
 
 def test_console_scripts_are_installed_entry_points() -> None:
-    declared = tomllib.loads(PYPROJECT.read_text())["project"]
-    installed = {
-        ep.name: ep.value
-        for ep in metadata.entry_points(group="console_scripts")
-        if ep.dist and ep.dist.name == declared["name"]
-    }
-    assert installed == declared.get("scripts", {})
+    check_scripts("packages/servers")

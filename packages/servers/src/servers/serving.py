@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -30,6 +31,13 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, found {text}")
     return value
+
+
+def ws_url(text: str) -> str:
+    """A flag that must be a WebSocket URL (an upstream streamer)."""
+    if urlsplit(text).scheme not in ("ws", "wss"):
+        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
+    return text
 
 
 class CleanExitServer(uvicorn.Server):

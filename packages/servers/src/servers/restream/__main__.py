@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lib_common.errors import ConfigError
 from servers.egress import GatewayProtocol
 from servers.restream.app import create_app
 from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
-from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve
+from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve, ws_url
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
 
@@ -21,12 +20,6 @@ def parse_symbols(text: str) -> tuple[str, ...]:
     if not symbols:
         raise argparse.ArgumentTypeError("expected a comma-separated list of symbols, e.g. AAPL,MSFT")
     return symbols
-
-
-def ws_url(text: str) -> str:
-    if urlsplit(text).scheme not in ("ws", "wss"):
-        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
-    return text
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from urllib.parse import urlsplit
 
 from servers.egress import GatewayProtocol
 from servers.server_yahoo.config import DEFAULT_PORT, YAHOO_STREAMER_URL, ProxyConfig, load_config
-from servers.serving import add_common_flags, configure_logging, load_or_exit, overridden, serve
-
-
-def ws_url(text: str) -> str:
-    if urlsplit(text).scheme not in ("ws", "wss"):
-        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
-    return text
+from servers.serving import add_common_flags, configure_logging, load_or_exit, overridden, serve, ws_url
 
 
 def build_parser() -> argparse.ArgumentParser:
