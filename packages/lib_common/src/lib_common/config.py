@@ -3,26 +3,163 @@
 Parse errors read `FILE:LINE:COL: message`; value errors name the JSON path
 (`config.json5: tenants[1].priority: expected an integer, found "high"`). Unknown keys are
 errors too: a typo must not silently fall back to a default.
+
+Loading also decrypts every string that is an `rsdev:v1:` token (lib_common.secrets), with its
+JSON path as associated data, so a token copied to another key does not decrypt. `load_config`
+adds, in this order: environment overrides (`RSDEV__SECTION__KEY=value`, typed by the schema),
+token decryption, and validation against a `lib_common.schema` schema, and reports every
+problem at once (`ConfigErrors`, one `where: message` a line) rather than the first.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 import json5
 
-from lib_common.errors import ConfigError
+from lib_common import secrets
+from lib_common.errors import ConfigError, ConfigErrors, SecretError
+from lib_common.schema import Array, Field, Object, Problem, coerce, validate
+from lib_common.schema import kind as _kind
 
 _JSON5_ERROR = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
 
 T = TypeVar("T")
 
 
-def load_json5(path: str | Path) -> Section:
-    """Read and parse a JSON5 file whose top level is an object."""
+ENV_PREFIX = "RSDEV__"
+
+
+def load_json5(path: str | Path, *, key: secrets.MasterKey | None = None) -> Section:
+    """Read and parse a JSON5 file whose top level is an object, decrypting its tokens."""
+    return parse_json5(_read(path), str(path), key=key)
+
+
+def load_config(
+    path: str | Path,
+    schema: Object | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    key: secrets.MasterKey | None = None,
+) -> Section:
+    """`load_json5` with environment overrides and schema validation, reporting every problem."""
+    return parse_config(_read(path), str(path), schema, env=env, key=key)
+
+
+def parse_config(
+    text: str,
+    source: str = "<config>",
+    schema: Object | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    key: secrets.MasterKey | None = None,
+) -> Section:
+    env = os.environ if env is None else env
+    data = _parse_object(text, source)
+    problems: list[ConfigError] = []
+    for name in sorted(env):
+        if name.startswith(ENV_PREFIX):
+            try:
+                _override(data, schema, name, env[name])
+            except ValueError as exc:
+                problems.append(ConfigError(name, str(exc)))
+    problems += decrypt_tokens(data, source, key=key, env=env)
+    if schema is not None:
+        problems += [_problem(source, problem) for problem in validate(data, schema)]
+    if problems:
+        raise ConfigErrors(problems)
+    return Section(data, source, "")
+
+
+def decrypt_tokens(
+    data: object, source: str, *, key: secrets.MasterKey | None = None, env: Mapping[str, str] | None = None
+) -> list[ConfigError]:
+    """Replace every token string in `data` by its plaintext, in place; return what failed."""
+    problems: list[ConfigError] = []
+    stack: list[tuple[dict[str, object] | list[object], str]] = []
+    if isinstance(data, dict | list):
+        stack.append((data, ""))
+    while stack:
+        container, path = stack.pop()
+        items = list(container.items()) if isinstance(container, dict) else list(enumerate(container))
+        for name, value in items:
+            child = secrets.config_path(path, name)
+            if isinstance(value, dict | list):
+                stack.append((value, child))
+            elif secrets.is_token(value):
+                assert isinstance(value, str)
+                try:
+                    if key is None:
+                        key = secrets.load_master_key(env)
+                    container[name] = secrets.decrypt(value, key, child)  # type: ignore[index]
+                except SecretError as exc:
+                    problems.append(ConfigError(f"{source}: {child}", str(exc)))
+    return problems
+
+
+def _override(data: dict[str, object], schema: Object | None, name: str, text: str) -> None:
+    """Apply `RSDEV__A__B=text` to data["a"]["b"]: names match keys case-insensitively."""
+    segments = name[len(ENV_PREFIX) :].split("__")
+    if not all(segments):
+        raise ValueError(f"expected {ENV_PREFIX}SECTION__KEY, found an empty segment")
+    node: dict[str, object] | list[object] = data
+    field: Field | None = schema
+    for depth, segment in enumerate(segments):
+        last = depth == len(segments) - 1
+        if isinstance(node, list):
+            if not segment.isdigit() or int(segment) >= len(node):
+                raise ValueError(f"no item {segment} in the array at {'.'.join(segments[:depth]).lower()}")
+            index = int(segment)
+            field = getattr(field, "items", None)
+            if last:
+                node[index] = _typed(text, field)
+                return
+            child = node[index]
+        else:
+            key = _match_key(segment, node, field)
+            field = _field_of(field, key)
+            if field is None and schema is not None:
+                raise ValueError(f"no key {key!r} in the schema")
+            if last:
+                node[key] = _typed(text, field)
+                return
+            if key not in node and isinstance(field, Array):
+                raise ValueError(f"no array {key!r} in the file to set item {segments[depth + 1]} of")
+            child = node.setdefault(key, {})
+        if not isinstance(child, dict | list):
+            raise ValueError(f"{segment.lower()} is {_kind(child)}, not an object or array")
+        node = child
+
+
+def _match_key(segment: str, node: dict[str, object], field: Field | None) -> str:
+    names = list(node)
+    if isinstance(field, Object):
+        names += list(field.fields)
+    for candidate in names:
+        if candidate.lower() == segment.lower():
+            return candidate
+    return segment.lower()
+
+
+def _field_of(field: Field | None, key: str) -> Field | None:
+    if isinstance(field, Object):
+        return field.fields.get(key, field.extra)
+    return None
+
+
+def _typed(text: str, field: Field | None) -> object:
+    return text if field is None else coerce(text, field)
+
+
+def _problem(source: str, problem: Problem) -> ConfigError:
+    return ConfigError(f"{source}: {problem.path}" if problem.path else source, problem.message)
+
+
+def _read(path: str | Path) -> str:
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -30,10 +167,18 @@ def load_json5(path: str | Path) -> Section:
         raise ConfigError(source, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    return parse_json5(text, source)
+    return text
 
 
-def parse_json5(text: str, source: str = "<config>") -> Section:
+def parse_json5(text: str, source: str = "<config>", *, key: secrets.MasterKey | None = None) -> Section:
+    data = _parse_object(text, source)
+    problems = decrypt_tokens(data, source, key=key)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ConfigErrors(problems)
+    return Section(data, source, "")
+
+
+def _parse_object(text: str, source: str) -> dict[str, object]:
     try:
         data = json5.loads(text)
     except ValueError as exc:
@@ -44,23 +189,7 @@ def parse_json5(text: str, source: str = "<config>") -> Section:
         raise ConfigError(source, str(exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(source, f"expected an object at the top level, found {_kind(data)}")
-    return Section(data, source, "")
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return data
 
 
 class Section:

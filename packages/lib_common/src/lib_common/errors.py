@@ -2,7 +2,12 @@
 
 RsdevError
 ├── ConfigError          bad configuration: says where (file:line:col or JSON path) and why
-└── ProtocolError        a client sent something the gateway cannot act on
+│   └── ConfigErrors     several of them at once, every problem a config file has
+├── SecretError          a key cannot be loaded or a token does not decrypt (fails closed)
+├── ProtocolError        a client sent something the gateway cannot act on
+└── BusError             Redis, the message bus between nodes, failed us
+    ├── BusUnavailable   cannot reach Redis, or the connection dropped (retry with backoff)
+    └── BusMessageError  a message on the bus is not in the shared format (count it, skip it)
 """
 
 from __future__ import annotations
@@ -21,10 +26,43 @@ class ConfigError(RsdevError):
         self.message = message
 
 
+class ConfigErrors(ConfigError):
+    """Every problem found in one configuration, each a `ConfigError`; `str()` lists one a line."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        if not problems:
+            raise ValueError("ConfigErrors needs at least one problem")
+        RsdevError.__init__(self, "\n".join(str(problem) for problem in problems))
+        self.problems = problems
+        self.where = problems[0].where
+        self.message = problems[0].message
+
+
+class SecretError(RsdevError):
+    """A master key is missing or unsafe, or a token is malformed or does not decrypt."""
+
+
 class ProtocolError(RsdevError):
     """A client message broke the wire contract; `code` goes into the error frame."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+        self.message = message
+
+
+class BusError(RsdevError):
+    """Redis (the bus between ingest and edge nodes) failed; redis-py's errors end here."""
+
+
+class BusUnavailable(BusError):
+    """Redis cannot be reached or the connection dropped: back off and reconnect."""
+
+
+class BusMessageError(BusError):
+    """A message on the bus is not in the shared format; `reason` is a short label for figures."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
         self.message = message

@@ -1,0 +1,383 @@
+"""The services file: JSON5 in, validated `ServicesFile` out.
+
+    {
+      watch: { poll_s: 1 },                       // optional: how often the watch evaluates
+      services: [
+        {
+          name: "web",                            // [A-Za-z0-9_.-]+, unique
+          command: "python -m http.server 8000",  // split like a shell, or a list
+          args: ["--bind", "127.0.0.1"],          // appended to command
+          env: { KEY: "value" }, cwd: "..",       // cwd relative to the services file
+          autorestart: true,                      // true | false | "unexpected"
+          exit_codes: [0], start_retries: 3, start_secs: 1,
+          stop_signal: "TERM", stop_wait_s: 10,
+          stdout: { file: "web.out.log", max_mb: 10, backups: 5 },   // default under STATE/logs
+          stderr: { file: "web.err.log", max_mb: 10, backups: 5 },
+          memory_limit_mb: 500,                   // whole process tree RSS
+          health: { url: "http://127.0.0.1:8000/health", interval_s: 10, timeout_s: 2, failures: 3 },
+          restart_at: ["08:55", "16:05:30"],      // New York wall-clock times
+          backoff: { initial_s: 10, factor: 2, max_s: 300 },  // cool-down before recovering FATAL
+        },
+      ],
+    }
+
+Every error names the file position, the JSON path and what was expected versus found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NoReturn, TypeVar
+
+import json5format
+from json5format.errors import line_and_column
+
+from .errors import ConfigError
+from .positions import JsonPath, Positions, format_path
+
+WATCH_NAME = "pmdaemon-watch"
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
+STOP_SIGNALS = ("TERM", "INT", "QUIT", "KILL", "HUP", "USR1", "USR2")
+# configparser (under supervisord) starts an inline comment at whitespace + ';' or '#'.
+_INLINE_COMMENT = re.compile(r"\s[;#]")
+
+Autorestart = bool | Literal["unexpected"]
+
+
+@dataclass(frozen=True, slots=True)
+class LogSpec:
+    file: Path
+    max_mb: float = 10.0
+    backups: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSpec:
+    url: str
+    interval_s: float = 10.0
+    timeout_s: float = 2.0
+    failures: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class BackoffSpec:
+    """Cool-down before recovering a FATAL service: initial_s * factor**n, at most max_s."""
+
+    initial_s: float = 10.0
+    factor: float = 2.0
+    max_s: float = 300.0
+
+    def delay(self, attempt: int) -> float:
+        """Cool-down before recovery number `attempt` (0-based)."""
+        return min(self.max_s, self.initial_s * self.factor ** min(attempt, 64))
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    argv: tuple[str, ...]
+    stdout: LogSpec
+    stderr: LogSpec
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    autorestart: Autorestart = True
+    exit_codes: tuple[int, ...] = (0,)
+    start_retries: int = 3
+    start_secs: float = 1.0
+    stop_signal: str = "TERM"
+    stop_wait_s: float = 10.0
+    memory_limit_mb: float | None = None
+    health: HealthSpec | None = None
+    restart_at: tuple[dt.time, ...] = ()
+    backoff: BackoffSpec = BackoffSpec()
+
+
+@dataclass(frozen=True, slots=True)
+class ServicesFile:
+    source: Path
+    services: tuple[ServiceSpec, ...]
+    poll_s: float = 1.0
+
+    def get(self, name: str) -> ServiceSpec | None:
+        return next((s for s in self.services if s.name == name), None)
+
+
+def load_services(path: Path, *, state_dir: Path) -> ServicesFile:
+    """Read and validate a services file; raise ConfigError pointing into it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path="", source=str(path), line=1, column=1) from None
+    return parse_services(text, source=path, base_dir=path.resolve().parent, state_dir=state_dir)
+
+
+def parse_services(text: str, *, source: Path, base_dir: Path, state_dir: Path) -> ServicesFile:
+    """Validate services-file text; relative paths are taken from `base_dir`."""
+    try:
+        document = json5format.loads(text, source=str(source))
+    except json5format.ParseError as exc:
+        raise ConfigError(exc.message, path="", source=exc.source, line=exc.line, column=exc.column) from None
+    return _Validator(text, source, base_dir, state_dir).document(document)
+
+
+T = TypeVar("T")
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+    if isinstance(value, int | float):
+        return repr(value)
+    return "an object" if isinstance(value, dict) else "a list"
+
+
+class _Validator:
+    def __init__(self, text: str, source: Path, base_dir: Path, state_dir: Path) -> None:
+        self._text = text
+        self._source = source
+        self._base = base_dir
+        self._logs = state_dir / "logs"
+        self._positions: Positions | None = None
+
+    def fail(self, path: JsonPath, reason: str, *, at_key: bool = False) -> NoReturn:
+        if self._positions is None:
+            self._positions = Positions(self._text)
+        offset = self._positions.key_offset(path) if at_key else self._positions.value_offset(path)
+        line, column = line_and_column(self._text, offset)
+        raise ConfigError(
+            reason, path=format_path(path) or "(document)", source=str(self._source), line=line, column=column
+        )
+
+    # -- generic checks ------------------------------------------------------------------
+
+    def obj(
+        self, value: object, path: JsonPath, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, object]:
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, found {_describe(value)}")
+        for key in value:
+            if key not in allowed:
+                self.fail((*path, key), f"unknown key {key!r}; expected one of: {', '.join(allowed)}", at_key=True)
+        for key in required:
+            if key not in value:
+                self.fail(path, f"missing required key {key!r}")
+        return value
+
+    def string(self, value: object, path: JsonPath) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail(path, f"expected a non-empty string, found {_describe(value)}")
+        return value
+
+    def number(self, value: object, path: JsonPath, *, minimum: float = 0.0, strict: bool = True) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or (value <= minimum if strict else value < minimum):  # type: ignore[operator]
+            bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+            self.fail(path, f"expected a number {bound}, found {_describe(value)}")
+        return float(value)  # type: ignore[arg-type]
+
+    def integer(self, value: object, path: JsonPath, *, minimum: int = 0) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            self.fail(path, f"expected an integer >= {minimum}, found {_describe(value)}")
+        return value
+
+    def optional(
+        self, obj: dict[str, object], key: str, path: JsonPath, check: Callable[[object, JsonPath], T], default: T
+    ) -> T:
+        return check(obj[key], (*path, key)) if key in obj else default
+
+    def config_safe(self, value: str, path: JsonPath, what: str) -> str:
+        # supervisord's configuration is an INI file: it cannot hold line breaks in a value.
+        if "\n" in value or "\r" in value or "\x00" in value:
+            self.fail(path, f"{what} must not contain line breaks or NUL characters")
+        return value
+
+    # -- the schema ----------------------------------------------------------------------
+
+    def document(self, value: object) -> ServicesFile:
+        top = self.obj(value, (), ("services", "watch"), ("services",))
+        poll_s = 1.0
+        if "watch" in top:
+            watch = self.obj(top["watch"], ("watch",), ("poll_s",))
+            poll_s = self.optional(watch, "poll_s", ("watch",), lambda v, p: self.number(v, p), 1.0)
+        raw = top["services"]
+        if not isinstance(raw, list):
+            self.fail(("services",), f"expected a list of services, found {_describe(raw)}")
+        services: list[ServiceSpec] = []
+        seen: set[str] = set()
+        for index, item in enumerate(raw):
+            spec = self.service(item, ("services", index))
+            if spec.name in seen:
+                self.fail(("services", index, "name"), f"duplicate service name {spec.name!r}")
+            seen.add(spec.name)
+            services.append(spec)
+        return ServicesFile(source=self._source.resolve(), services=tuple(services), poll_s=poll_s)
+
+    def service(self, value: object, path: JsonPath) -> ServiceSpec:
+        keys = (
+            "name", "command", "args", "env", "cwd", "autorestart", "exit_codes", "start_retries", "start_secs",
+            "stop_signal", "stop_wait_s", "stdout", "stderr", "memory_limit_mb", "health", "restart_at", "backoff",
+        )  # fmt: skip
+        obj = self.obj(value, path, keys, ("name", "command"))
+        name = self.string(obj["name"], (*path, "name"))
+        if not _NAME.fullmatch(name) or name == WATCH_NAME:
+            self.fail(
+                (*path, "name"), f"expected letters, digits, '_', '.' or '-' (not {WATCH_NAME!r}), found {name!r}"
+            )
+        args = self.optional(obj, "args", path, self.args, list[str]())
+        argv = [*self.command(obj["command"], (*path, "command")), *args]
+        return ServiceSpec(
+            name=name,
+            argv=tuple(argv),
+            env=self.optional(obj, "env", path, self.env, {}),
+            cwd=self.optional(obj, "cwd", path, self.cwd, None),
+            autorestart=self.optional(obj, "autorestart", path, self.autorestart, True),
+            exit_codes=tuple(self.optional(obj, "exit_codes", path, self.exit_codes, [0])),
+            start_retries=self.optional(obj, "start_retries", path, lambda v, p: self.integer(v, p), 3),
+            start_secs=self.optional(obj, "start_secs", path, lambda v, p: self.number(v, p, strict=False), 1.0),
+            stop_signal=self.optional(obj, "stop_signal", path, self.signal, "TERM"),
+            stop_wait_s=self.optional(obj, "stop_wait_s", path, lambda v, p: self.number(v, p), 10.0),
+            stdout=self.log(obj.get("stdout"), (*path, "stdout"), self._logs / f"{name}.out.log"),
+            stderr=self.log(obj.get("stderr"), (*path, "stderr"), self._logs / f"{name}.err.log"),
+            memory_limit_mb=self.optional(obj, "memory_limit_mb", path, lambda v, p: self.number(v, p), None),
+            health=self.optional(obj, "health", path, self.health, None),
+            restart_at=tuple(self.optional(obj, "restart_at", path, self.restart_at, list[dt.time]())),
+            backoff=self.optional(obj, "backoff", path, self.backoff, BackoffSpec()),
+        )
+
+    def command(self, value: object, path: JsonPath) -> list[str]:
+        if isinstance(value, str):
+            try:
+                argv = shlex.split(value)
+            except ValueError as exc:
+                self.fail(path, f"cannot split the command like a shell would: {exc}")
+            if not argv:
+                self.fail(path, "expected a command, found an empty string")
+        elif isinstance(value, list):
+            if not value:
+                self.fail(path, "expected a command, found an empty list")
+            argv = [self.string(item, (*path, i)) for i, item in enumerate(value)]
+        else:
+            self.fail(path, f"expected a string or a list of strings, found {_describe(value)}")
+        for i, arg in enumerate(argv):
+            self.config_safe(arg, (*path, i) if isinstance(value, list) else path, "a command argument")
+        return argv
+
+    def args(self, value: object, path: JsonPath) -> list[str]:
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list of strings, found {_describe(value)}")
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                self.fail((*path, i), f"expected a string, found {_describe(item)}")
+            out.append(self.config_safe(item, (*path, i), "an argument"))
+        return out
+
+    def env(self, value: object, path: JsonPath) -> dict[str, str]:
+        obj = self.obj(value, path, tuple(value) if isinstance(value, dict) else ())
+        out: dict[str, str] = {}
+        for key, item in obj.items():
+            where = (*path, key)
+            if not _ENV_KEY.fullmatch(key):
+                self.fail(
+                    where, f"expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*), found {key!r}", at_key=True
+                )
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                self.fail(where, f"expected a string or a number, found {_describe(item)}")
+            text = self.config_safe(str(item), where, "an environment value")
+            # supervisord reads `environment=` with a non-POSIX shlex that strips quotes at the
+            # ends and has no escapes: some values cannot be expressed there.
+            if ('"' in text and "'" in text) or (text and (text[0] in "'\"" or text[-1] in "'\"")):
+                self.fail(where, "an environment value cannot start or end with a quote, or hold both kinds")
+            if _INLINE_COMMENT.search(text):
+                self.fail(where, "an environment value cannot hold whitespace followed by ';' or '#'")
+            out[key] = text
+        return out
+
+    def cwd(self, value: object, path: JsonPath) -> Path:
+        text = self.config_safe(self.string(value, path), path, "cwd")
+        directory = (self._base / Path(text).expanduser()).resolve()
+        if not directory.is_dir():
+            self.fail(path, f"expected an existing directory, found {text!r} ({directory} does not exist)")
+        return directory
+
+    def autorestart(self, value: object, path: JsonPath) -> Autorestart:
+        if isinstance(value, bool):
+            return value
+        if value == "unexpected":
+            return "unexpected"
+        self.fail(path, f'expected true, false or "unexpected", found {_describe(value)}')
+
+    def exit_codes(self, value: object, path: JsonPath) -> list[int]:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"expected a non-empty list of exit codes, found {_describe(value)}")
+        codes = [self.integer(item, (*path, i)) for i, item in enumerate(value)]
+        for i, code in enumerate(codes):
+            if code > 255:
+                self.fail((*path, i), f"expected an exit code 0..255, found {code}")
+        return codes
+
+    def signal(self, value: object, path: JsonPath) -> str:
+        name = value.upper().removeprefix("SIG") if isinstance(value, str) else None
+        if name not in STOP_SIGNALS:
+            self.fail(path, f"expected one of {', '.join(STOP_SIGNALS)}, found {_describe(value)}")
+        return name
+
+    def log(self, value: object, path: JsonPath, default_file: Path) -> LogSpec:
+        if value is None:
+            return LogSpec(file=default_file)
+        obj = self.obj(value, path, ("file", "max_mb", "backups"))
+        file = default_file
+        if "file" in obj:
+            text = self.config_safe(self.string(obj["file"], (*path, "file")), (*path, "file"), "a log file")
+            file = self._base / Path(text).expanduser()
+        return LogSpec(
+            file=file,
+            max_mb=self.optional(obj, "max_mb", path, lambda v, p: self.number(v, p, strict=False), 10.0),
+            backups=self.optional(obj, "backups", path, lambda v, p: self.integer(v, p), 5),
+        )
+
+    def health(self, value: object, path: JsonPath) -> HealthSpec:
+        obj = self.obj(value, path, ("url", "interval_s", "timeout_s", "failures"), ("url",))
+        url = self.string(obj["url"], (*path, "url"))
+        if not url.startswith(("http://", "https://")):
+            self.fail((*path, "url"), f"expected an http:// or https:// URL, found {url!r}")
+        return HealthSpec(
+            url=url,
+            interval_s=self.optional(obj, "interval_s", path, lambda v, p: self.number(v, p), 10.0),
+            timeout_s=self.optional(obj, "timeout_s", path, lambda v, p: self.number(v, p), 2.0),
+            failures=self.optional(obj, "failures", path, lambda v, p: self.integer(v, p, minimum=1), 3),
+        )
+
+    def restart_at(self, value: object, path: JsonPath) -> list[dt.time]:
+        if not isinstance(value, list):
+            self.fail(path, f'expected a list of New York times like ["08:55"], found {_describe(value)}')
+        times = []
+        for i, item in enumerate(value):
+            m = _CLOCK_TIME.fullmatch(item) if isinstance(item, str) else None
+            if m is None:
+                self.fail((*path, i), f'expected a time "HH:MM" or "HH:MM:SS" (New York), found {_describe(item)}')
+            times.append(dt.time(int(m[1]), int(m[2]), int(m[3] or 0)))
+        return times
+
+    def backoff(self, value: object, path: JsonPath) -> BackoffSpec:
+        obj = self.obj(value, path, ("initial_s", "factor", "max_s"))
+        spec = BackoffSpec(
+            initial_s=self.optional(obj, "initial_s", path, lambda v, p: self.number(v, p), 10.0),
+            factor=self.optional(obj, "factor", path, lambda v, p: self.number(v, p, minimum=1.0, strict=False), 2.0),
+            max_s=self.optional(obj, "max_s", path, lambda v, p: self.number(v, p), 300.0),
+        )
+        if spec.max_s < spec.initial_s:
+            self.fail((*path, "max_s"), f"expected max_s >= initial_s ({spec.initial_s:g}), found {spec.max_s:g}")
+        return spec
