@@ -32,12 +32,12 @@ def test_every_problem_is_reported_with_its_path() -> None:
     with pytest.raises(ConfigErrors) as info:
         parse_config(text, "c.json5", SCHEMA, env={})
     assert str(info.value).splitlines() == [
-        "c.json5: port: must be at most 65535, found 70000",
-        "c.json5: feed: expected one of synthetic, yahoo, found 'bing'",
-        "c.json5: colour: unknown key; expected one of port, feed, tls, rate, symbols, db, tenants",
-        "c.json5: db.dsn: missing; expected a string",
-        "c.json5: tenants[1].priority: expected an integer, found the string 'high'",
-        "c.json5: tenants[1].name: missing; expected a string",
+        "c.json5:1:8: port: must be at most 65535, found 70000",
+        "c.json5:1:21: feed: expected one of synthetic, yahoo, found 'bing'",
+        "c.json5:1:37: colour: unknown key; expected one of port, feed, tls, rate, symbols, db, tenants",
+        "c.json5:1:44: db.dsn: missing; expected a string",  # where its object is
+        "c.json5:1:82: tenants[1].priority: expected an integer, found the string 'high'",
+        "c.json5:1:71: tenants[1].name: missing; expected a string",
     ]
     assert isinstance(info.value, ConfigError)
 

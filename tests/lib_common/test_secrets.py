@@ -49,3 +49,12 @@ def test_load_master_key(tmp_path: object) -> None:
     with pytest.raises(SecretError, match="not base64"):
         secrets.load_master_key({"RSDEV_MASTER_KEY": "***"})
     assert secrets.load_master_key({"RSDEV_MASTER_KEY": base64.b64encode(bytes(32)).decode()}).material == bytes(32)
+
+
+def test_plain_strings_with_the_rsdev_prefix_are_not_tokens() -> None:
+    from lib_common.secrets import is_token
+
+    assert not is_token("rsdev:quote:")
+    assert not is_token("rsdev:monitor:heartbeat")
+    assert is_token("rsdev:v1:hkdf:x:y:z:w")
+    assert is_token("rsdev:v9:anything")  # an unknown version still fails closed on decrypt

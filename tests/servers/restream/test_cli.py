@@ -35,7 +35,7 @@ def test_help_documents_every_option() -> None:
         ("{feed: {extra_closed: ['2025-13-01']}}", "feed.extra_closed[0]: expected a date YYYY-MM-DD"),
         ("{tls: {cert: 'a.pem'}}", "tls: give both cert and key"),
         ("{lsiten: {}}", "lsiten: unknown key"),
-        ("{listen: {port: 1,,}}", ":1:20: unexpected"),
+        ("{listen: {port: 1,,}}", ":1:19: expected a property name or '}', found ','"),
     ],
 )
 def test_config_errors_say_which_key_and_why(tmp_path: Path, text: str, message: str) -> None:

@@ -14,19 +14,17 @@ problem at once (`ConfigErrors`, one `where: message` a line) rather than the fi
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-import json5
-
+import json5format
+from json5format.errors import ParseError
+from json5format.locate import value_positions
 from lib_common import secrets
 from lib_common.errors import ConfigError, ConfigErrors, SecretError
 from lib_common.schema import Array, Field, Object, Problem, coerce, validate
 from lib_common.schema import kind as _kind
-
-_JSON5_ERROR = re.compile(r"^<string>:(\d+) (.*) at column (\d+)$")
 
 T = TypeVar("T")
 
@@ -69,10 +67,11 @@ def parse_config(
                 problems.append(ConfigError(name, str(exc)))
     problems += decrypt_tokens(data, source, key=key, env=env)
     if schema is not None:
-        problems += [_problem(source, problem) for problem in validate(data, schema)]
+        positions = value_positions(text)
+        problems += [_problem(source, problem, positions) for problem in validate(data, schema)]
     if problems:
         raise ConfigErrors(problems)
-    return Section(data, source, "")
+    return Section(data, source, "", value_positions(text))
 
 
 def decrypt_tokens(
@@ -155,8 +154,19 @@ def _typed(text: str, field: Field | None) -> object:
     return text if field is None else coerce(text, field)
 
 
-def _problem(source: str, problem: Problem) -> ConfigError:
-    return ConfigError(f"{source}: {problem.path}" if problem.path else source, problem.message)
+def _located(source: str, path: str, positions: Mapping[str, tuple[int, int]]) -> str:
+    """`file:line:col: path` where the value sits (or, for a missing key, its object)."""
+    at = positions.get(path)
+    parent = path
+    while at is None and parent:
+        parent = parent.rpartition(".")[0] if "." in parent else ""
+        at = positions.get(parent)
+    place = f"{source}:{at[0]}:{at[1]}" if at is not None else source
+    return f"{place}: {path}" if path else place
+
+
+def _problem(source: str, problem: Problem, positions: Mapping[str, tuple[int, int]]) -> ConfigError:
+    return ConfigError(_located(source, problem.path, positions), problem.message)
 
 
 def _read(path: str | Path) -> str:
@@ -175,18 +185,14 @@ def parse_json5(text: str, source: str = "<config>", *, key: secrets.MasterKey |
     problems = decrypt_tokens(data, source, key=key)
     if problems:
         raise problems[0] if len(problems) == 1 else ConfigErrors(problems)
-    return Section(data, source, "")
+    return Section(data, source, "", value_positions(text))
 
 
 def _parse_object(text: str, source: str) -> dict[str, object]:
     try:
-        data = json5.loads(text)
-    except ValueError as exc:
-        match = _JSON5_ERROR.match(str(exc))
-        if match:
-            line, message, col = match.groups()
-            raise ConfigError(f"{source}:{line}:{col}", message[0].lower() + message[1:]) from None
-        raise ConfigError(source, str(exc)) from None
+        data = json5format.loads(text, source=source)
+    except ParseError as exc:
+        raise ConfigError(f"{source}:{exc.line}:{exc.column}", exc.message) from None
     if not isinstance(data, dict):
         raise ConfigError(source, f"expected an object at the top level, found {_kind(data)}")
     return data
@@ -195,14 +201,18 @@ def _parse_object(text: str, source: str) -> dict[str, object]:
 class Section:
     """A JSON object in a config file, read with typed accessors that know their path."""
 
-    def __init__(self, data: dict[str, object], source: str, path: str) -> None:
+    def __init__(
+        self, data: dict[str, object], source: str, path: str, positions: Mapping[str, tuple[int, int]] | None = None
+    ) -> None:
         self._data = data
         self.source = source
         self.path = path
+        self._positions: Mapping[str, tuple[int, int]] = positions or {}
 
     def where(self, key: str | None = None) -> str:
+        """`file:line:col: path` of a value (of its object when the key is missing)."""
         path = self.path if key is None else (f"{self.path}.{key}" if self.path else key)
-        return f"{self.source}: {path}" if path else self.source
+        return _located(self.source, path, self._positions)
 
     def error(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.where(key), message)
@@ -272,7 +282,7 @@ class Section:
         value = self._data.get(key, {})
         if not isinstance(value, dict):
             raise self.error(key, f"expected an object, found {_kind(value)}")
-        return Section(value, self.source, f"{self.path}.{key}" if self.path else key)
+        return Section(value, self.source, f"{self.path}.{key}" if self.path else key, self._positions)
 
     def sections(self, key: str) -> list[Section]:
         value = self._data.get(key, [])
@@ -282,8 +292,10 @@ class Section:
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, dict):
-                raise ConfigError(f"{self.source}: {base}[{i}]", f"expected an object, found {_kind(item)}")
-            out.append(Section(item, self.source, f"{base}[{i}]"))
+                raise ConfigError(
+                    _located(self.source, f"{base}[{i}]", self._positions), f"expected an object, found {_kind(item)}"
+                )
+            out.append(Section(item, self.source, f"{base}[{i}]", self._positions))
         return out
 
     def _range(self, key: str, value: T, minimum: object, maximum: object) -> T:

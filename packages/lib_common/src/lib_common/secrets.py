@@ -118,8 +118,14 @@ def load_master_key(env: Mapping[str, str] | None = None) -> MasterKey:
     raise SecretError(f"no master key: set {KEY_ENV} (base64 of {KEY_BYTES} bytes) or {KEY_FILE_ENV} (a 0600 file)")
 
 
+# A token is recognised by its versioned header, so that plain config strings that merely start
+# with "rsdev:" (Redis keys and channel prefixes do) are left alone; an unknown version is still
+# a token, and fails closed when decrypted.
+_TOKEN_HEAD = re.compile(r"rsdev:v\d+:")
+
+
 def is_token(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(PREFIX)
+    return isinstance(value, str) and _TOKEN_HEAD.match(value) is not None
 
 
 def encrypt(value: str, key: MasterKey, aad: str = "", *, scrypt_n: int = SCRYPT_N) -> str:
