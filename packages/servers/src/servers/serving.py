@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,6 +16,7 @@ import uvicorn
 
 from lib_common.config import Section
 from lib_common.errors import ConfigError
+from lib_common.logging import Notifier, setup_logging
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -52,8 +52,23 @@ class CleanExitServer(uvicorn.Server):
             captured.clear()
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def configure_logging(
+    level: str,
+    *,
+    service: str | None = None,
+    log_dir: Path | None = None,
+    notify: Notifier | None = None,
+) -> None:
+    """rsdev's structured logging (lib_common.logging): human lines on stderr, and with `log_dir`
+    JSON lines rotated at New York midnight; `notify` receives CRITICAL records and outage events."""
+    name = service or _program_name()
+    setup_logging(service=name, level=level, log_dir=log_dir, notify=notify)
+
+
+def _program_name() -> str:
+    """`restream` for both the console script and `python -m servers.restream`."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("rsdev")
+    return argv0.parent.name if argv0.stem == "__main__" else argv0.stem
 
 
 def serve(
@@ -61,7 +76,7 @@ def serve(
     *,
     host: str,
     port: int,
-    ws: type[asyncio.Protocol],
+    ws: type[asyncio.Protocol] | str,
     log_level: str,
     **options: object,
 ) -> None:

@@ -1,0 +1,325 @@
+"""Structured logging for every rsdev process, on top of the stdlib `logging` module.
+
+`setup_logging(service=..., level=..., log_dir=None, notify=None)` installs, on the root logger:
+
+- a human handler on stderr: `12:00:01 INFO  monitor_net outage_start: all targets down k=v`,
+  coloured when stderr is a terminal, plain otherwise;
+- with `log_dir`, one JSON object per line in `{log_dir}/{service}.{YYYY-MM-DD}.jsonl`
+  (`{"ts": ..., "level": ..., "service": ..., "event": ..., "logger": ..., "message": ...,
+  "fields": {...}}`), a new file at each New York midnight, files older than `keep_days` days
+  deleted at rotation;
+- with `notify`, a hook that hands chosen records (CRITICAL, and the events in `notify_events`,
+  e.g. outage start and end) to a callback, such as `speak_notifier(url)` for server_speak.
+
+Existing `logging.getLogger(__name__)` calls flow through it unchanged. A record gets its
+`event` and `fields` from `extra={"event": ..., "fields": {...}}`, or from `log_event(...)`.
+The rotation and retention policy (`DailyRotation`) is plain code with the time passed in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import IO, Any
+
+from lib_common.core.market_hours import NEW_YORK
+
+__all__ = [
+    "DEFAULT_NOTIFY_EVENTS",
+    "DailyFileHandler",
+    "DailyRotation",
+    "HumanFormatter",
+    "JsonFormatter",
+    "Notifier",
+    "NotifyHandler",
+    "log_event",
+    "setup_logging",
+    "speak_notifier",
+]
+
+Notifier = Callable[[Mapping[str, Any]], None]
+"""Receives a record as its JSON-line dict (ts, level, service, event, message, fields)."""
+
+DEFAULT_NOTIFY_EVENTS = frozenset({"outage_start", "outage_end"})
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "event", "fields"}
+
+
+def _wall_us() -> int:
+    return time.time_ns() // 1000
+
+
+def log_event(logger: logging.Logger, level: int, event: str, message: str, **fields: object) -> None:
+    """Log `message` as the structured event `event` with `fields`."""
+    logger.log(level, message, extra={"event": event, "fields": fields})
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, object]:
+    """`extra={"fields": {...}}` plus any other extra attributes the caller set."""
+    fields: dict[str, object] = {}
+    given = getattr(record, "fields", None)
+    if isinstance(given, Mapping):
+        fields.update(given)
+    for key, value in record.__dict__.items():
+        if key not in _STANDARD_ATTRS and not key.startswith("_"):
+            fields.setdefault(key, value)
+    return fields
+
+
+def record_dict(record: logging.LogRecord, service: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="microseconds"),
+        "level": record.levelname,
+        "service": service,
+        "event": getattr(record, "event", None) or "log",
+        "logger": record.name,
+        "message": record.getMessage(),
+        "fields": record_fields(record),
+    }
+    if record.exc_info:
+        body["exception"] = logging.Formatter().formatException(record.exc_info)
+    return body
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; values JSON cannot carry are written as their str()."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(record_dict(record, self.service), default=str, ensure_ascii=False)
+
+
+_COLOURS = {
+    "DEBUG": "\x1b[2m",
+    "INFO": "\x1b[32m",
+    "WARNING": "\x1b[33m",
+    "ERROR": "\x1b[31m",
+    "CRITICAL": "\x1b[1;41m",
+}
+_RESET = "\x1b[0m"
+
+
+class HumanFormatter(logging.Formatter):
+    """`HH:MM:SS.mmm LEVEL service [event] logger: message k=v`, coloured by level when asked."""
+
+    def __init__(self, service: str, *, colour: bool) -> None:
+        super().__init__()
+        self.service = service
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        level = f"{record.levelname:<8}"
+        if self.colour:
+            level = f"{_COLOURS.get(record.levelname, '')}{level}{_RESET}"
+        event = getattr(record, "event", None)
+        head = f"{stamp} {level} {self.service} {record.name}:"
+        if event:
+            head += f" [{event}]"
+        fields = " ".join(f"{k}={v}" for k, v in record_fields(record).items())
+        line = f"{head} {record.getMessage()}" + (f" {fields}" if fields else "")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class DailyRotation:
+    """Which file a moment belongs to (its New York date), when the next one starts (New York
+    midnight) and which dated files are past retention (`keep_days` days, today included)."""
+
+    _DATED = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.jsonl$")
+
+    def __init__(self, keep_days: int = 14) -> None:
+        if keep_days < 1:
+            raise ValueError(f"keep_days must be at least 1, found {keep_days}")
+        self.keep_days = keep_days
+
+    @staticmethod
+    def date_of(now_us: int) -> date:
+        return (_EPOCH + timedelta(microseconds=now_us)).astimezone(NEW_YORK).date()
+
+    @classmethod
+    def next_rollover_us(cls, now_us: int) -> int:
+        """The first instant of the next New York day (midnight exists on DST days: they switch at 02:00)."""
+        tomorrow = cls.date_of(now_us) + timedelta(days=1)
+        midnight = datetime.combine(tomorrow, dtime(0), tzinfo=NEW_YORK)
+        return (midnight - _EPOCH) // _ONE_US
+
+    def expired(self, names: Iterable[str], today: date) -> list[str]:
+        """The names among `names` whose date is older than the retention window."""
+        oldest_kept = today - timedelta(days=self.keep_days - 1)
+        out = []
+        for name in names:
+            match = self._DATED.search(name)
+            if match and date.fromisoformat(match.group(1)) < oldest_kept:
+                out.append(name)
+        return sorted(out)
+
+
+class DailyFileHandler(logging.Handler):
+    """JSON lines in `{directory}/{service}.{NY date}.jsonl`; switches file at New York midnight
+    (by the injected clock) and prunes files past retention then."""
+
+    def __init__(
+        self,
+        directory: str | Path,
+        service: str,
+        rotation: DailyRotation | None = None,
+        now_us: Callable[[], int] = _wall_us,
+    ) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.service = service
+        self.rotation = rotation or DailyRotation()
+        self._now_us = now_us
+        self._stream: IO[str] | None = None
+        self._rollover_us = 0
+        self.path: Path | None = None
+        self.setFormatter(JsonFormatter(service))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            stream = self._current(self._now_us())
+            stream.write(line + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def _current(self, now_us: int) -> IO[str]:
+        if self._stream is None or now_us >= self._rollover_us:
+            self._close_stream()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            today = self.rotation.date_of(now_us)
+            self.path = self.directory / f"{self.service}.{today.isoformat()}.jsonl"
+            self._stream = self.path.open("a", encoding="utf-8")
+            self._rollover_us = self.rotation.next_rollover_us(now_us)
+            self._prune(today)
+        return self._stream
+
+    def _prune(self, today: date) -> None:
+        names = [p.name for p in self.directory.glob(f"{glob_escape(self.service)}.*.jsonl")]
+        for name in self.rotation.expired(names, today):
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def close(self) -> None:
+        self.acquire()
+        try:
+            self._close_stream()
+        finally:
+            self.release()
+        super().close()
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
+
+
+class NotifyHandler(logging.Handler):
+    """Hands CRITICAL records and records whose event is in `events` to `notify`; a failing
+    notifier is logged to stderr by the logging module, never raised into the caller."""
+
+    def __init__(
+        self, notify: Notifier, service: str, events: Collection[str] = DEFAULT_NOTIFY_EVENTS, level: int = logging.INFO
+    ) -> None:
+        super().__init__(level)
+        self.notify = notify
+        self.service = service
+        self.events = frozenset(events)
+
+    def wanted(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.CRITICAL or getattr(record, "event", None) in self.events
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.wanted(record):
+            return
+        try:
+            self.notify(record_dict(record, self.service))
+        except Exception:
+            self.handleError(record)
+
+
+def speak_notifier(url: str, *, timeout_s: float = 2.0) -> Notifier:
+    """A notifier that POSTs `{"text", "priority", "event"}` to server_speak's /speak, in a
+    background thread so that logging never waits on the network."""
+
+    def post(body: bytes) -> None:
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                response.read()
+        except OSError as exc:
+            print(f"speak notifier: POST {url} failed: {exc}", file=sys.stderr)
+
+    def notify(record: Mapping[str, Any]) -> None:
+        priority = "high" if record.get("level") == "CRITICAL" else "normal"
+        text = f"{record.get('service')}: {record.get('message')}"
+        body = json.dumps({"text": text, "priority": priority, "event": record.get("event")}).encode()
+        threading.Thread(target=post, args=(body,), name="speak-notifier", daemon=True).start()
+
+    return notify
+
+
+_INSTALLED = "_rsdev_installed"
+
+
+def setup_logging(
+    *,
+    service: str,
+    level: str | int = "info",
+    log_dir: str | Path | None = None,
+    notify: Notifier | None = None,
+    notify_events: Collection[str] = DEFAULT_NOTIFY_EVENTS,
+    keep_days: int = 14,
+    now_us: Callable[[], int] = _wall_us,
+    stream: IO[str] | None = None,
+) -> logging.Logger:
+    """Install rsdev's handlers on the root logger (replacing any this function installed
+    before) and return it."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _INSTALLED, False):
+            root.removeHandler(handler)
+            handler.close()
+    out = stream if stream is not None else sys.stderr
+    handlers: list[logging.Handler] = []
+    human = logging.StreamHandler(out)
+    human.setFormatter(HumanFormatter(service, colour=_is_tty(out)))
+    handlers.append(human)
+    if log_dir is not None:
+        handlers.append(DailyFileHandler(log_dir, service, DailyRotation(keep_days), now_us))
+    if notify is not None:
+        handlers.append(NotifyHandler(notify, service, notify_events))
+    for handler in handlers:
+        setattr(handler, _INSTALLED, True)
+        root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    return root
+
+
+def _is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

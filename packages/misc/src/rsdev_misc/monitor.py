@@ -1,0 +1,245 @@
+"""What every monitor shares: a check result, the loop and `--once` modes, the /health port.
+
+Health is exposed the same way as the servers': `GET /health` on the monitor's port (200 while
+the last check was healthy, 503 otherwise, JSON body with the result), or, with `--once` (for
+cron), the exit code: 0 healthy, 1 unhealthy, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from lib_common.config import Section
+from lib_common.core.backoff import Backoff
+from lib_common.errors import ConfigError
+from lib_common.logging import log_event, setup_logging, speak_notifier
+
+log = logging.getLogger(__name__)
+
+EXIT_HEALTHY = 0
+EXIT_UNHEALTHY = 1
+EXIT_USAGE = 2
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    healthy: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+    def as_json(self) -> dict[str, object]:
+        body: dict[str, object] = {"status": "ok" if self.healthy else "unhealthy", "checked_at": self.at}
+        if self.latency_ms is not None:
+            body["latency_ms"] = round(self.latency_ms, 3)
+        if self.error is not None:
+            body["error"] = self.error
+        body.update(self.details)
+        return body
+
+
+class Probe(Protocol):
+    async def check(self) -> CheckResult: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HealthListen:
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: no /health port
+
+
+def read_health(root: Section) -> HealthListen:
+    health = root.section("health")
+    health.only(["host", "port"])
+    port = health.integer("port", -1, minimum=0, maximum=65535) if "port" in health else None
+    return HealthListen(health.optional_str("host") or "127.0.0.1", port)
+
+
+def read_log_level(root: Section) -> str:
+    level = root.optional_str("log_level") or "info"
+    if level not in LOG_LEVELS:
+        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {level!r}")
+    return level
+
+
+def add_monitor_flags(parser: argparse.ArgumentParser, *, config_help: str, default_interval: float) -> None:
+    parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--once", action="store_true", help="check once and exit: 0 healthy, 1 unhealthy, 2 usage/config error"
+    )
+    mode.add_argument(
+        "--interval", type=positive_float, help=f"seconds between checks in loop mode (default {default_interval:g})"
+    )
+    parser.add_argument("--host", help="address of the /health port (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="serve GET /health on this port in loop mode (0 picks a free one)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+    parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
+    parser.add_argument("--speak-url", help="POST outage events and CRITICAL records to server_speak (…/speak)")
+
+
+def with_flags(config: T, args: argparse.Namespace, **flags: object) -> T:
+    """`config` (a monitor's config dataclass) with the common flags that were given on top."""
+    current: Any = config
+    health = HealthListen(args.host or current.health.host, args.port if args.port is not None else current.health.port)
+    given = {"interval_s": args.interval, "log_level": args.log_level, **flags}
+    return replace(current, health=health, **{k: v for k, v in given.items() if v is not None})  # type: ignore[no-any-return]
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
+    return value
+
+
+def load_or_exit(prog: str, load: Callable[[], T]) -> T:
+    try:
+        return load()
+    except ConfigError as exc:
+        print(f"{prog}: config error: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def configure(prog: str, args: argparse.Namespace, level: str) -> None:
+    notify = speak_notifier(args.speak_url) if getattr(args, "speak_url", None) else None
+    setup_logging(service=prog, level=level, log_dir=args.log_dir, notify=notify)
+
+
+class HealthServer:
+    """A minimal HTTP/1.1 responder: `GET /health` → the last result; anything else 404."""
+
+    def __init__(self, current: Callable[[], CheckResult | None]) -> None:
+        self._current = current
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._handle, host, port)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            parts = request.split(b"\r\n", 1)[0].split()
+            path = parts[1].split(b"?", 1)[0] if len(parts) >= 2 else b""
+            body: dict[str, object]
+            if path == b"/health":
+                result = self._current()
+                if result is None:
+                    code, body = 503, {"status": "starting"}
+                else:
+                    code, body = (200 if result.healthy else 503), result.as_json()
+            else:
+                code, body = 404, {"error": "not found", "paths": ["/health"]}
+            payload = json.dumps(body, default=str).encode()
+            reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[code]
+            writer.write(
+                f"HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
+                + payload
+            )
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def check_once(probe: Probe) -> CheckResult:
+    try:
+        return await probe.check()
+    finally:
+        await probe.close()
+
+
+def log_result(name: str, result: CheckResult, previous: CheckResult | None) -> None:
+    fields = result.as_json()
+    if result.healthy and previous is None:
+        log_event(log, logging.INFO, "healthy", f"{name} is healthy", **fields)
+    elif result.healthy and previous is not None and not previous.healthy:
+        log_event(log, logging.WARNING, "recovered", f"{name} is healthy again", **fields)
+    elif not result.healthy and (previous is None or previous.healthy):
+        log_event(log, logging.ERROR, "unhealthy", f"{name} is unhealthy: {result.error}", **fields)
+    else:
+        log_event(log, logging.DEBUG if result.healthy else logging.WARNING, "check", f"{name} check", **fields)
+
+
+async def run_loop(
+    name: str,
+    probe: Probe,
+    *,
+    interval_s: float,
+    health: HealthListen,
+    retry_backoff: bool = True,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Check every `interval_s` until SIGTERM/SIGINT (or `stop`); with `retry_backoff`, retry a
+    failed check sooner, with backoff capped at the interval."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)  # POSIX; Ctrl-C raises KeyboardInterrupt on Windows
+    last: CheckResult | None = None
+    server = HealthServer(lambda: last)
+    if health.port is not None:
+        await server.start(health.host, health.port)
+        log_event(log, logging.INFO, "listening", f"{name} serves /health", host=health.host, port=server.port)
+    backoff = Backoff(base_s=min(0.5, interval_s), cap_s=interval_s)
+    try:
+        while not stop.is_set():
+            result = await probe.check()
+            log_result(name, result, last)
+            last = result
+            if result.healthy or not retry_backoff:
+                backoff.reset()
+                delay = interval_s
+            else:
+                delay = backoff.next_delay()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    finally:
+        await server.stop()
+        await probe.close()
+    return EXIT_HEALTHY
+
+
+def run_main(
+    name: str, probe: Probe, *, once: bool, interval_s: float, health: HealthListen, retry_backoff: bool = True
+) -> int:
+    """`--once`: one check, printed as JSON, exit code 0/1. Otherwise the loop."""
+    if once:
+        result = asyncio.run(check_once(probe))
+        print(json.dumps({"monitor": name, **result.as_json()}, default=str))
+        log_result(name, result, None)
+        return EXIT_HEALTHY if result.healthy else EXIT_UNHEALTHY
+    return asyncio.run(run_loop(name, probe, interval_s=interval_s, health=health, retry_backoff=retry_backoff))

@@ -1,0 +1,282 @@
+"""monitor_net: is the network up? TCP-connect probes (no root needed) to several targets.
+
+Every `interval_s` each target gets a TCP connect with a timeout; per target the last `window`
+results give median latency and loss. The outage policy (rsdev_misc.outage) declares an outage
+only when every target fails `fail_after` checks in a row, and recovery after `recover_after`
+checks with an answer. Outage start and end (with its duration) are logged as the events
+`outage_start` and `outage_end` (which `--speak-url` forwards to server_speak) and alerted
+audibly: spoken on a sound card, or written to WAV files in `alert.dir` when there is none.
+
+{
+  targets: ["1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443"],
+  interval_s: 5, timeout_s: 2, window: 20,
+  fail_after: 3, recover_after: 2,
+  alert: { enabled: true, dir: "/var/lib/rsdev/alerts" },
+  health: { host: "127.0.0.1", port: 9413 },   // optional /health port in loop mode
+  log_level: "info",
+}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lib_common.audio import AudioError, Speaker
+from lib_common.config import Section, load_json5
+from lib_common.logging import log_event
+from rsdev_misc.monitor import (
+    CheckResult,
+    HealthListen,
+    add_monitor_flags,
+    configure,
+    load_or_exit,
+    read_health,
+    read_log_level,
+    run_main,
+    with_flags,
+)
+from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
+
+PROG = "monitor_net"
+DEFAULT_TARGETS = ("1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443")
+DEFAULT_ALERT_DIR = Path(tempfile.gettempdir()) / "rsdev-alerts"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_target(text: str) -> Target:
+    """`host:port` or `[v6]:port`; ValueError says what is wrong."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, found {text!r}")
+    return Target(host.strip("[]"), int(port))
+
+
+@dataclass(frozen=True, slots=True)
+class NetConfig:
+    targets: tuple[Target, ...] = field(default_factory=lambda: tuple(parse_target(t) for t in DEFAULT_TARGETS))
+    interval_s: float = 5.0
+    timeout_s: float = 2.0
+    window: int = 20
+    fail_after: int = 3
+    recover_after: int = 2
+    alert: bool = True
+    alert_dir: Path = DEFAULT_ALERT_DIR
+    health: HealthListen = field(default_factory=HealthListen)
+    log_level: str = "info"
+
+
+def from_section(root: Section) -> NetConfig:
+    root.only(
+        [
+            "targets",
+            "interval_s",
+            "timeout_s",
+            "window",
+            "fail_after",
+            "recover_after",
+            "alert",
+            "health",
+            "log_level",
+        ]
+    )
+    d = NetConfig()
+    targets = d.targets
+    raw = root.optional_str_list("targets")
+    if raw is not None:
+        if not raw:
+            raise root.error("targets", "expected at least one host:port")
+        try:
+            targets = tuple(parse_target(t) for t in raw)
+        except ValueError as exc:
+            raise root.error("targets", str(exc)) from None
+    alert = root.section("alert")
+    alert.only(["enabled", "dir"])
+    return NetConfig(
+        targets=targets,
+        interval_s=root.number("interval_s", d.interval_s, minimum=0.01),
+        timeout_s=root.number("timeout_s", d.timeout_s, minimum=0.01),
+        window=root.integer("window", d.window, minimum=1),
+        fail_after=root.integer("fail_after", d.fail_after, minimum=1),
+        recover_after=root.integer("recover_after", d.recover_after, minimum=1),
+        alert=alert.flag("enabled", d.alert),
+        alert_dir=Path(alert.optional_str("dir") or d.alert_dir),
+        health=read_health(root),
+        log_level=read_log_level(root),
+    )
+
+
+async def tcp_probe(target: Target, timeout_s: float) -> float | None:
+    """Connect latency in ms, or None when the connect failed or timed out."""
+    started = time.perf_counter()
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(target.host, target.port), timeout_s)
+    except (OSError, TimeoutError):
+        return None
+    latency = (time.perf_counter() - started) * 1000
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return latency
+
+
+class NetProbe:
+    def __init__(
+        self,
+        config: NetConfig,
+        *,
+        speaker: Speaker | None = None,
+        now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+    ) -> None:
+        self.config = config
+        self.detector = OutageDetector(config.fail_after, config.recover_after)
+        self.window = LatencyWindow(config.window)
+        self.speaker = speaker if speaker is not None else Speaker(config.alert_dir, prefix=PROG)
+        self._now_us = now_us
+        self._alerts: set[asyncio.Task[None]] = set()
+
+    async def check(self) -> CheckResult:
+        at_us = self._now_us()
+        names = [str(t) for t in self.config.targets]
+        latencies = await asyncio.gather(*(tcp_probe(t, self.config.timeout_s) for t in self.config.targets))
+        results = dict(zip(names, latencies, strict=True))
+        self.window.add(results)
+        for transition in self.detector.observe(all(v is None for v in latencies), at_us):
+            self._on_transition(transition)
+        stats = self.window.stats(names)
+        state = self.detector.state
+        ok = [v for v in latencies if v is not None]
+        details: dict[str, object] = {
+            "state": state.value,
+            "outages": self.detector.outages,
+            "targets": {
+                name: {
+                    "up": results[name] is not None,
+                    "median_ms": None if s.median_ms is None else round(s.median_ms, 3),
+                    "loss": round(s.loss, 4),
+                }
+                for name, s in stats.items()
+            },
+        }
+        healthy = state not in (NetState.DOWN, NetState.RECOVERING)
+        return CheckResult(
+            healthy,
+            latency_ms=min(ok) if ok else None,
+            error=None if ok else "no target answered",
+            details=details,
+        )
+
+    def _on_transition(self, transition: Transition) -> None:
+        fields: dict[str, object] = {"before": transition.before.value, "after": transition.after.value}
+        if transition.outage_started and transition.outage is not None:
+            log_event(
+                log,
+                logging.ERROR,
+                "outage_start",
+                "network outage: no target answers",
+                started_us=transition.outage.started_us,
+                targets=[str(t) for t in self.config.targets],
+            )
+            self._alert("Network outage. No target answers.", 440.0)
+        elif transition.outage_ended and transition.outage is not None:
+            duration = transition.outage.duration_s or 0.0
+            log_event(
+                log,
+                logging.WARNING,
+                "outage_end",
+                f"network back after {duration:.1f} s",
+                started_us=transition.outage.started_us,
+                ended_us=transition.outage.ended_us,
+                duration_s=round(duration, 3),
+            )
+            self._alert(f"Network restored after {round(duration)} seconds.", 880.0)
+        else:
+            log_event(log, logging.INFO, "state", f"network {transition.after.value}", **fields)
+
+    def _alert(self, text: str, frequency_hz: float) -> None:
+        if not self.config.alert:
+            return
+        task = asyncio.get_running_loop().create_task(self._sound(text, frequency_hz))
+        self._alerts.add(task)
+        task.add_done_callback(self._alerts.discard)
+
+    async def _sound(self, text: str, frequency_hz: float) -> None:
+        # Speech engines block: off the loop, so probing goes on while they work.
+        for make in (lambda: self.speaker.tone(frequency_hz), lambda: self.speaker.speak(text)):
+            try:
+                sound = await asyncio.to_thread(make)
+            except AudioError as exc:
+                log.warning("alert not sounded: %s", exc)
+                continue
+            if sound.played:
+                log_event(log, logging.INFO, "alert_played", f"alert played: {sound.text}")
+            else:
+                log_event(log, logging.INFO, "alert_written", f"alert written to {sound.path}", path=str(sound.path))
+
+    async def close(self) -> None:
+        if self._alerts:
+            await asyncio.wait(self._alerts, timeout=self.speaker.timeout_s)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Probe several host:port targets with TCP connects; an outage is declared when all fail "
+        "for fail_after checks in a row, and over after recover_after good checks. Loop mode, or --once "
+        "(exit 0 when some target answers, 1 when none does, 2 usage/config error).",
+    )
+    add_monitor_flags(
+        parser, config_help="targets, fail_after, recover_after, window, alert, health", default_interval=5
+    )
+    parser.add_argument("--target", action="append", type=_target_arg, help="host:port to probe (repeatable)")
+    parser.add_argument("--alert-dir", type=Path, help="where alerts are written when there is no sound card")
+    return parser
+
+
+def _target_arg(text: str) -> Target:
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def resolve(args: argparse.Namespace) -> NetConfig:
+    config = NetConfig() if args.config is None else from_section(load_json5(args.config))
+    targets = tuple(args.target) if args.target else None
+    return with_flags(config, args, targets=targets, alert_dir=args.alert_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config = load_or_exit(PROG, lambda: resolve(args))
+    configure(PROG, args, config.log_level)
+    if args.once:
+        # One check cannot make an outage (and cron wants no sound): the exit code says whether
+        # any target answered.
+        config = replace(config, fail_after=1, recover_after=1, alert=False)
+    probe = NetProbe(config)
+    return run_main(
+        PROG, probe, once=args.once, interval_s=config.interval_s, health=config.health, retry_backoff=False
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

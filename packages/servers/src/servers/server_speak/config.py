@@ -1,0 +1,140 @@
+"""server_speak's configuration (JSON5), flags on top.
+
+{
+  listen: { host: "127.0.0.1", port: 8774 },
+  sources: {
+    restream_url: "ws://127.0.0.1:8765/ws",   // quotes from restream's /ws (optional)
+    redis_url: "redis://127.0.0.1:6379/0",    // or from Redis pub/sub rsdev:quote:{SYMBOL} (optional)
+    channel_prefix: "rsdev:quote:",
+  },
+  rules: [
+    { kind: "price_cross", symbol: "AAPL", level: 200, direction: "up" },     // up | down | any
+    { kind: "percent_move", symbol: "BTC-USD", percent: 2, window_s: 300 },
+    { kind: "rating_change", symbol: "FEAR-GREED" },
+    { kind: "monitor", events: ["outage_start", "outage_end"] },  // POST /speak with "event"
+  ],
+  queue: { min_gap_s: 2, dedup_s: 60, capacity: 32 },
+  output_dir: "/var/lib/rsdev/speech",   // WAV files when there is no sound card
+  speech_timeout_s: 15,
+  log_level: "info",
+}
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from lib_common.config import Section, load_json5, parse_json5
+from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
+from servers.serving import read_listen, read_log_level
+
+DEFAULT_PORT = 8774
+DEFAULT_OUTPUT_DIR = Path(tempfile.gettempdir()) / "rsdev-speech"
+RULE_KINDS = ("price_cross", "percent_move", "rating_change", "monitor")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    restream_url: str | None = None
+    redis_url: str | None = None
+    channel_prefix: str = "rsdev:quote:"
+    rules: tuple[Rule, ...] = ()
+    monitor_events: frozenset[str] | None = None  # None: every event POSTed is spoken
+    min_gap_s: float = 2.0
+    dedup_s: float = 60.0
+    capacity: int = 32
+    output_dir: Path = DEFAULT_OUTPUT_DIR
+    speech_timeout_s: float = 15.0
+    log_level: str = "info"
+
+    def rule_symbols(self) -> list[str]:
+        return sorted({rule.symbol for rule in self.rules})
+
+
+def load_config(path: str | Path | None) -> SpeakConfig:
+    return SpeakConfig() if path is None else from_section(load_json5(path))
+
+
+def parse_config(text: str, source: str = "<config>") -> SpeakConfig:
+    return from_section(parse_json5(text, source))
+
+
+def _priority(section: Section) -> Priority:
+    text = section.optional_str("priority") or "normal"
+    try:
+        return Priority.parse(text)
+    except ValueError as exc:
+        raise section.error("priority", str(exc)) from None
+
+
+def read_rule(section: Section) -> Rule | frozenset[str]:
+    kind = section.required_str("kind")
+    if kind == "price_cross":
+        section.only(["kind", "symbol", "level", "direction", "priority"])
+        direction = section.optional_str("direction") or "any"
+        try:
+            parsed = Direction(direction)
+        except ValueError:
+            raise section.error("direction", f"expected up, down or any, found {direction!r}") from None
+        return PriceCross(
+            section.required_str("symbol").upper(), section.number("level", 0.0), parsed, _priority(section)
+        )
+    if kind == "percent_move":
+        section.only(["kind", "symbol", "percent", "window_s", "priority"])
+        return PercentMove(
+            section.required_str("symbol").upper(),
+            section.number("percent", 1.0, minimum=0.0001),
+            section.number("window_s", 300.0, minimum=0.001),
+            _priority(section),
+        )
+    if kind == "rating_change":
+        section.only(["kind", "symbol", "priority"])
+        return RatingChange((section.optional_str("symbol") or "FEAR-GREED").upper(), _priority(section))
+    if kind == "monitor":
+        section.only(["kind", "events"])
+        return frozenset(section.optional_str_list("events") or ["outage_start", "outage_end"])
+    raise section.error("kind", f"expected one of {', '.join(RULE_KINDS)}, found {kind!r}")
+
+
+def from_section(root: Section) -> SpeakConfig:
+    root.only(["listen", "sources", "rules", "queue", "output_dir", "speech_timeout_s", "log_level"])
+    host, port = read_listen(root, DEFAULT_PORT)
+    sources = root.section("sources")
+    sources.only(["restream_url", "redis_url", "channel_prefix"])
+    restream_url = sources.optional_str("restream_url")
+    if restream_url is not None and urlsplit(restream_url).scheme not in ("ws", "wss"):
+        raise sources.error("restream_url", f"expected a ws:// or wss:// URL, found {restream_url!r}")
+    redis_url = sources.optional_str("redis_url")
+    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise sources.error("redis_url", f"expected a redis:// or rediss:// URL, found {redis_url!r}")
+    rules: list[Rule] = []
+    events: set[str] | None = None
+    for section in root.sections("rules"):
+        rule = read_rule(section)
+        if isinstance(rule, frozenset):
+            events = (events or set()) | rule
+        else:
+            rules.append(rule)
+    queue = root.section("queue")
+    queue.only(["min_gap_s", "dedup_s", "capacity"])
+    d = SpeakConfig()
+    return SpeakConfig(
+        host=host,
+        port=port,
+        restream_url=restream_url,
+        redis_url=redis_url,
+        channel_prefix=sources.optional_str("channel_prefix") or d.channel_prefix,
+        rules=tuple(rules),
+        monitor_events=None if events is None else frozenset(events),
+        min_gap_s=queue.number("min_gap_s", d.min_gap_s, minimum=0.0),
+        dedup_s=queue.number("dedup_s", d.dedup_s, minimum=0.0),
+        capacity=queue.integer("capacity", d.capacity, minimum=1),
+        output_dir=Path(root.optional_str("output_dir") or d.output_dir),
+        speech_timeout_s=root.number("speech_timeout_s", d.speech_timeout_s, minimum=0.1),
+        log_level=read_log_level(root),
+    )

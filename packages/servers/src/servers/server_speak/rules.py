@@ -1,0 +1,146 @@
+"""Alert rules, evaluated on quote JSON objects (restream's `quote` frame). Plain code: a rule
+sees a quote, remembers what it needs, and returns the alerts it fires; time is the quote's own
+`ts_upstream`, so tests feed quotes and need no clock.
+
+- `PriceCross(symbol, level, direction)`: the price crossed `level` (up, down or either way)
+  between two consecutive quotes.
+- `PercentMove(symbol, percent, window_s)`: the price moved at least `percent` % from the oldest
+  price still inside the window; the window restarts after an alert, so one move speaks once.
+- `RatingChange(symbol)`: the `rating` field changed (Fear & Greed: "fear" -> "greed").
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+class Priority(enum.IntEnum):
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"expected one of low, normal, high, found {text!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    text: str
+    priority: Priority = Priority.NORMAL
+    source: str = "rule"
+
+
+def _price(quote: Mapping[str, object]) -> float | None:
+    price = quote.get("price")
+    return float(price) if isinstance(price, int | float) and not isinstance(price, bool) else None
+
+
+def _spoken(symbol: str) -> str:
+    # "BTC-USD" reads better as "BTC USD"; "^GSPC" as "GSPC".
+    return " ".join(part for part in symbol.replace("^", "").replace("=", " ").split("-") if part)
+
+
+class Direction(enum.Enum):
+    UP = "up"
+    DOWN = "down"
+    ANY = "any"
+
+
+@dataclass(slots=True)
+class PriceCross:
+    symbol: str
+    level: float
+    direction: Direction = Direction.ANY
+    priority: Priority = Priority.NORMAL
+    _last: float | None = field(default=None, init=False)
+
+    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
+        if quote.get("symbol") != self.symbol or (price := _price(quote)) is None:
+            return []
+        last, self._last = self._last, price
+        if last is None:
+            return []
+        up = last < self.level <= price
+        down = last > self.level >= price
+        if (up and self.direction is not Direction.DOWN) or (down and self.direction is not Direction.UP):
+            way = "above" if up else "below"
+            return [Alert(f"{_spoken(self.symbol)} crossed {way} {self.level:g}, now {price:.2f}", self.priority)]
+        return []
+
+
+@dataclass(slots=True)
+class PercentMove:
+    symbol: str
+    percent: float
+    window_s: float
+    priority: Priority = Priority.NORMAL
+    _window: deque[tuple[int, float]] = field(default_factory=deque, init=False)
+
+    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
+        if quote.get("symbol") != self.symbol or (price := _price(quote)) is None:
+            return []
+        ts = quote.get("ts_upstream")
+        now_us = ts if isinstance(ts, int) else 0
+        window = self._window
+        while window and now_us - window[0][0] > self.window_s * 1_000_000:
+            window.popleft()
+        window.append((now_us, price))
+        base = window[0][1]
+        if base == 0:
+            return []
+        moved = (price - base) / base * 100.0
+        if abs(moved) < self.percent:
+            return []
+        window.clear()
+        window.append((now_us, price))
+        way = "up" if moved > 0 else "down"
+        return [
+            Alert(
+                f"{_spoken(self.symbol)} {way} {abs(moved):.1f} percent in {self.window_s:g} seconds, now {price:.2f}",
+                self.priority,
+            )
+        ]
+
+
+@dataclass(slots=True)
+class RatingChange:
+    symbol: str = "FEAR-GREED"
+    priority: Priority = Priority.NORMAL
+    _last: str | None = field(default=None, init=False)
+
+    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
+        rating = quote.get("rating")
+        if quote.get("symbol") != self.symbol or not isinstance(rating, str):
+            return []
+        last, self._last = self._last, rating
+        if last is None or last == rating:
+            return []
+        name = "Fear and greed" if self.symbol == "FEAR-GREED" else _spoken(self.symbol)
+        score = _price(quote)
+        tail = f", score {score:.0f}" if score is not None else ""
+        return [Alert(f"{name} changed from {last} to {rating}{tail}", self.priority)]
+
+
+Rule = PriceCross | PercentMove | RatingChange
+
+
+class RuleSet:
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules = list(rules)
+        self.fired = 0
+
+    @property
+    def symbols(self) -> list[str]:
+        return sorted({rule.symbol for rule in self.rules})
+
+    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
+        alerts = [alert for rule in self.rules for alert in rule.evaluate(quote)]
+        self.fired += len(alerts)
+        return alerts

@@ -1,0 +1,161 @@
+"""server_speak's core: rules on quotes and POSTed texts feed the speech queue; one worker
+speaks (or writes WAV files) in order, off the event loop, under the rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+from lib_common.audio import AudioError, Speaker
+from lib_common.logging import log_event
+from lib_common.metrics import Exposition
+from servers.server_speak.config import SpeakConfig
+from servers.server_speak.rules import Alert, Priority, RuleSet
+from servers.server_speak.sources import SourceState, redis_source, restream_source
+from servers.server_speak.speech_queue import Offer, SpeechQueue
+
+log = logging.getLogger(__name__)
+
+
+class SpeakService:
+    def __init__(self, config: SpeakConfig, speaker: Speaker | None = None) -> None:
+        self.config = config
+        self.rules = RuleSet(config.rules)
+        self.queue = SpeechQueue(min_gap_s=config.min_gap_s, dedup_s=config.dedup_s, capacity=config.capacity)
+        self.speaker = speaker or Speaker(config.output_dir, timeout_s=config.speech_timeout_s, prefix="server_speak")
+        self.sources: dict[str, SourceState] = {}
+        self.spoken: Counter[str] = Counter()  # played | written | failed
+        self.last_files: list[str] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = time.monotonic()
+        self.serving = False
+
+    def on_quote(self, quote: Mapping[str, object]) -> None:
+        for alert in self.rules.evaluate(quote):
+            self.submit(alert)
+
+    def submit(self, alert: Alert) -> Offer:
+        outcome = self.queue.offer(alert, time.monotonic())
+        log_event(log, logging.INFO, "alert", f"alert {outcome.value}: {alert.text}", source=alert.source)
+        if outcome is Offer.QUEUED:
+            self._wake.set()
+        return outcome
+
+    def wants_event(self, event: str | None) -> bool:
+        """A POST carrying a monitor event is spoken only when the monitor rules list that event."""
+        return event is None or self.config.monitor_events is None or event in self.config.monitor_events
+
+    async def start(self) -> None:
+        symbols = self.rules.symbols
+        if self.config.restream_url and symbols:
+            state = self.sources.setdefault("restream", SourceState("restream"))
+            self._spawn(restream_source(self.config.restream_url, symbols, self.on_quote, state))
+        if self.config.redis_url and symbols:
+            state = self.sources.setdefault("redis", SourceState("redis"))
+            channels = [f"{self.config.channel_prefix}{s}" for s in symbols]
+            self._spawn(redis_source(self.config.redis_url, channels, self.on_quote, state))
+        self._spawn(self._speak_forever())
+        self.serving = True
+
+    def _spawn(self, work: object) -> None:
+        self._tasks.append(asyncio.get_running_loop().create_task(work))  # type: ignore[arg-type]
+
+    async def stop(self) -> None:
+        self.serving = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def _speak_forever(self) -> None:
+        while True:
+            wait = self.queue.wait_s(time.monotonic())
+            if wait is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            alert = self.queue.take(time.monotonic())
+            if alert is not None:
+                await self._speak(alert)
+
+    async def _speak(self, alert: Alert) -> None:
+        try:
+            # The engines block (and may hang: Speaker times them out); keep the loop free.
+            sound = await asyncio.to_thread(self.speaker.speak, alert.text)
+        except AudioError as exc:
+            self.spoken["failed"] += 1
+            log.error("cannot speak %r: %s", alert.text, exc)
+            return
+        if sound.played:
+            self.spoken["played"] += 1
+            log_event(log, logging.INFO, "spoken", f"spoke: {alert.text}")
+        else:
+            self.spoken["written"] += 1
+            path = str(sound.path)
+            self.last_files = [*self.last_files[-9:], path]
+            log_event(log, logging.INFO, "speech_written", f"no sound card: wrote {path}", text=alert.text, path=path)
+
+    def status(self) -> dict[str, object]:
+        return {
+            "uptime_s": round(time.monotonic() - self._started, 3),
+            "sound_card": self.speaker.has_card,
+            "output_dir": str(Path(self.config.output_dir)),
+            "rules": len(self.rules.rules),
+            "symbols": self.rules.symbols,
+            "alerts_fired": self.rules.fired,
+            "queue": {"length": len(self.queue), **dict(self.queue.counts)},
+            "spoken": dict(self.spoken),
+            "recent_files": list(self.last_files),
+            "sources": {name: state.as_json() for name, state in self.sources.items()},
+        }
+
+    def metrics(self) -> str:
+        out = Exposition()
+        out.gauge("server_speak_queue_length", "Alerts waiting to be spoken.", len(self.queue))
+        out.counter("server_speak_rule_alerts_total", "Alerts fired by rules.", self.rules.fired)
+        out.counters(
+            "server_speak_offers_total",
+            "Alerts offered to the queue, by outcome.",
+            (({"outcome": k}, n) for k, n in sorted(self.queue.counts.items())),
+        )
+        out.counters(
+            "server_speak_utterances_total",
+            "Alerts spoken, by how (played, written, failed).",
+            (({"how": k}, n) for k, n in sorted(self.spoken.items())),
+        )
+        out.counters(
+            "server_speak_source_quotes_total",
+            "Quotes received, by source.",
+            (({"source": k}, s.quotes) for k, s in sorted(self.sources.items())),
+        )
+        return out.render()
+
+
+def parse_speak(body: object) -> tuple[Alert, str | None]:
+    """A POST /speak body → (alert, event); ValueError says what is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("expected a JSON object")
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("text: expected a non-empty string")
+    if len(text) > 1000:
+        raise ValueError(f"text: at most 1000 characters, found {len(text)}")
+    raw_priority = body.get("priority", "normal")
+    if not isinstance(raw_priority, str):
+        raise ValueError("priority: expected low, normal or high")
+    priority = Priority.parse(raw_priority)
+    event = body.get("event")
+    if event is not None and not isinstance(event, str):
+        raise ValueError("event: expected a string")
+    return Alert(text.strip(), priority, source="http"), event

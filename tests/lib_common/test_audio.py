@@ -1,0 +1,77 @@
+"""lib_common.audio: tones and speech written as WAV files; nothing hangs."""
+
+from __future__ import annotations
+
+import array
+import math
+import threading
+import time
+import wave
+from pathlib import Path
+
+import pytest
+
+from lib_common import audio
+from lib_common.audio import AudioError, Speaker, sound_cards, speech_wav, tone_wav
+
+
+def rms(path: Path) -> float:
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getsampwidth() == 2 and wav.getnchannels() == 1
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    assert samples
+    return math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768
+
+
+def test_sound_cards_parse_alsa_listing(tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    cards.write_text(
+        " 0 [PCH            ]: HDA-Intel - HDA Intel PCH\n"
+        "                      HDA Intel PCH at 0xf7f10000 irq 32\n"
+        " 1 [Device         ]: USB-Audio - USB Audio Device\n"
+        "                      C-Media USB Audio Device at usb-0000:00:14.0-2\n"
+    )
+    assert sound_cards(cards) == ["HDA-Intel - HDA Intel PCH", "USB-Audio - USB Audio Device"]
+    (tmp_path / "empty").write_text("--- no soundcards ---\n")
+    assert sound_cards(tmp_path / "empty") == []
+    assert sound_cards(tmp_path / "missing") == []
+
+
+def test_tone_wav_is_a_valid_loud_sine(tmp_path: Path) -> None:
+    path = tone_wav(tmp_path / "t.wav", 440.0, 0.25, volume=0.5)
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getframerate() == audio.SAMPLE_RATE
+        assert wav.getnframes() == int(audio.SAMPLE_RATE * 0.25)
+    assert 0.3 < rms(path) < 0.4  # 0.5 / sqrt(2), less the fades
+
+
+def test_speech_wav_is_valid_and_not_silent(tmp_path: Path) -> None:
+    path, engine = speech_wav(tmp_path / "s.wav", "network outage")
+    assert engine in ("pyttsx3", "espeak-ng", "espeak")
+    assert rms(path) > 0.01
+
+
+def test_speaker_without_a_card_writes_files(tmp_path: Path) -> None:
+    speaker = Speaker(tmp_path, cards=list, prefix="t")
+    assert not speaker.has_card
+    spoken = speaker.speak("hello")
+    tone = speaker.tone(660.0, 0.1)
+    assert not spoken.played and spoken.path is not None and spoken.path.parent == tmp_path
+    assert not tone.played and tone.path is not None and rms(tone.path) > 0.1
+
+
+def test_with_timeout_gives_up_on_a_hung_engine() -> None:
+    release = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(AudioError, match=r"no answer within 0\.2s"):
+        audio._with_timeout("stuck", lambda: release.wait(30), 0.2)
+    assert time.monotonic() - started < 5
+    release.set()
+
+
+def test_with_timeout_reports_failures() -> None:
+    def broken() -> None:
+        raise RuntimeError("no driver")
+
+    with pytest.raises(AudioError, match="broken: no driver"):
+        audio._with_timeout("broken", broken, 5)
