@@ -44,7 +44,8 @@ class Ping:
 ClientMessage = Subscribe | Unsubscribe | Ping
 
 
-def parse_client_message(text: str, *, max_bytes: int, max_symbols: int) -> ClientMessage:
+def parse_json_object(text: str, *, max_bytes: int) -> dict[str, object]:
+    """A client's text message as a JSON object, or ProtocolError (too_large, bad_json, bad_message)."""
     if len(text) > max_bytes or len(text.encode()) > max_bytes:
         raise ProtocolError("too_large", f"message is {len(text.encode())} bytes, limit is {max_bytes}")
     try:
@@ -53,6 +54,11 @@ def parse_client_message(text: str, *, max_bytes: int, max_symbols: int) -> Clie
         raise ProtocolError("bad_json", f"message is not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ProtocolError("bad_message", f"expected a JSON object, found {type(body).__name__}")
+    return body
+
+
+def parse_client_message(text: str, *, max_bytes: int, max_symbols: int) -> ClientMessage:
+    body = parse_json_object(text, max_bytes=max_bytes)
     op = body.get("op")
     if op == "ping":
         return Ping()

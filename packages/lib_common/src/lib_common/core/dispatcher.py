@@ -120,8 +120,9 @@ class Dispatcher:
 
     # Delivery
 
-    def publish(self, quotes: Iterable[Quote]) -> None:
-        """Encode each quote once and offer the frame to its subscribers."""
+    def publish(self, quotes: Iterable[Quote]) -> list[Frame]:
+        """Encode each quote once and offer the frame to its subscribers; returns the frames,
+        so other consumers (the Redis publisher) reuse the same bytes."""
         now = self._clock.now_us()
         observe = self.latency_us.observe
         frames = []
@@ -129,15 +130,17 @@ class Dispatcher:
             frames.append(Frame.quote(quote, now))
             observe(now - quote.ts_library_in)
         self.publish_frames(frames)
+        return frames
 
-    def publish_frames(self, frames: Iterable[Frame]) -> None:
+    def publish_frames(self, frames: Iterable[Frame], route: str | None = None) -> None:
         """Offer frames built elsewhere (e.g. upstream frames relayed as they are) to the
-        subscribers of their symbols."""
+        subscribers of their symbols; or, with `route`, to the subscribers of that registry key
+        (a pattern subscription), each frame still conflated by its own symbol."""
         subscribers = self._registry.subscribers
         dirty = self._dirty
         latest = self.latest
         for frame in frames:
-            symbol = frame.symbol
+            symbol = frame.symbol if route is None else route
             if symbol is None:
                 continue
             latest[symbol] = frame

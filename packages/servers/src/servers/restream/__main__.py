@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 from lib_common.errors import ConfigError
-from servers.egress import GatewayProtocol
+from servers.http_views import serve_gateway
+from servers.redis_options import redis_url
 from servers.restream.app import create_app
 from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
-from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve, ws_url
-
-MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
+from servers.serving import LOG_LEVELS, configure_logging, positive_float, ws_url
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "feed on 127.0.0.1:8765 without auth; flags override the config file.",
     )
     parser.add_argument(
-        "--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits)"
+        "--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits, publish)"
     )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8765; 0 picks a free one)")
@@ -45,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=ws_url,
         help=f"yahoo feed: the streamer to connect to (default {YAHOO_STREAMER_URL}; e.g. a local server_dummy)",
     )
+    parser.add_argument(
+        "--redis-url",
+        type=redis_url,
+        help="Redis for --feed redis and for --publish (default redis://127.0.0.1:6379/0)",
+    )
+    parser.add_argument(
+        "--publish",
+        action="store_const",
+        const=True,
+        help="publish every quote frame to Redis (pub/sub PREFIX+quote:SYMBOL and the stream PREFIX+quotes)",
+    )
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
     return parser
 
@@ -57,6 +67,9 @@ def resolve_config(args: argparse.Namespace) -> RestreamConfig:
         feed_symbols=args.symbols,
         feed_rate=args.rate,
         feed_upstream_url=args.upstream_url,
+        feed_redis_url=args.redis_url,
+        publish_redis_url=args.redis_url,
+        publish_enabled=args.publish,
         log_level=args.log_level,
     )
 
@@ -69,19 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"restream: config error: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_level)
-    protocol = GatewayProtocol.configured(
-        high_water_bytes=config.memory.high_water_bytes, sndbuf_bytes=config.memory.sndbuf_bytes
-    )
-    serve(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        ws=protocol,
-        log_level=config.log_level,
-        ws_max_size=MAX_WS_MESSAGE,
-        ssl_certfile=config.tls_cert,
-        ssl_keyfile=config.tls_key,
-        backlog=4096,
+    memory = config.memory
+    serve_gateway(
+        create_app(config), config, high_water_bytes=memory.high_water_bytes, sndbuf_bytes=memory.sndbuf_bytes
     )
     return 0
 

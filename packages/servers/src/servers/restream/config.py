@@ -9,7 +9,10 @@
               fear_greed_url: "https://production.dataviz.cnn.io/index/fearandgreed/graphdata",
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
               poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
-              hours: "nyse" },   // "always" for round-the-clock instruments (crypto)
+              hours: "nyse" },   // "always" for round-the-clock instruments (crypto)   // or:
+      feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node
+      publish: { redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:",   // the section turns it on
+                 stream_maxlen: 1000000, buffer: 100000, symbols: ["AAPL"] },  // see docs/redis.md
       tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, symbols: ["*"] } ],
       memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
                 high_water_bytes: 65536, sndbuf_bytes: 65536 },
@@ -25,17 +28,22 @@ Without tenants the gateway serves anyone who connects (the offline default).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from lib_common.config import Section, load_json5, parse_json5
 from lib_common.errors import ConfigError
+from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
+from lib_common.redis_bus.publisher import DEFAULT_BUFFER
+from servers.redis_options import read_redis_url
 from servers.serving import LOG_LEVELS
 
-FEEDS = ("synthetic", "yahoo")
+FEEDS = ("synthetic", "yahoo", "redis")
 HOURS = ("nyse", "always")
 YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
 
@@ -75,6 +83,23 @@ class FeedConfig:
     # "nyse": quiet outside NYSE hours is expected (no failover, slow polling);
     # "always": the instruments trade around the clock (crypto), so silence is a failure at any hour.
     hours: str = "nyse"
+    # redis (an edge node: quotes an ingest node publishes)
+    redis_url: str = DEFAULT_REDIS_URL
+    prefix: str = DEFAULT_PREFIX
+
+
+@dataclass(frozen=True, slots=True)
+class PublishConfig:
+    """Publishing every dispatched quote frame to Redis (an ingest node)."""
+
+    enabled: bool = False
+    redis_url: str = DEFAULT_REDIS_URL
+    prefix: str = DEFAULT_PREFIX
+    stream_maxlen: int = DEFAULT_STREAM_MAXLEN
+    buffer: int = DEFAULT_BUFFER  # frames waiting for Redis; beyond it the oldest are dropped
+    # Symbols the feed quotes (and so publishes) whether or not a local client wants them; the
+    # default is the feed's own `symbols`. Edge nodes can only serve what an ingest publishes.
+    symbols: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,28 +131,66 @@ class RestreamConfig:
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     linger_s: float = 30.0
     limits: Limits = field(default_factory=Limits)
+    publish: PublishConfig = field(default_factory=PublishConfig)
     log_level: str = "info"
+
+    @property
+    def pinned_symbols(self) -> tuple[str, ...]:
+        """What the feed quotes with no client asking: what a publishing node publishes."""
+        if not self.publish.enabled:
+            return ()
+        return self.publish.symbols or self.feed.symbols or ()
+
+    def checked(self) -> RestreamConfig:
+        """The config, once combinations that cannot work are ruled out."""
+        if (
+            self.publish.enabled
+            and self.feed.kind == "redis"
+            and (self.publish.redis_url, self.publish.prefix) == (self.feed.redis_url, self.feed.prefix)
+        ):
+            raise ConfigError(
+                "publish",
+                "an edge node (feed redis) publishing to the Redis and prefix it reads would loop its own "
+                "frames; give publish another prefix or redis_url",
+            )
+        return self
 
     def tenant_for(self, token: str | None) -> Tenant | None:
         """The tenant a token belongs to; the open tenant when none are configured."""
-        if not self.tenants:
-            return OPEN_TENANT
-        for tenant in self.tenants:
-            if token is not None and _same(token, tenant.token):
-                return tenant
-        return None
+        return find_tenant(self.tenants, token, OPEN_TENANT)
 
     def with_overrides(self, **overrides: object) -> RestreamConfig:
         """Flags on top of the file: None means the flag was not given. Feed settings are
-        named `feed_<field>` (e.g. feed_kind, feed_rate)."""
+        named `feed_<field>` (e.g. feed_kind, feed_rate), publish settings `publish_<field>`."""
         given = {k: v for k, v in overrides.items() if v is not None}
         feed = {k.removeprefix("feed_"): v for k, v in given.items() if k.startswith("feed_")}
-        top = {k: v for k, v in given.items() if not k.startswith("feed_")}
-        return replace(self, feed=replace(self.feed, **feed), **top)  # type: ignore[arg-type]
+        publish = {k.removeprefix("publish_"): v for k, v in given.items() if k.startswith("publish_")}
+        top = {k: v for k, v in given.items() if not k.startswith(("feed_", "publish_"))}
+        return replace(
+            self,
+            feed=replace(self.feed, **feed),  # type: ignore[arg-type]
+            publish=replace(self.publish, **publish),  # type: ignore[arg-type]
+            **top,  # type: ignore[arg-type]
+        ).checked()
 
 
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+class _HasToken(Protocol):
+    @property
+    def token(self) -> str: ...
+
+
+TokenT = TypeVar("TokenT", bound=_HasToken)
+
+
+def find_tenant(tenants: tuple[TokenT, ...], token: str | None, open_tenant: TokenT) -> TokenT | None:
+    """The tenant a token belongs to (compared in constant time); `open_tenant` when none are
+    configured; None for a missing or unknown token."""
+    if not tenants:
+        return open_tenant
+    for tenant in tenants:
+        if token is not None and hmac.compare_digest(token.encode(), tenant.token.encode()):
+            return tenant
+    return None
 
 
 def load_config(path: str | Path | None) -> RestreamConfig:
@@ -141,29 +204,26 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path = Path(".")
 
 
 def from_section(root: Section, base_dir: Path) -> RestreamConfig:
-    root.only(["listen", "tls", "feed", "tenants", "memory", "registry", "limits", "log_level"])
+    root.only(["listen", "tls", "feed", "tenants", "memory", "registry", "limits", "publish", "log_level"])
     listen = root.section("listen")
     listen.only(["host", "port"])
-    tls = root.section("tls")
-    tls.only(["cert", "key"])
-    cert, key = tls.optional_str("cert"), tls.optional_str("key")
-    if (cert is None) != (key is None):
-        raise tls.error(None, "give both cert and key for TLS, or neither")
+    tls_cert, tls_key = read_tls(root, base_dir)
     log_level = root.optional_str("log_level") or "info"
     if log_level not in LOG_LEVELS:
         raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
     return RestreamConfig(
         host=listen.optional_str("host") or "127.0.0.1",
         port=listen.integer("port", 8765, minimum=0, maximum=65535),
-        tls_cert=base_dir / cert if cert else None,
-        tls_key=base_dir / key if key else None,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
         feed=_feed(root.section("feed")),
         tenants=_tenants(root),
-        memory=_memory(root.section("memory")),
-        linger_s=_registry(root.section("registry")),
+        memory=read_memory(root.section("memory")),
+        linger_s=read_linger(root.section("registry")),
         limits=_limits(root.section("limits")),
+        publish=_publish(root.section("publish"), present="publish" in root),
         log_level=log_level,
-    )
+    ).checked()
 
 
 _FEED = FeedConfig()
@@ -210,25 +270,67 @@ def _feed(section: Section) -> FeedConfig:
         http_timeout_s=section.number("http_timeout_s", _FEED.http_timeout_s, minimum=0.1),
         extra_closed=tuple(extra_closed),
         hours=hours,
+        redis_url=read_redis_url(section, "redis_url") or _FEED.redis_url,
+        prefix=section.optional_str("prefix") or _FEED.prefix,
+    )
+
+
+_PUBLISH = PublishConfig()
+
+
+def _publish(section: Section, *, present: bool) -> PublishConfig:
+    section.only([f.name for f in fields(PublishConfig)])
+    symbols = section.optional_str_list("symbols")
+    return PublishConfig(
+        enabled=section.flag("enabled", present),
+        redis_url=read_redis_url(section, "redis_url") or _PUBLISH.redis_url,
+        prefix=section.optional_str("prefix") or _PUBLISH.prefix,
+        stream_maxlen=section.integer("stream_maxlen", _PUBLISH.stream_maxlen, minimum=1),
+        buffer=section.integer("buffer", _PUBLISH.buffer, minimum=1),
+        symbols=tuple(s.upper() for s in symbols) if symbols else None,
     )
 
 
 def _tenants(root: Section) -> tuple[Tenant, ...]:
-    tenants: list[Tenant] = []
+    return read_tenants(
+        root,
+        "symbols",
+        lambda name, token, priority, most, patterns: Tenant(
+            name, token, priority, most, tuple(p.upper() for p in patterns)
+        ),
+    )
+
+
+TenantT = TypeVar("TenantT")
+
+
+def read_tenants(
+    root: Section, patterns_key: str, make: Callable[[str, str, int, int, tuple[str, ...]], TenantT]
+) -> tuple[TenantT, ...]:
+    """The `tenants: [{name, token, priority, max_connections, <patterns_key>}]` list; names and
+    tokens unique. `make(name, token, priority, max_connections, patterns)` builds each."""
+    tenants: list[TenantT] = []
+    names: set[str] = set()
+    tokens: set[str] = set()
     for section in root.sections("tenants"):
-        section.only(["name", "token", "priority", "max_connections", "symbols"])
-        tenant = Tenant(
-            name=section.required_str("name"),
-            token=section.required_str("token"),
-            priority=section.integer("priority", 0),
-            max_connections=section.integer("max_connections", 100, minimum=1),
-            symbols=tuple(p.upper() for p in (section.optional_str_list("symbols") or ["*"])),
+        section.only(["name", "token", "priority", "max_connections", patterns_key])
+        name = section.required_str("name")
+        token = section.required_str("token")
+        if name in names:
+            raise section.error("name", f"tenant {name!r} is defined twice")
+        if token in tokens:
+            raise section.error("token", f"tenant {name!r} reuses another tenant's token")
+        names.add(name)
+        tokens.add(token)
+        tenants.append(
+            make(
+                name,
+                token,
+                section.integer("priority", 0),
+                section.integer("max_connections", 100, minimum=1),
+                tuple(section.optional_str_list(patterns_key) or ["*"]),
+            )
         )
-        if any(t.name == tenant.name for t in tenants):
-            raise section.error("name", f"tenant {tenant.name!r} is defined twice")
-        if any(t.token == tenant.token for t in tenants):
-            raise section.error("token", f"tenant {tenant.name!r} reuses another tenant's token")
-        tenants.append(tenant)
     return tuple(tenants)
 
 
@@ -236,7 +338,17 @@ _MEMORY = MemoryConfig()
 _LIMITS = Limits()
 
 
-def _memory(section: Section) -> MemoryConfig:
+def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
+    """The `tls: {cert, key}` section: both or neither, relative to the config file."""
+    tls = root.section("tls")
+    tls.only(["cert", "key"])
+    cert, key = tls.optional_str("cert"), tls.optional_str("key")
+    if (cert is None) != (key is None):
+        raise tls.error(None, "give both cert and key for TLS, or neither")
+    return (base_dir / cert if cert else None), (base_dir / key if key else None)
+
+
+def read_memory(section: Section) -> MemoryConfig:
     section.only(["budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes"])
     return MemoryConfig(
         budget_bytes=section.integer("budget_bytes", _MEMORY.budget_bytes, minimum=4096),
@@ -247,7 +359,7 @@ def _memory(section: Section) -> MemoryConfig:
     )
 
 
-def _registry(section: Section) -> float:
+def read_linger(section: Section) -> float:
     section.only(["linger_s"])
     return section.number("linger_s", 30.0, minimum=0.0)
 
@@ -271,6 +383,7 @@ __all__ = [
     "FeedConfig",
     "Limits",
     "MemoryConfig",
+    "PublishConfig",
     "RestreamConfig",
     "Tenant",
     "load_config",

@@ -19,6 +19,7 @@ from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, U
 from lib_common.core.upstream_policy import UpstreamPolicy
 from lib_common.ingestors.cnn import FEAR_GREED_SYMBOL, FearGreedPoller
 from lib_common.ingestors.cnn.poller import GRAPHDATA_URL
+from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.ingestors.synthetic import SyntheticFeed
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 from lib_common.ingestors.yahoo_chart import ChartPoller
@@ -174,4 +175,6 @@ def build_feed(
 ) -> Feed:
     if config.kind == "yahoo":
         return YahooFeed(config, sink, clock, on_transition)
+    if config.kind == "redis":
+        return RedisFeed.from_url(sink, config.redis_url, config.prefix)
     return SyntheticFeed(sink, clock=clock, rate=config.rate, symbols=config.symbols)

@@ -18,13 +18,24 @@ from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
 from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
+from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.metrics import Exposition
-from servers.restream.config import RestreamConfig, Tenant
+from lib_common.redis_bus.publisher import Publisher
+from servers.restream.config import PublishConfig, RestreamConfig, Tenant
 from servers.restream.feeds import build_feed
+from servers.ws_session import Admission
 
 log = logging.getLogger(__name__)
 
 UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
+
+
+def build_publisher(config: PublishConfig) -> Publisher:
+    from lib_common.redis_bus.links import RedisPublishLink
+
+    return Publisher(
+        lambda: RedisPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen), buffer=config.buffer
+    )
 
 
 class Gateway:
@@ -37,6 +48,10 @@ class Gateway:
         self.config = config
         self.clock = clock or LoopClock()
         self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
+        # An ingest node: every dispatched quote frame also goes to Redis, the same bytes.
+        self.publisher = build_publisher(config.publish) if config.publish.enabled else None
+        # Quoted (and published) with or without local clients; never released upstream.
+        self.pinned = frozenset(config.pinned_symbols)
         self.fanout = Fanout(
             self,
             self.clock,
@@ -48,7 +63,8 @@ class Gateway:
         self.registry = self.fanout.registry
         self.guard = self.fanout.guard
         self.dispatcher = self.fanout.dispatcher
-        self.connections: Counter[str] = Counter()
+        self.admission: Admission[Tenant] = Admission()
+        self.connections = self.admission.connections
         self._started = time.monotonic()
         self._started_feed = False
         self.upstream_transitions: Counter[str] = Counter()
@@ -56,7 +72,11 @@ class Gateway:
     # Lifecycle
 
     async def start(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.start()
         await self.feed.start()
+        if self.pinned:
+            self.feed.subscribe(sorted(self.pinned))
         self._started_feed = True
         self.fanout.start()
         log.info("feed %s started: %s", self.config.feed.kind, self.feed.state)
@@ -65,9 +85,13 @@ class Gateway:
         self._started_feed = False
         await self.feed.stop()
         self.fanout.stop()
+        if self.publisher is not None:
+            await self.publisher.stop()
 
     def _ingest(self, quotes: list[Quote]) -> None:
-        self.dispatcher.publish(quotes)
+        frames = self.dispatcher.publish(quotes)
+        if self.publisher is not None:
+            self.publisher.offer(frames)
 
     def _upstream_changed(self, transition: Transition) -> None:
         """Tell every client when the upstream changes state (streaming, polling, ...)."""
@@ -94,23 +118,20 @@ class Gateway:
     # UpstreamControl, as the registry drives it
 
     def subscribe(self, symbols: list[str]) -> None:
-        self.feed.subscribe(symbols)
+        self.feed.subscribe([s for s in symbols if s not in self.pinned])
 
     def unsubscribe(self, symbols: list[str]) -> None:
-        self.feed.unsubscribe(symbols)
-        self.dispatcher.forget(symbols)
+        released = [s for s in symbols if s not in self.pinned]
+        self.feed.unsubscribe(released)
+        self.dispatcher.forget(released)
 
     # Sessions
 
     def admit(self, tenant: Tenant) -> bool:
-        """Count a new connection for the tenant; False when it is at its limit."""
-        if self.connections[tenant.name] >= tenant.max_connections:
-            return False
-        self.connections[tenant.name] += 1
-        return True
+        return self.admission.admit(tenant)
 
     def leave(self, tenant: Tenant) -> None:
-        self.connections[tenant.name] -= 1
+        self.admission.leave(tenant)
 
     def subscribe_client(
         self, session: ClientSession, tenant: Tenant, symbols: tuple[str, ...]
@@ -158,6 +179,19 @@ class Gateway:
                 **subscriptions,
             },
             "latency_us": {"p50_le": d.latency_us.quantile(0.5), "p99_le": d.latency_us.quantile(0.99)},
+            **({"publish": self._publish_status()} if self.publisher is not None else {}),
+        }
+
+    def _publish_status(self) -> dict[str, object]:
+        from lib_common.redis_bus.links import redacted
+
+        assert self.publisher is not None
+        publish = self.config.publish
+        return {
+            **self.publisher.figures(),
+            "redis": redacted(publish.redis_url),
+            "prefix": publish.prefix,
+            "pinned_symbols": sorted(self.pinned),
         }
 
     def metrics(self) -> str:
@@ -184,4 +218,35 @@ class Gateway:
             self.dispatcher.latency_us,
             scale=1e-6,
         )
+        if self.publisher is not None:
+            self._expose_publisher(out, self.publisher)
+        if isinstance(self.feed, RedisFeed):
+            self._expose_redis_feed(out, self.feed)
         return out.render()
+
+    @staticmethod
+    def _expose_publisher(out: Exposition, p: Publisher) -> None:
+        out.gauge("restream_publish_connected", "1 while the Redis publisher is connected.", int(p.connected))
+        out.counter("restream_publish_frames_total", "Frames published to Redis.", p.published)
+        out.counters(
+            "restream_publish_dropped_total",
+            "Frames never published: buffer overflow (oldest first) or in flight when Redis went away.",
+            (({"reason": "overflow"}, p.dropped_overflow), ({"reason": "in_flight"}, p.dropped_in_flight)),
+        )
+        out.gauge("restream_publish_buffered", "Frames waiting for Redis.", p.buffered)
+        out.counter("restream_publish_reconnects_total", "Connections to Redis after the first.", p.reconnects)
+        out.counter("restream_publish_errors_total", "Redis connection failures.", p.errors)
+
+    @staticmethod
+    def _expose_redis_feed(out: Exposition, feed: RedisFeed) -> None:
+        sub = feed.subscriber
+        out.gauge(
+            "restream_redis_feed_connected", "1 while the Redis feed is connected.", int(feed.state == "connected")
+        )
+        out.counter("restream_redis_feed_messages_total", "Messages received from Redis.", sub.messages)
+        out.counters(
+            "restream_redis_feed_malformed_total",
+            "Messages not in the shared quote format, by reason.",
+            (({"reason": reason}, n) for reason, n in sorted(feed.malformed.items())),
+        )
+        out.counter("restream_redis_feed_reconnects_total", "Connections to Redis after the first.", sub.reconnects)

@@ -1,0 +1,146 @@
+"""Subscriber: one Redis pub/sub connection that follows what the registry wants.
+
+The wanted channels and patterns change synchronously (the Registry calls `subscribe` /
+`unsubscribe` from the event loop); a reconciling task sends the difference between what is
+wanted and what this connection has been sent, so a reconnect, which starts from nothing sent,
+resubscribes everything by the same path. One connection carries every channel whatever the
+number of clients behind it: the Registry's refcount and linger decide when a channel comes
+and goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lib_common.core.backoff import Backoff
+from lib_common.errors import BusUnavailable
+from lib_common.redis_bus.reconnecting import LinkState, Reconnecting
+
+SubscriberState = LinkState
+
+
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    channel: str
+    data: bytes
+    pattern: str | None = None  # the pattern it matched, for a psubscribe delivery
+
+
+class PubSubLink(Protocol):
+    """One pub/sub connection; every method raises BusUnavailable when Redis is gone."""
+
+    async def subscribe(self, channels: list[str]) -> None: ...
+
+    async def unsubscribe(self, channels: list[str]) -> None: ...
+
+    async def psubscribe(self, patterns: list[str]) -> None: ...
+
+    async def punsubscribe(self, patterns: list[str]) -> None: ...
+
+    async def next_message(self) -> BusMessage:
+        """The next channel or pattern message (confirmations and pongs are skipped)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class _Sent:
+    """What one connection has been told, so the reconciler sends only the difference."""
+
+    def __init__(self) -> None:
+        self.channels: set[str] = set()
+        self.patterns: set[str] = set()
+
+
+class Subscriber(Reconnecting[PubSubLink]):
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[PubSubLink]],
+        on_message: Callable[[BusMessage], None],
+        *,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        name: str = "redis subscriber",
+    ) -> None:
+        super().__init__(connect, name=name, backoff=backoff, sleep=sleep)
+        self._on_message = on_message
+        self.channels: set[str] = set()
+        self.patterns: set[str] = set()
+        self._changed = asyncio.Event()
+        self.messages = 0
+
+    # What the registry wants (synchronous)
+
+    def subscribe(self, channels: Iterable[str]) -> None:
+        self._want(self.channels.update, channels)
+
+    def unsubscribe(self, channels: Iterable[str]) -> None:
+        self._want(self.channels.difference_update, channels)
+
+    def psubscribe(self, patterns: Iterable[str]) -> None:
+        self._want(self.patterns.update, patterns)
+
+    def punsubscribe(self, patterns: Iterable[str]) -> None:
+        self._want(self.patterns.difference_update, patterns)
+
+    def _want(self, change: Callable[[Iterable[str]], None], names: Iterable[str]) -> None:
+        change(names)
+        self._changed.set()
+
+    async def _serve(self, link: PubSubLink) -> None:
+        """Reconcile and read until one of them finds the connection gone."""
+        sent = _Sent()
+        await self._reconcile(link, sent)  # everything wanted, before the first read
+        loop = asyncio.get_running_loop()
+        tasks = {loop.create_task(self._read_forever(link)), loop.create_task(self._reconcile_forever(link, sent))}
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raises BusUnavailable
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, BusUnavailable):
+                    await task
+
+    async def _read_forever(self, link: PubSubLink) -> None:
+        on_message = self._on_message
+        while True:
+            message = await link.next_message()
+            self.messages += 1
+            on_message(message)
+
+    async def _reconcile_forever(self, link: PubSubLink, sent: _Sent) -> None:
+        while True:
+            await self._changed.wait()
+            await self._reconcile(link, sent)
+
+    async def _reconcile(self, link: PubSubLink, sent: _Sent) -> None:
+        self._changed.clear()
+        for wanted, have, add, remove in (
+            (self.channels, sent.channels, link.subscribe, link.unsubscribe),
+            (self.patterns, sent.patterns, link.psubscribe, link.punsubscribe),
+        ):
+            new = sorted(wanted - have)
+            gone = sorted(have - wanted)
+            if new:
+                await add(new)
+                have.update(new)
+            if gone:
+                await remove(gone)
+                have.difference_update(gone)
+
+    # Figures
+
+    def figures(self) -> dict[str, object]:
+        return {
+            **self.link_figures(),
+            "channels": len(self.channels),
+            "patterns": len(self.patterns),
+            "messages": self.messages,
+        }

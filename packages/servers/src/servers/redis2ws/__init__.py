@@ -1,0 +1,1 @@
+"""redis2ws: Redis pub/sub channels and patterns, bridged to WebSocket clients."""
