@@ -37,9 +37,9 @@ class RedisFeed:
 
     @classmethod
     def from_url(cls, sink: Callable[[list[Quote]], None], url: str, prefix: str = DEFAULT_PREFIX) -> RedisFeed:
-        from lib_common.redis_bus.links import RedisPubSubLink, redacted
+        from lib_common.redis_bus.links import RespPubSubLink, redacted
 
-        return cls(sink, lambda: RedisPubSubLink.connect(url), prefix=prefix, source=redacted(url))
+        return cls(sink, lambda: RespPubSubLink.connect(url), prefix=prefix, source=redacted(url))
 
     # UpstreamControl, as the registry drives it
 

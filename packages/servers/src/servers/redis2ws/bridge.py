@@ -36,13 +36,13 @@ class Bridge:
         connect: Callable[[], Awaitable[PubSubLink]] | None = None,
         defer: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
-        from lib_common.redis_bus.links import RedisPubSubLink, redacted
+        from lib_common.redis_bus.links import RespPubSubLink, redacted
 
         self.config = config
         self.clock = clock or LoopClock()
         self.redis = redacted(config.redis_url)
         self.subscriber = Subscriber(
-            connect or (lambda: RedisPubSubLink.connect(config.redis_url)), self._relay, name="redis2ws"
+            connect or (lambda: RespPubSubLink.connect(config.redis_url)), self._relay, name="redis2ws"
         )
         self.fanout = Fanout(
             self,

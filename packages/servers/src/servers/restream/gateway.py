@@ -31,10 +31,10 @@ UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
 
 
 def build_publisher(config: PublishConfig) -> Publisher:
-    from lib_common.redis_bus.links import RedisPublishLink
+    from lib_common.redis_bus.links import RespPublishLink
 
     return Publisher(
-        lambda: RedisPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen), buffer=config.buffer
+        lambda: RespPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen), buffer=config.buffer
     )
 
 

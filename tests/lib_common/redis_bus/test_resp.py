@@ -1,0 +1,100 @@
+"""The RESP2 codec, and the raw publish link against the real Redis."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib_common.core.frame import Frame
+from lib_common.core.quote import Quote
+from lib_common.errors import BusUnavailable
+from lib_common.redis_bus.links import RespPublishLink
+from lib_common.redis_bus.resp import ProtocolViolation, ReplyError, ReplyReader, command
+
+
+def test_command_is_an_array_of_bulk_strings() -> None:
+    assert command(b"PUBLISH", "ch", b"x\r\ny") == b"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n$4\r\nx\r\ny\r\n"
+    assert command("SELECT", 2) == b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n"
+
+
+@given(
+    st.lists(st.one_of(st.binary(max_size=40), st.integers(-5, 10**12), st.just("OK"), st.just("-ERR x")), max_size=20),
+    st.integers(1, 7),
+)
+def test_replies_split_anywhere_come_out_whole(replies: list[object], chunk: int) -> None:
+    wire = b""
+    expected: list[object] = []
+    for r in replies:
+        if isinstance(r, bytes):
+            wire += b"$%d\r\n%s\r\n" % (len(r), r)
+            expected.append(r)
+        elif isinstance(r, int):
+            wire += b":%d\r\n" % r
+            expected.append(r)
+        elif r == "OK":
+            wire += b"+OK\r\n"
+            expected.append(b"OK")
+        else:
+            wire += b"-ERR x\r\n"
+            expected.append(ReplyError("ERR x"))
+    reader = ReplyReader()
+    got: list[object] = []
+    for i in range(0, len(wire), chunk):
+        reader.feed(wire[i : i + chunk])
+        got.extend(reader.take())
+    assert got == expected
+
+
+def test_unknown_reply_type_is_a_protocol_violation() -> None:
+    with pytest.raises(ProtocolViolation):
+        ReplyReader().feed(b"!oops\r\n")
+
+
+@pytest.mark.asyncio
+async def test_publish_link_publishes_and_appends_to_the_stream() -> None:
+    prefix = f"test-resp-{uuid.uuid4().hex[:8]}:"
+    client = aioredis.from_url("redis://127.0.0.1:6379/0")
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(f"{prefix}quote:AAPL")
+    link = await RespPublishLink.connect("redis://127.0.0.1:6379/0", prefix, 100)
+    try:
+        frame = Frame.quote(Quote("AAPL", 1, 2, price=1.5), 3)
+        await link.send([frame, frame])
+        message = None
+        for _ in range(20):  # the first reads may be the (ignored) subscribe confirmation
+            message = await pubsub.get_message(timeout=0.2)
+            if message is not None:
+                break
+        assert message is not None and message["data"] == frame.payload
+        entries = await client.xrange(f"{prefix}quotes")
+        assert [e[1] for e in entries] == [{b"symbol": b"AAPL", b"frame": frame.payload}] * 2
+    finally:
+        await link.close()
+        await client.delete(f"{prefix}quotes")
+        await pubsub.aclose()
+        await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_unreachable_redis_is_bus_unavailable() -> None:
+    with pytest.raises(BusUnavailable, match=r"redis at redis://127\.0\.0\.1:9"):
+        await RespPublishLink.connect("redis://127.0.0.1:9/0", "x:", 10)
+
+
+@pytest.mark.asyncio
+async def test_refused_command_is_reported() -> None:
+    prefix = f"test-resp-{uuid.uuid4().hex[:8]}:"
+    client = aioredis.from_url("redis://127.0.0.1:6379/0")
+    await client.set(f"{prefix}quotes", "not a stream")
+    link = await RespPublishLink.connect("redis://127.0.0.1:6379/0", prefix, 100)
+    try:
+        with pytest.raises(BusUnavailable, match="refused: WRONGTYPE"):
+            await link.send([Frame.quote(Quote("AAPL", 1, 2), 3)])
+    finally:
+        await link.close()
+        await client.delete(f"{prefix}quotes")
+        await client.aclose()
