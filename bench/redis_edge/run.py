@@ -212,7 +212,8 @@ def main() -> None:
     for kind in ("own", "edge", "redis2ws"):
         rate = results["matched_rate"]
         print(
-            f"| {kind}: delivered msg/s (C={args.clients}, rate {rate:g}/symbol) | {results[kind + '@matched']['msg_per_s']} |"
+            f"| {kind}: delivered msg/s (C={args.clients}, rate {rate:g}/symbol) "
+            f"| {results[kind + '@matched']['msg_per_s']} |"
         )
     for name, value in results["ratios"].items():
         print(f"| ratio {name} | {value} |")

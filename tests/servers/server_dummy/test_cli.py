@@ -45,7 +45,9 @@ def test_config_errors_say_which_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.json5"
     path.write_text("{rate: 'fast'}")
     result = run("--config", str(path))
-    assert result.returncode == 2 and f"server_dummy: config error: {path}:1:8: rate: expected a number" in result.stderr
+    assert (
+        result.returncode == 2 and f"server_dummy: config error: {path}:1:8: rate: expected a number" in result.stderr
+    )
 
 
 @pytest.mark.parametrize("args", [["--rate", "0"], ["--rate", "fast"], ["--log-level", "loud"]])

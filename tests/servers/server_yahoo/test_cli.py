@@ -15,4 +15,6 @@ def test_help_and_config_errors(tmp_path: Path) -> None:
     bad.write_text("{upstream_url: 'http://example'}")
     failed = subprocess.run([*run, "--config", str(bad)], capture_output=True, text=True, check=False)
     assert failed.returncode == 2
-    assert failed.stderr.startswith(f"server_yahoo: config error: {bad}:1:16: upstream_url: expected a ws:// or wss:// URL")
+    assert failed.stderr.startswith(
+        f"server_yahoo: config error: {bad}:1:16: upstream_url: expected a ws:// or wss:// URL"
+    )

@@ -1,0 +1,113 @@
+"""The settings every durable consumer shares (JSON5 keys, and the flags on top of them).
+
+redis_url: "redis://127.0.0.1:6379/0",
+prefix: "rsdev:",               // the stream is PREFIX + "quotes"
+group: "server_sql",            // consumer group (default: the server's name)
+consumer: "HOSTNAME",           // this consumer's name in the group (default: the host name)
+batch_size: 5000,               // entries per XREADGROUP, and per sink transaction
+max_wait_ms: 200,               // how long one read blocks waiting for new entries
+claim_idle_s: 60,               // on start, take over other consumers' entries pending this long
+retention_entries: 0,           // the publisher's MAXLEN; 0: the stream's current length
+retention_warn_ratio: 0.8,      // warn when lag / retention reaches this
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from lib_common.config import Section
+from servers.serving import read_listen, read_log_level
+
+KEYS = (
+    "redis_url",
+    "prefix",
+    "group",
+    "consumer",
+    "batch_size",
+    "max_wait_ms",
+    "claim_idle_s",
+    "retention_entries",
+    "retention_warn_ratio",
+)
+_REDIS_URL = re.compile(r"^(redis|rediss|unix)://")
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerConfig:
+    group: str
+    redis_url: str | None = None
+    prefix: str = "rsdev:"
+    consumer: str = ""
+    batch_size: int = 5000
+    max_wait_ms: int = 200
+    claim_idle_s: float = 60.0
+    retention_entries: int = 0
+    retention_warn_ratio: float = 0.8
+
+    @property
+    def stream(self) -> str:
+        return f"{self.prefix}quotes"
+
+    @property
+    def consumer_name(self) -> str:
+        return self.consumer or socket.gethostname()
+
+
+def read_server(root: Section, name: str, default_port: int, sink_keys: list[str]) -> dict[str, Any]:
+    """What every consumer server's config has (listen, log_level, the consumer's keys) as
+    keyword arguments for its config class; `sink_keys` are the server's own."""
+    root.only(["listen", "log_level", *KEYS, *sink_keys])
+    host, port = read_listen(root, default_port)
+    return {"host": host, "port": port, "log_level": read_log_level(root), "consumer": read_consumer(root, name)}
+
+
+def read_consumer(root: Section, group: str) -> ConsumerConfig:
+    d = ConsumerConfig(group)
+    redis_url = root.optional_str("redis_url")
+    if redis_url is not None and not _REDIS_URL.match(redis_url):
+        raise root.error("redis_url", f"expected a redis://, rediss:// or unix:// URL, found {redis_url!r}")
+    prefix = root.optional_str("prefix")
+    return ConsumerConfig(
+        group=root.optional_str("group") or group,
+        redis_url=redis_url,
+        prefix=d.prefix if prefix is None else prefix,
+        consumer=root.optional_str("consumer") or "",
+        batch_size=root.integer("batch_size", d.batch_size, minimum=1, maximum=100_000),
+        max_wait_ms=root.integer("max_wait_ms", d.max_wait_ms, minimum=1, maximum=60_000),
+        claim_idle_s=root.number("claim_idle_s", d.claim_idle_s, minimum=0.0),
+        retention_entries=root.integer("retention_entries", d.retention_entries, minimum=0),
+        retention_warn_ratio=root.number("retention_warn_ratio", d.retention_warn_ratio, minimum=0.01, maximum=1.0),
+    )
+
+
+def redis_url(text: str) -> str:
+    if not _REDIS_URL.match(text):
+        raise argparse.ArgumentTypeError(f"expected a redis://, rediss:// or unix:// URL, found {text!r}")
+    return text
+
+
+def add_consumer_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis-url", type=redis_url, help="Redis holding the quotes stream (required here or in the config)"
+    )
+    parser.add_argument("--prefix", help="key prefix; the stream is PREFIX + 'quotes' (default rsdev:)")
+    parser.add_argument("--group", help="consumer group name (default: the server's name)")
+    parser.add_argument("--consumer", help="this consumer's name in the group (default: the host name)")
+    parser.add_argument("--batch-size", type=int, help="entries per read and per write (default 5000)")
+    parser.add_argument("--max-wait-ms", type=int, help="how long a read waits for new entries (default 200)")
+
+
+def consumer_flags(args: argparse.Namespace) -> dict[str, object]:
+    """The consumer flags given on the command line, as `overridden` keyword arguments."""
+    return {
+        "redis_url": args.redis_url,
+        "prefix": args.prefix,
+        "group": args.group,
+        "consumer": args.consumer,
+        "batch_size": args.batch_size,
+        "max_wait_ms": args.max_wait_ms,
+    }

@@ -1,0 +1,276 @@
+"""The file side of server_log: NDJSON day files, fsynced before the consumer acks, gzip'd
+atomically when the day closes.
+
+Each line is the quote's frame with the stream entry id put first, `{"stream_id":"...",...}`,
+so a restart can tell what it already wrote. Lines of one file are in stream order, and a crash
+can only cut a file's tail (a batch goes out in order, then every file it touched is fsynced,
+then the batch is acked), so a redelivered entry is in a file exactly when its id is not above
+that file's last id. Recovery drops a torn last line, finishes or discards an interrupted gzip,
+and closes the days that ended while the server was down.
+
+Closing day D: D.ndjson → D.ndjson.gz.tmp (gzip, fsync) → rename to D.ndjson.gz → remove
+D.ndjson; a crash at any step leaves either the plain file, or a complete .gz (and maybe the
+plain one, removed on recovery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from lib_common.clock import Clock
+from lib_common.metrics import Exposition
+from servers.durable.consumer import WriteResult
+from servers.durable.entries import MalformedEntry, StreamEntry, decode_quote, id_key, quote_time_us
+from servers.durable.errors import SinkUnavailable
+from servers.server_log.rotation import RotationPolicy, file_name, ny_date, parse_file_name
+
+log = logging.getLogger(__name__)
+
+IdKey = tuple[int, int]
+T = TypeVar("T")
+_TAIL_BLOCK = 65536
+
+
+def ndjson_line(entry: StreamEntry, quote: dict[str, object]) -> bytes:
+    """The frame as it came with `stream_id` first; re-encoded only if it spans lines."""
+    frame = entry.frame.strip()
+    head = b'{"stream_id":' + json.dumps(entry.id).encode()
+    if b"\n" in frame or b"\r" in frame:
+        frame = json.dumps(quote, separators=(",", ":")).encode()
+    rest = frame[1:].lstrip()
+    return head + (b"}" if rest.startswith(b"}") else b"," + rest) + b"\n"
+
+
+def line_id(line: bytes) -> IdKey | None:
+    try:
+        value = json.loads(line).get("stream_id")
+        return id_key(value) if isinstance(value, str) else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def repair_tail(path: Path) -> IdKey | None:
+    """Cut a torn last line (a crash mid-write); the id of the last whole line."""
+    with path.open("r+b") as f:
+        end = f.seek(0, os.SEEK_END)
+        pos, tail = end, b""
+        while pos > 0:
+            step = min(_TAIL_BLOCK, pos)
+            pos -= step
+            f.seek(pos)
+            tail = f.read(step) + tail
+            if tail.count(b"\n") >= 2 or (pos == 0 and b"\n" in tail):
+                break
+        if not tail:
+            return None
+        cut = tail.rfind(b"\n") + 1
+        if cut != len(tail):
+            log.warning("%s: dropping a torn last line (%d bytes)", path, len(tail) - cut)
+            f.truncate(pos + cut)
+            f.flush()
+            os.fsync(f.fileno())
+        lines = tail[:cut].splitlines()
+        return line_id(lines[-1]) if lines else None
+
+
+def gzip_tail_id(path: Path) -> IdKey | None:
+    last = None
+    with gzip.open(path, "rb") as f:
+        for line in f:
+            last = line
+    return line_id(last) if last else None
+
+
+def fsync_dir(directory: Path) -> None:
+    if os.name == "nt":  # Windows cannot open a directory to fsync it; NTFS journals the rename
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DayFile:
+    def __init__(self, path: Path, last_id: IdKey | None) -> None:
+        self.path = path
+        self.last_id = last_id
+        self.handle: BinaryIO | None = None
+
+
+class LogSink:
+    writers = 1  # lines go out in stream order: recovery relies on it
+
+    def __init__(self, directory: Path, clock: Clock, policy: RotationPolicy | None = None) -> None:
+        self.directory = directory
+        self.clock = clock
+        self.policy = policy or RotationPolicy()
+        self.open_days: dict[date, DayFile] = {}
+        self._closed_last: dict[date, IdKey | None] = {}
+        self.lines = 0
+        self.late = 0
+        self.closed = 0
+
+    # ── the Sink interface ─────────────────────────────────────────────────────────────────
+
+    async def open(self) -> None:
+        await self._io(self.recover)
+
+    async def write(self, entries: list[StreamEntry], redelivered: bool) -> WriteResult:
+        return await self._io(lambda: self.write_batch(entries, redelivered))
+
+    async def maintain(self) -> None:
+        now = self.clock.now_us()
+        if any(self.policy.is_closed(day, now) for day in self.open_days):
+            await self._io(self.close_due)
+
+    async def close(self) -> None:
+        for day_file in self.open_days.values():
+            if day_file.handle is not None:
+                day_file.handle.close()
+                day_file.handle = None
+
+    async def _io(self, work: Callable[[], T]) -> T:
+        """File work runs in a thread (fsync and gzip block); OSError means the sink failed."""
+        try:
+            return await asyncio.to_thread(work)
+        except OSError as exc:
+            raise SinkUnavailable(f"{self.directory}: {exc}") from exc
+
+    # ── the work itself (blocking) ─────────────────────────────────────────────────────────
+
+    def recover(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        gzipped: set[date] = set()
+        plain: dict[date, Path] = {}
+        for path in sorted(self.directory.iterdir()):
+            if path.name.endswith(".gz.tmp"):
+                log.warning("%s: removing an interrupted gzip", path)
+                path.unlink()
+                continue
+            parsed = parse_file_name(path.name)
+            if parsed is not None:
+                day, is_gz = parsed
+                if is_gz:
+                    gzipped.add(day)
+                else:
+                    plain[day] = path
+        self.open_days.clear()
+        for day, path in plain.items():
+            if day in gzipped:  # the gzip completed; only removing the plain file did not
+                path.unlink()
+                continue
+            self.open_days[day] = DayFile(path, repair_tail(path))
+        fsync_dir(self.directory)
+        self.close_due()
+
+    def write_batch(self, entries: list[StreamEntry], redelivered: bool) -> WriteResult:
+        now = self.clock.now_us()
+        touched: dict[date, DayFile] = {}
+        written = duplicates = malformed = 0
+        for entry in entries:
+            try:
+                quote = decode_quote(entry)
+            except MalformedEntry as exc:
+                malformed += 1
+                log.warning("skipping %s", exc)
+                continue
+            ts = quote_time_us(entry.id, quote)
+            day, late = self.policy.day_for(ts, now)
+            key = id_key(entry.id)
+            if redelivered and self._already_written(key, ny_date(ts), day):
+                duplicates += 1
+                continue
+            day_file = touched.get(day) or self._day_file(day)
+            assert day_file.handle is not None
+            day_file.handle.write(ndjson_line(entry, quote))
+            day_file.last_id = key
+            touched[day] = day_file
+            written += 1
+            self.late += late
+        for day_file in touched.values():
+            assert day_file.handle is not None
+            day_file.handle.flush()
+            os.fsync(day_file.handle.fileno())
+        self.lines += written
+        return WriteResult(written, duplicates=duplicates, malformed=malformed)
+
+    def _day_file(self, day: date) -> DayFile:
+        day_file = self.open_days.get(day)
+        if day_file is None:
+            day_file = self.open_days[day] = DayFile(self.directory / file_name(day), None)
+        if day_file.handle is None:
+            created = not day_file.path.exists()
+            day_file.handle = day_file.path.open("ab")
+            if created:  # the new name must survive a crash as well as the lines in it
+                fsync_dir(self.directory)
+        return day_file
+
+    def _already_written(self, key: IdKey, own_day: date, day: date) -> bool:
+        """Whether a redelivered entry is in its own day's file or any it may have been routed to
+        since (a late quote goes to the oldest open day)."""
+        d = own_day
+        while d <= day:
+            last = self._last_id(d)
+            if last is not None and key <= last:
+                return True
+            d += timedelta(days=1)
+        return False
+
+    def _last_id(self, day: date) -> IdKey | None:
+        if day in self.open_days:
+            return self.open_days[day].last_id
+        if day not in self._closed_last:
+            path = self.directory / file_name(day, gzipped=True)
+            self._closed_last[day] = gzip_tail_id(path) if path.exists() else None
+        return self._closed_last[day]
+
+    def close_due(self) -> None:
+        now = self.clock.now_us()
+        for day in sorted(self.open_days):
+            if self.policy.is_closed(day, now):
+                self._compress(day)
+
+    def _compress(self, day: date) -> None:
+        day_file = self.open_days.pop(day)
+        if day_file.handle is not None:
+            day_file.handle.close()
+        final = self.directory / file_name(day, gzipped=True)
+        tmp = final.with_name(final.name + ".tmp")
+        with day_file.path.open("rb") as src, tmp.open("wb") as raw:
+            with gzip.GzipFile(filename=day_file.path.name, mode="wb", fileobj=raw) as gz:
+                shutil.copyfileobj(src, gz, 1 << 20)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, final)
+        fsync_dir(self.directory)
+        day_file.path.unlink()
+        fsync_dir(self.directory)
+        self._closed_last[day] = day_file.last_id
+        self.closed += 1
+        log.info("closed %s: %s", day.isoformat(), final)
+
+    # ── reporting ──────────────────────────────────────────────────────────────────────────
+
+    def status(self) -> dict[str, object]:
+        return {
+            "directory": str(self.directory),
+            "open_days": [day.isoformat() for day in sorted(self.open_days)],
+            "lines": self.lines,
+            "late": self.late,
+            "closed": self.closed,
+        }
+
+    def expose(self, out: Exposition, prefix: str) -> None:
+        out.gauge(f"{prefix}_open_files", "Day files open for writing.", len(self.open_days))
+        out.counter(f"{prefix}_late_total", "Quotes for a closed day, written to the oldest open day.", self.late)
+        out.counter(f"{prefix}_files_closed_total", "Day files gzip'd after their NY day closed.", self.closed)

@@ -1,0 +1,121 @@
+"""Table `quotes`: one row per published quote, keyed by its stream entry id.
+
+    CREATE TABLE IF NOT EXISTS quotes (
+        stream_id      text PRIMARY KEY,      -- Redis stream entry id: the exactly-once key
+        symbol         text NOT NULL,
+        price          double precision,
+        change         double precision,
+        change_percent double precision,
+        day_volume     bigint,
+        market_hours   text,
+        currency       text,
+        exchange       text,
+        ts_upstream    bigint,                -- µs since the epoch, as on the wire
+        ts_library_in  bigint,
+        ts_library_out bigint,
+        extra          jsonb,                 -- provider-specific fields (e.g. Fear & Greed's rating)
+        ts             timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision)) STORED
+    );
+    CREATE INDEX IF NOT EXISTS quotes_symbol_ts_idx ON quotes (symbol, ts_upstream);
+    CREATE INDEX IF NOT EXISTS quotes_ts_idx ON quotes USING brin (ts_upstream);
+
+Fields the frame leaves out are NULL. Rows come in through a staging table per transaction
+(`CREATE TEMP TABLE ... ON COMMIT DROP`, filled by COPY, then INSERT ... ON CONFLICT
+(stream_id) DO NOTHING): nothing outlives the transaction on the server connection, which is
+what PgBouncer's transaction pooling needs.
+
+Two ways in. The fast one COPYs (stream_id, symbol, frame) as they came and lets PostgreSQL
+take the frame apart (`jsonb_to_record`), so the consumer never parses JSON. If PostgreSQL
+rejects the batch's data (a frame that is not a JSON object, a value its column cannot hold),
+the batch goes again the checked way: each frame parsed and checked in Python (`rows.py`), bad
+entries left out and counted, the rest COPYed as typed rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from psycopg import sql
+
+TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# (column, type) in COPY order; `ts` is generated from ts_upstream.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("stream_id", "text"),
+    ("symbol", "text"),
+    ("price", "double precision"),
+    ("change", "double precision"),
+    ("change_percent", "double precision"),
+    ("day_volume", "bigint"),
+    ("market_hours", "text"),
+    ("currency", "text"),
+    ("exchange", "text"),
+    ("ts_upstream", "bigint"),
+    ("ts_library_in", "bigint"),
+    ("ts_library_out", "bigint"),
+    ("extra", "jsonb"),
+)
+NAMES = [name for name, _ in COLUMNS]
+
+
+def _columns() -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(name) for name in NAMES)
+
+
+def create_statements(table: str) -> list[sql.Composed]:
+    t = sql.Identifier(table)
+    body = sql.SQL(",\n    ").join(
+        sql.SQL("{} {}{}").format(
+            sql.Identifier(name),
+            sql.SQL(kind),
+            sql.SQL(" PRIMARY KEY" if name == "stream_id" else " NOT NULL" if name == "symbol" else ""),
+        )
+        for name, kind in COLUMNS
+    )
+    return [
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (\n    {},\n"
+            "    ts timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision)) STORED\n)"
+        ).format(t, body),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (symbol, ts_upstream)").format(
+            sql.Identifier(f"{table}_symbol_ts_idx"), t
+        ),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING brin (ts_upstream)").format(
+            sql.Identifier(f"{table}_ts_idx"), t
+        ),
+    ]
+
+
+def staging_statements(table: str) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    """CREATE the staging table, COPY into it, INSERT from it (in one transaction)."""
+    staging = sql.Identifier(f"{table}_staging")
+    definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(k)) for n, k in COLUMNS)
+    return (
+        sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(staging, definition),
+        sql.SQL("COPY {} ({}) FROM STDIN").format(staging, _columns()),
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT (stream_id) DO NOTHING").format(
+            sql.Identifier(table), _columns(), _columns(), staging
+        ),
+    )
+
+
+def frame_statements(table: str) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
+    """The fast way: CREATE a (stream_id, symbol, frame) staging table, COPY into it, INSERT
+    from it with the frame's fields taken apart by PostgreSQL."""
+    staging = sql.Identifier(f"{table}_frames")
+    fields = [(n, k) for n, k in COLUMNS if n not in ("stream_id", "extra")]
+    record = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(k)) for n, k in fields)
+    values = [
+        sql.SQL("s.stream_id"),
+        sql.SQL("COALESCE(NULLIF(q.symbol, ''), NULLIF(s.symbol, ''))"),
+        *(sql.SQL("q.{}").format(sql.Identifier(n)) for n, _ in fields[1:]),
+        sql.SQL("NULLIF(s.frame - {}::text[], '{{}}'::jsonb)").format(sql.Literal(["type", *(n for n, _ in fields)])),
+    ]
+    return (
+        sql.SQL("CREATE TEMP TABLE {} (stream_id text, symbol text, frame jsonb) ON COMMIT DROP").format(staging),
+        sql.SQL("COPY {} (stream_id, symbol, frame) FROM STDIN").format(staging),
+        sql.SQL(
+            "INSERT INTO {} ({}) SELECT {} FROM {} s, jsonb_to_record(s.frame) AS q({})"
+            " ON CONFLICT (stream_id) DO NOTHING"
+        ).format(sql.Identifier(table), _columns(), sql.SQL(", ").join(values), staging, record),
+    )

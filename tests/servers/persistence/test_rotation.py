@@ -1,0 +1,121 @@
+"""The NY-day rotation policy and the log files, driven by a manual clock (no Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from datetime import date
+from pathlib import Path
+
+from lib_common.clock import ManualClock
+from servers.durable.entries import StreamEntry
+from servers.server_log.files import LogSink, ndjson_line
+from servers.server_log.rotation import RotationPolicy, file_name, ny_date, ny_midnight_after, parse_file_name
+
+# 2025-11-21 23:59:00 in New York (EST, UTC-5) = 2025-11-22 04:59:00 UTC
+BEFORE_MIDNIGHT = 1_763_787_540_000_000
+MIDNIGHT = ny_midnight_after(date(2025, 11, 21))
+
+
+def test_ny_date_and_midnight() -> None:
+    assert MIDNIGHT == 1_763_787_600_000_000
+    assert ny_date(BEFORE_MIDNIGHT) == date(2025, 11, 21) and ny_date(MIDNIGHT) == date(2025, 11, 22)
+    # DST: the day that ends at the spring-forward Sunday's midnight is 24 h, the Sunday 23 h
+    assert ny_midnight_after(date(2025, 3, 9)) - ny_midnight_after(date(2025, 3, 8)) == 23 * 3600 * 10**6
+
+
+def test_days_close_after_the_grace() -> None:
+    policy = RotationPolicy(grace_s=60)
+    day = date(2025, 11, 21)
+    assert not policy.is_closed(day, MIDNIGHT + 59_000_000)
+    assert policy.is_closed(day, MIDNIGHT + 60_000_000)
+    assert policy.seconds_until_close(day, MIDNIGHT) == 60
+    # within the grace a quote stamped before midnight still goes to its own day ...
+    assert policy.day_for(BEFORE_MIDNIGHT, MIDNIGHT + 30_000_000) == (day, False)
+    # ... after it, to the oldest open day, counted as late
+    assert policy.day_for(BEFORE_MIDNIGHT, MIDNIGHT + 61_000_000) == (date(2025, 11, 22), True)
+
+
+def test_file_names() -> None:
+    day = date(2025, 1, 2)
+    assert file_name(day) == "quotes-2025-01-02.ndjson" and file_name(day, True) == "quotes-2025-01-02.ndjson.gz"
+    assert parse_file_name("quotes-2025-01-02.ndjson.gz") == (day, True)
+    assert parse_file_name("quotes-2025-01-02.ndjson.gz.tmp") is None
+
+
+def entry(seq: int, ts: int) -> StreamEntry:
+    frame = json.dumps({"type": "quote", "symbol": "AAPL", "price": 1.5, "ts_upstream": ts}).encode()
+    return StreamEntry(f"{ts // 1000}-{seq}", "AAPL", frame)
+
+
+def read_ids(path: Path) -> list[str]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return [json.loads(line)["stream_id"] for line in f]
+
+
+def test_line_keeps_the_frame_and_adds_the_id() -> None:
+    e = StreamEntry("1-2", "A", b'{"type":"quote","symbol":"A"}')
+    assert ndjson_line(e, {}) == b'{"stream_id":"1-2","type":"quote","symbol":"A"}\n'
+    assert ndjson_line(StreamEntry("1-3", "A", b"{}"), {}) == b'{"stream_id":"1-3"}\n'
+    multi = StreamEntry("1-4", "A", b'{\n "symbol": "A"\n}')
+    assert ndjson_line(multi, {"symbol": "A"}) == b'{"stream_id":"1-4","symbol":"A"}\n'
+
+
+def test_midnight_closes_and_gzips_the_day(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    sink = LogSink(tmp_path, clock, RotationPolicy(grace_s=30))
+    asyncio.run(sink.open())
+    before = [entry(i, BEFORE_MIDNIGHT + i) for i in range(5)]
+    after = [entry(i, MIDNIGHT + i) for i in range(5, 8)]
+    asyncio.run(sink.write([*before, *after], redelivered=False))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quotes-2025-11-21.ndjson", "quotes-2025-11-22.ndjson"]
+    clock.advance(60 + 29)  # 29 s past midnight: still in the grace
+    asyncio.run(sink.maintain())
+    assert (tmp_path / "quotes-2025-11-21.ndjson").exists()
+    clock.advance(2)
+    asyncio.run(sink.maintain())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quotes-2025-11-21.ndjson.gz", "quotes-2025-11-22.ndjson"]
+    assert read_ids(tmp_path / "quotes-2025-11-21.ndjson.gz") == [e.id for e in before]
+    assert read_ids(tmp_path / "quotes-2025-11-22.ndjson") == [e.id for e in after]
+    late = entry(9, BEFORE_MIDNIGHT + 9)
+    asyncio.run(sink.write([late], redelivered=False))  # a closed file is never reopened
+    assert read_ids(tmp_path / "quotes-2025-11-22.ndjson")[-1] == late.id and sink.late == 1
+    asyncio.run(sink.close())
+
+
+def test_recovery_cuts_a_torn_line_and_skips_what_it_wrote(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    batch = [entry(i, BEFORE_MIDNIGHT + i) for i in range(6)]
+    first = LogSink(tmp_path, clock)
+    asyncio.run(first.open())
+    asyncio.run(first.write(batch[:4], redelivered=False))
+    asyncio.run(first.close())
+    path = tmp_path / "quotes-2025-11-21.ndjson"
+    with path.open("ab") as f:  # the crash cut the fifth line short
+        f.write(ndjson_line(batch[4], {})[:12])
+    second = LogSink(tmp_path, clock)
+    asyncio.run(second.open())
+    result = asyncio.run(second.write(batch, redelivered=True))  # the whole batch comes again
+    assert (result.written, result.duplicates) == (2, 4)
+    assert read_ids(path) == [e.id for e in batch]
+    asyncio.run(second.close())
+
+
+def test_recovery_finishes_an_interrupted_close(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    sink = LogSink(tmp_path, clock, RotationPolicy(grace_s=0))
+    asyncio.run(sink.open())
+    batch = [entry(i, BEFORE_MIDNIGHT + i) for i in range(3)]
+    asyncio.run(sink.write(batch, redelivered=False))
+    asyncio.run(sink.close())
+    (tmp_path / "quotes-2025-11-21.ndjson.gz.tmp").write_bytes(b"half a gzip")
+    clock.advance(120)  # the day ended while the server was down
+    again = LogSink(tmp_path, clock, RotationPolicy(grace_s=0))
+    asyncio.run(again.open())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quotes-2025-11-21.ndjson.gz"]
+    # a redelivered entry of the closed day is found in the archive, not written again
+    result = asyncio.run(again.write(batch[2:], redelivered=True))
+    assert result.duplicates == 1 and not (tmp_path / "quotes-2025-11-22.ndjson").exists()
+    assert read_ids(tmp_path / "quotes-2025-11-21.ndjson.gz") == [e.id for e in batch]
