@@ -28,8 +28,11 @@ def test_tree_rss_sums_descendants(tmp_path: Path) -> None:
 
 
 def test_real_proc_sees_a_child() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    # The child says when it is up: an interpreter still starting grows between two reads.
+    code = "import sys, time; print('ready', flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
         procfs = ProcFS()
         assert procfs.parents()[child.pid] == os.getpid()
         own = procfs.rss_bytes(os.getpid())
@@ -38,3 +41,5 @@ def test_real_proc_sees_a_child() -> None:
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
