@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 from lib_common.config import Section
 from lib_common.core.backoff import Backoff
 from lib_common.errors import ConfigError
+from lib_common.flags import positive_float
 from lib_common.logging import log_event, setup_logging, speak_notifier
 
 log = logging.getLogger(__name__)
@@ -102,16 +103,6 @@ def with_flags(config: T, args: argparse.Namespace, **flags: object) -> T:
     health = HealthListen(args.host or current.health.host, args.port if args.port is not None else current.health.port)
     given = {"interval_s": args.interval, "log_level": args.log_level, **flags}
     return replace(current, health=health, **{k: v for k, v in given.items() if v is not None})  # type: ignore[no-any-return]
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
-    return value
 
 
 def load_or_exit(prog: str, load: Callable[[], T]) -> T:

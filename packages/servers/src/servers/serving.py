@@ -23,16 +23,6 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 T = TypeVar("T")
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
-    return value
-
-
 def ws_url(text: str) -> str:
     """A flag that must be a WebSocket URL (an upstream streamer)."""
     if urlsplit(text).scheme not in ("ws", "wss"):

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from lib_common.errors import ConfigError
+from lib_common.flags import positive_float
 from servers.http_views import serve_gateway
 from servers.redis_options import redis_url
 from servers.restream.app import create_app
 from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
-from servers.serving import LOG_LEVELS, configure_logging, positive_float, ws_url
+from servers.serving import LOG_LEVELS, configure_logging, ws_url
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:

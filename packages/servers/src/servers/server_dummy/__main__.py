@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from lib_common.errors import ConfigError
+from lib_common.flags import positive_float
 from servers.server_dummy.config import DEFAULT_PORT, DummyConfig, load_config
 from servers.server_dummy.transport import DummyProtocol
-from servers.serving import LOG_LEVELS, configure_logging, positive_float, serve
+from servers.serving import LOG_LEVELS, configure_logging, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
