@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servers.durable.resp import INCOMPLETE, RespError, RespProtocolError, RespReader
+from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, ReplyError, RespReader
 from servers.durable.stream_reader import entries_of
 
 XREADGROUP = (
@@ -43,7 +43,7 @@ def test_scalars_errors_and_nulls() -> None:
     reader.feed(b":42\r\n+OK\r\n-NOGROUP no such group\r\n$-1\r\n*0\r\n*-1\r\n")
     assert reader.reply() == 42 and reader.reply() == b"OK"
     error = reader.reply()
-    assert isinstance(error, RespError) and str(error) == "NOGROUP no such group"
+    assert isinstance(error, ReplyError) and str(error) == "NOGROUP no such group"
     assert reader.reply() is None and reader.reply() == [] and reader.reply() is None
     assert reader.reply() is INCOMPLETE
     assert entries_of(None) == []
@@ -52,7 +52,7 @@ def test_scalars_errors_and_nulls() -> None:
 def test_not_resp() -> None:
     reader = RespReader()
     reader.feed(b"%1\r\n")  # a RESP3 map
-    with pytest.raises(RespProtocolError, match="unexpected RESP type"):
+    with pytest.raises(ProtocolViolation, match="unexpected RESP type"):
         reader.reply()
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Sequence
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from lib_common.core.frame import Frame
 from lib_common.errors import BusUnavailable
@@ -38,21 +39,26 @@ def _unavailable(url: str, exc: BaseException) -> BusUnavailable:
     return BusUnavailable(f"redis at {redacted(url)}: {exc or type(exc).__name__}")
 
 
-async def _open(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A raw connection to Redis, authenticated and on the URL's database."""
     parts = urlsplit(url)
-    if parts.scheme not in ("redis", ""):
-        raise BusUnavailable(f"bad redis URL {redacted(url)!r}: only redis:// is supported here")
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            reader, writer = await asyncio.open_connection(parts.hostname or "127.0.0.1", parts.port or 6379)
+            if parts.scheme == "unix":
+                reader, writer = await asyncio.open_unix_connection(parts.path)
+            elif parts.scheme in ("redis", "rediss"):
+                tls = ssl.create_default_context() if parts.scheme == "rediss" else None
+                host = parts.hostname or "127.0.0.1"
+                reader, writer = await asyncio.open_connection(host, parts.port or 6379, ssl=tls)
+            else:
+                raise BusUnavailable(f"bad redis URL {redacted(url)!r}: expected redis://, rediss:// or unix://")
     except (OSError, TimeoutError) as exc:
         raise _unavailable(url, exc) from exc
     hello: list[bytes] = []
     if parts.password is not None:
         user = [unquote(parts.username)] if parts.username else []
         hello.append(command(b"AUTH", *user, unquote(parts.password)))
-    db = parts.path.strip("/")
+    db = parse_qs(parts.query).get("db", [""])[0] if parts.scheme == "unix" else parts.path.strip("/")
     if db and db != "0":
         hello.append(command(b"SELECT", db))
     hello.append(command(b"PING"))
@@ -117,7 +123,7 @@ class RespPublishLink:
 
     @classmethod
     async def connect(cls, url: str, prefix: str, stream_maxlen: int) -> RespPublishLink:
-        reader, writer = await _open(url)
+        reader, writer = await open_connection(url)
         return cls(reader, writer, url, prefix, stream_maxlen)
 
     async def send(self, frames: Sequence[Frame]) -> None:
@@ -148,7 +154,7 @@ class RespPubSubLink:
 
     @classmethod
     async def connect(cls, url: str) -> RespPubSubLink:
-        reader, writer = await _open(url)
+        reader, writer = await open_connection(url)
         return cls(reader, writer, url)
 
     async def subscribe(self, channels: list[str]) -> None:

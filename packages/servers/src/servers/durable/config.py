@@ -14,12 +14,12 @@ retention_warn_ratio: 0.8,      // warn when lag / retention reaches this
 from __future__ import annotations
 
 import argparse
-import re
 import socket
 from dataclasses import dataclass
 from typing import Any
 
 from lib_common.config import Section
+from servers.redis_options import read_redis_url, redis_url
 from servers.serving import read_listen, read_log_level
 
 KEYS = (
@@ -33,7 +33,6 @@ KEYS = (
     "retention_entries",
     "retention_warn_ratio",
 )
-_REDIS_URL = re.compile(r"^(redis|rediss|unix)://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +66,7 @@ def read_server(root: Section, name: str, default_port: int, sink_keys: list[str
 
 def read_consumer(root: Section, group: str) -> ConsumerConfig:
     d = ConsumerConfig(group)
-    redis_url = root.optional_str("redis_url")
-    if redis_url is not None and not _REDIS_URL.match(redis_url):
-        raise root.error("redis_url", f"expected a redis://, rediss:// or unix:// URL, found {redis_url!r}")
+    redis_url = read_redis_url(root, "redis_url")
     prefix = root.optional_str("prefix")
     return ConsumerConfig(
         group=root.optional_str("group") or group,
@@ -82,12 +79,6 @@ def read_consumer(root: Section, group: str) -> ConsumerConfig:
         retention_entries=root.integer("retention_entries", d.retention_entries, minimum=0),
         retention_warn_ratio=root.number("retention_warn_ratio", d.retention_warn_ratio, minimum=0.01, maximum=1.0),
     )
-
-
-def redis_url(text: str) -> str:
-    if not _REDIS_URL.match(text):
-        raise argparse.ArgumentTypeError(f"expected a redis://, rediss:// or unix:// URL, found {text!r}")
-    return text
 
 
 def add_consumer_flags(parser: argparse.ArgumentParser) -> None:

@@ -151,10 +151,9 @@ class DurableConsumer:
             socket_connect_timeout=5,
             socket_timeout=block_s + 10,
             decode_responses=False,
-            protocol=2,  # what StreamReader parses
         )
         await self._call(self._redis.ping())
-        self._reader = StreamReader(self._redis, timeout_s=block_s + 10)
+        self._reader = StreamReader(self.config.redis_url or "", timeout_s=block_s + 10)
         await self._ensure_group()
         await self.sink.open()
         await self._claim_idle()

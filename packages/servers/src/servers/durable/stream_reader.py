@@ -1,7 +1,7 @@
-"""XREADGROUP on a connection of its own, its reply parsed by `resp.RespReader`.
+"""XREADGROUP on a raw connection of its own, its reply parsed by lib_common's `RespReader`.
 
-The connection is redis-py's (URL, AUTH, TLS and the handshake are its business); only the
-reply is read here, from the connection's stream. Any failure disconnects it, so a half-read
+The bus's connection opener does the URL, AUTH and SELECT; the reply is parsed as it arrives,
+not element by element as redis-py would. Any failure closes the connection, so a half-read
 reply can never be taken for the next one.
 """
 
@@ -10,21 +10,22 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-import redis.asyncio as aioredis
 import redis.exceptions
 
+from lib_common.errors import BusUnavailable
+from lib_common.redis_bus.links import open_connection
+from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, Reply, ReplyError, RespReader, command
 from servers.durable.entries import RawEntry
 from servers.durable.errors import SourceUnavailable
-from servers.durable.resp import INCOMPLETE, RespError, RespReader, RespValue
 
 _READ_SIZE = 1 << 18
 
 
 class StreamReader:
-    def __init__(self, client: aioredis.Redis, timeout_s: float) -> None:
-        # The client must speak RESP2 (protocol=2): the parser here reads RESP2 only.
-        self._conn = aioredis.Connection(**client.connection_pool.connection_kwargs)
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self._url = url
         self._timeout_s = timeout_s
+        self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def xreadgroup(
         self, group: str, consumer: str, stream: str, after: str, count: int, block_ms: int | None
@@ -35,24 +36,24 @@ class StreamReader:
         args += ["STREAMS", stream, after]
         try:
             async with asyncio.timeout(self._timeout_s):
-                if not self._conn.is_connected:
-                    await self._conn.connect()  # type: ignore[no-untyped-call]
-                await self._conn.send_command(*args)
-                reply = await self._read_reply()
-        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+                if self._stream is None:
+                    self._stream = await open_connection(self._url)
+                reader, writer = self._stream
+                writer.write(command(*args))
+                await writer.drain()
+                reply = await self._read_reply(reader)
+        except (BusUnavailable, OSError, TimeoutError, ProtocolViolation) as exc:
             await self.close()
             raise SourceUnavailable(f"redis: {exc or type(exc).__name__}") from exc
         except BaseException:
             await self.close()
             raise
-        if isinstance(reply, RespError):
+        if isinstance(reply, ReplyError):
             raise redis.exceptions.ResponseError(str(reply))
         return entries_of(reply)
 
-    async def _read_reply(self) -> RespValue:
-        stream = getattr(self._conn, "_reader", None)
-        if not isinstance(stream, asyncio.StreamReader):  # a redis-py without it: its own parser
-            return cast(RespValue, await self._conn.read_response(disable_decoding=True))
+    @staticmethod
+    async def _read_reply(stream: asyncio.StreamReader) -> Reply:
         reader = RespReader()
         while True:
             data = await stream.read(_READ_SIZE)
@@ -61,17 +62,19 @@ class StreamReader:
             reader.feed(data)
             reply = reader.reply()
             if reply is not INCOMPLETE:
-                return cast(RespValue, reply)
+                return cast(Reply, reply)
 
     async def close(self) -> None:
-        await self._conn.disconnect()
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream[1].close()
 
 
-def entries_of(reply: RespValue) -> list[RawEntry]:
+def entries_of(reply: Reply) -> list[RawEntry]:
     """[[stream, [[id, [field, value, ...]], ...]]] → [(id, [field, value, ...])]."""
     if not reply:
         return []
-    streams = cast(list[list[RespValue]], reply)
+    streams = cast(list[list[Reply]], reply)
     return [
-        (cast(bytes, item[0]), cast(list[bytes] | None, item[1])) for item in cast(list[list[RespValue]], streams[0][1])
+        (cast(bytes, item[0]), cast(list[bytes] | None, item[1])) for item in cast(list[list[Reply]], streams[0][1])
     ]
