@@ -53,7 +53,7 @@ class Dispatcher:
     def __init__(
         self,
         registry: Registry[ClientSession],
-        guard: MemoryGuard,
+        guard: MemoryGuard[ClientSession],
         clock: Clock,
         *,
         defer: Callable[[Callable[[], None]], object],
@@ -228,7 +228,7 @@ class Dispatcher:
         if result.overflow:
             self._doomed.append(session)
         if self._guard.charge(session, result.delta_bytes):
-            self._doomed.extend(s for s in self._guard.victims() if isinstance(s, ClientSession))
+            self._doomed.extend(self._guard.victims())
 
     def _drain(self, session: ClientSession) -> None:
         # Frames accepted before the pause go first: they are older than anything queued.

@@ -40,7 +40,7 @@ class Fanout:
     ) -> None:
         self.clock = clock
         self.registry: Registry[ClientSession] = Registry(upstream, clock, linger_s=linger_s)
-        self.guard = MemoryGuard(budget_bytes)
+        self.guard: MemoryGuard[ClientSession] = MemoryGuard(budget_bytes)
         self.dispatcher = Dispatcher(self.registry, self.guard, clock, defer=defer, stall_timeout_s=stall_timeout_s)
         self._sweep_timer: Timer | None = None
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(slots=True)
@@ -17,21 +20,21 @@ class _Account:
     nbytes: int = 0
 
 
-class MemoryGuard:
+class MemoryGuard(Generic[K]):
     def __init__(self, budget_bytes: int) -> None:
         if budget_bytes < 1:
             raise ValueError(f"budget_bytes must be positive, got {budget_bytes}")
         self.budget = budget_bytes
         self.used = 0
         self.peak = 0
-        self._accounts: dict[Hashable, _Account] = {}
+        self._accounts: dict[K, _Account] = {}
 
-    def register(self, client: Hashable, priority: int) -> None:
+    def register(self, client: K, priority: int) -> None:
         if client in self._accounts:
             raise ValueError(f"client {client!r} is registered already")
         self._accounts[client] = _Account(priority)
 
-    def unregister(self, client: Hashable) -> int:
+    def unregister(self, client: K) -> int:
         """Forget a client; returns the bytes it held, now released."""
         account = self._accounts.pop(client, None)
         if account is None:
@@ -39,7 +42,7 @@ class MemoryGuard:
         self.used -= account.nbytes
         return account.nbytes
 
-    def charge(self, client: Hashable, delta: int) -> bool:
+    def charge(self, client: K, delta: int) -> bool:
         """Add `delta` bytes (negative to release) to a client's backlog.
 
         Returns True when the budget is now exceeded: call `victims()`.
@@ -53,18 +56,14 @@ class MemoryGuard:
             self.peak = self.used
         return self.used > self.budget
 
-    def held(self, client: Hashable) -> int:
-        account = self._accounts.get(client)
-        return 0 if account is None else account.nbytes
-
-    def victims(self) -> list[Hashable]:
+    def victims(self) -> list[K]:
         """Clients to evict, in order, so that what the others hold fits the budget."""
         excess = self.used - self.budget
         if excess <= 0:
             return []
         holders = [(a.priority, -a.nbytes, i, c) for i, (c, a) in enumerate(self._accounts.items()) if a.nbytes > 0]
         holders.sort(key=lambda h: (h[0], h[1], h[2]))
-        chosen: list[Hashable] = []
+        chosen: list[K] = []
         for _, negative_bytes, _, client in holders:
             if excess <= 0:
                 break
