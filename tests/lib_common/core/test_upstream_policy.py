@@ -59,7 +59,7 @@ def test_filter_drops_older_and_identical() -> None:
     assert not f.admit(quote("A", 10, 1.0))
     assert f.admit(quote("A", 10, 1.5))  # same second, new price: a real update
     assert f.admit(quote("B", 1, 1.0))
-    assert f.dropped == 2 and f.last_ts("A") == 10
+    assert f.dropped == 2 and f.last_ts_upstream("A") == 10
 
 
 @given(st.lists(st.tuples(st.sampled_from("AB"), st.integers(0, 20), st.sampled_from([1.0, 2.0])), max_size=60))

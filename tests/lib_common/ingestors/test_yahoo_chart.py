@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib_common.clock import ManualClock
+from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import Quote
-from lib_common.ingestors.yahoo_chart import ChartPoller, EmitFilter, parse_chart
+from lib_common.ingestors.yahoo_chart import ChartPoller, parse_chart
 from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -161,7 +162,7 @@ def quote(ts_s: int, price: float | None) -> Quote:
 
 
 def test_filter_passes_only_newer_snapshots() -> None:
-    f = EmitFilter()
+    f = MonotonicFilter()
     assert f.admit(quote(100, 1.0))
     assert not f.admit(quote(100, 1.0))  # duplicate
     assert f.admit(quote(100, 1.5))  # same second, new price
@@ -171,7 +172,7 @@ def test_filter_passes_only_newer_snapshots() -> None:
 
 
 def test_seed_never_moves_time_back() -> None:
-    f = EmitFilter()
+    f = MonotonicFilter()
     f.seed("AAPL", 200_000_000, 1.0)
     f.seed("AAPL", 100_000_000, 9.0)
     assert f.last_ts_upstream("AAPL") == 200_000_000
@@ -180,7 +181,7 @@ def test_seed_never_moves_time_back() -> None:
 
 
 def test_a_released_symbol_sends_its_snapshot_again_once() -> None:
-    f = EmitFilter()
+    f = MonotonicFilter()
     assert f.admit(quote(100, 1.0))
     f.released("AAPL")
     assert f.admit(quote(100, 1.0))
@@ -188,7 +189,7 @@ def test_a_released_symbol_sends_its_snapshot_again_once() -> None:
 
 
 def test_seed_after_release_cancels_the_resend() -> None:
-    f = EmitFilter()
+    f = MonotonicFilter()
     assert f.admit(quote(100, 1.0))
     f.released("AAPL")
     f.seed("AAPL", 100_000_000, 1.0)

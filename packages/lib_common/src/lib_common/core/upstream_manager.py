@@ -194,7 +194,7 @@ class UpstreamManager:
 
     def _seed(self, symbols: list[str]) -> None:
         for symbol in symbols:
-            ts = self._filter.last_ts(symbol)
+            ts = self._filter.last_ts_upstream(symbol)
             if ts is not None:
                 self.poller.seed(symbol, ts)
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from urllib.parse import quote as url_quote
 
 from lib_common.clock import Clock
+from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.ky_http import (
     BROWSER_USER_AGENT,
@@ -117,51 +117,6 @@ def _session(periods: object, seconds: float) -> MarketHours | None:
     return "closed"
 
 
-@dataclass(slots=True)
-class _Last:
-    """The last quote emitted for a symbol, and whether a fresh subscriber still needs it."""
-
-    ts_upstream: int
-    price: float | None
-    resend: bool = False
-
-
-class EmitFilter:
-    """Per-symbol order: pass a quote only if it is newer than the last one passed."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, _Last] = {}
-
-    def last_ts_upstream(self, symbol: str) -> int | None:
-        last = self._last.get(symbol)
-        return None if last is None else last.ts_upstream
-
-    def seed(self, symbol: str, ts_upstream: int, price: float | None = None) -> None:
-        """Continue from a quote emitted elsewhere (the stream); never moves time back."""
-        last = self._last.get(symbol)
-        if last is None or ts_upstream > last.ts_upstream:
-            self._last[symbol] = _Last(ts_upstream, price)
-        elif ts_upstream == last.ts_upstream:
-            last.price, last.resend = price, False
-        # An older seed changes nothing: time never moves back.
-
-    def released(self, symbol: str) -> None:
-        """Nobody holds the symbol any more: its next subscriber gets the current snapshot again."""
-        last = self._last.get(symbol)
-        if last is not None:
-            last.resend = True
-
-    def admit(self, quote: Quote) -> bool:
-        last = self._last.get(quote.symbol)
-        if last is not None:
-            if quote.ts_upstream < last.ts_upstream:
-                return False
-            if quote.ts_upstream == last.ts_upstream and quote.price == last.price and not last.resend:
-                return False
-        self._last[quote.symbol] = _Last(quote.ts_upstream, quote.price)
-        return True
-
-
 class ChartPoller:
     """Polls the chart endpoint for every subscribed symbol and pushes new quotes into `sink`."""
 
@@ -190,7 +145,7 @@ class ChartPoller:
         self._headers = {"User-Agent": user_agent}
         self._sleep = sleep
         self._active: dict[str, None] = {}  # insertion-ordered set
-        self._filter = EmitFilter()
+        self._filter = MonotonicFilter()
         self._failing: dict[str, str] = {}  # symbol -> its current error, for logging transitions
         self._wake = asyncio.Event()
         self._retry_after_s: float | None = None

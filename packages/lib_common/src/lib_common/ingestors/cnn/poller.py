@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from lib_common.clock import Clock
 from lib_common.core.market_hours import MarketCalendar
+from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import Quote
 from lib_common.ingestors.cnn.fear_greed import FEAR_GREED_SYMBOL, FearGreed, parse_fear_greed, to_quote
 from lib_common.ingestors.cnn.schedule import DEFAULT_SCHEDULE, PollSchedule, Seen, next_poll_delay
-from lib_common.ingestors.yahoo_chart import EmitFilter
 from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError, sleep_or_wake
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class FearGreedPoller:
         self._sleep = sleep
         self._subscribed = False
         self._wake = asyncio.Event()
-        self._filter = EmitFilter()
+        self._filter = MonotonicFilter()
         self.latest: FearGreed | None = None
         self.last_error: str | None = None
         self._errors_in_row = 0
