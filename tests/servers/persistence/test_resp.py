@@ -28,8 +28,8 @@ def read_all(chunks: list[bytes]) -> object:
 def test_an_xreadgroup_reply() -> None:
     reply = read_all([XREADGROUP])
     assert entries_of(reply) == [  # type: ignore[arg-type]
-        (b"1-0", [b"symbol", b"AAPL", b"frame", b'{"a":"\r\n"}']),
-        (b"2-0", None),
+        [b"1-0", [b"symbol", b"AAPL", b"frame", b'{"a":"\r\n"}']],
+        [b"2-0", None],
     ]
 
 
@@ -51,8 +51,8 @@ def test_scalars_errors_and_nulls() -> None:
 
 def test_not_resp() -> None:
     reader = RespReader()
-    reader.feed(b"%1\r\n")  # a RESP3 map
-    with pytest.raises(ProtocolViolation, match="unexpected RESP type"):
+    reader.feed(b"?1\r\n")
+    with pytest.raises(ProtocolViolation, match="Protocol error"):
         reader.reply()
 
 

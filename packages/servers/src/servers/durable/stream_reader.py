@@ -71,10 +71,8 @@ class StreamReader:
 
 
 def entries_of(reply: Reply) -> list[RawEntry]:
-    """[[stream, [[id, [field, value, ...]], ...]]] → [(id, [field, value, ...])]."""
+    """[[stream, [[id, [field, value, ...]], ...]]] → its [[id, [field, value, ...]], ...]."""
     if not reply:
         return []
-    streams = cast(list[list[Reply]], reply)
-    return [
-        (cast(bytes, item[0]), cast(list[bytes] | None, item[1])) for item in cast(list[list[Reply]], streams[0][1])
-    ]
+    streams = cast(list[list[list[RawEntry]]], reply)
+    return streams[0][1]
