@@ -141,6 +141,29 @@ def test_paused_client_queues_conflates_and_drains_in_order() -> None:
     assert h.guard.used == 0 and not slow.backlogged
 
 
+def test_a_batch_conflates_ahead_only_for_clients_whose_queue_is_full() -> None:
+    """Within one batch, a frame that a newer frame of its symbol follows is not pushed into a
+    full queue (the push after it would replace it anyway); a paused client with room, and a
+    writable one, get every frame."""
+    h = Harness()
+    full, f = h.client(["AAPL", "MSFT"], capacity=2)
+    roomy, r = h.client(["AAPL", "MSFT"], capacity=64)
+    _, fast = h.client(["AAPL", "MSFT"])
+    h.dispatcher.writable(full, False)
+    h.dispatcher.writable(roomy, False)
+    h.publish(h.quote("AAPL", 0.5), h.quote("MSFT", 8.0))  # fills `full`
+    assert full.queue.full and h.dispatcher.conflated == 0
+    h.publish(h.quote("AAPL", 1.0), h.quote("MSFT", 9.0), h.quote("AAPL", 2.0), h.quote("AAPL", 3.0))
+    h.tick()
+    assert h.dispatcher.conflated == 4  # AAPL 1.0, 2.0 ahead; then MSFT 9.0, AAPL 3.0 replaced
+    assert len(fast.messages()) == 6
+    h.dispatcher.writable(full, True)
+    h.dispatcher.writable(roomy, True)
+    assert [(m["symbol"], m["price"]) for m in f.messages()] == [("AAPL", 3.0), ("MSFT", 9.0)]
+    assert [m["price"] for m in r.messages()] == [0.5, 8.0, 1.0, 9.0, 2.0, 3.0]
+    assert h.guard.used == 0
+
+
 def test_pending_frames_are_written_before_queued_ones() -> None:
     h = Harness()
     session, egress = h.client(["AAPL"])

@@ -9,29 +9,20 @@ When full:
 - any other frame makes room by dropping the oldest frame of the symbol with the most queued
   frames (that symbol keeps a newer one);
 - when no symbol has two frames queued there is nothing left to conflate: the frame is queued
-  beyond capacity and the push reports overflow, so the caller can give up on the client.
+  beyond capacity (`overflowing`), so the caller can give up on the client.
+
+Cost: this is the path every frame for a backlogged client takes, so the common case is a
+deque append and pop. The per-symbol index that conflation needs (absolute positions of each
+symbol's queued frames) is built only when a push finds the queue full, kept while frames are
+queued, and dropped when the queue empties. Positions are absolute (`_head` is the position of
+the deque's first item); a conflated-away frame leaves None in its place.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
 from lib_common.core.frame import Frame
-
-
-class _Slot:
-    __slots__ = ("frame",)
-
-    def __init__(self, frame: Frame | None) -> None:
-        self.frame = frame
-
-
-@dataclass(frozen=True, slots=True)
-class PushResult:
-    delta_bytes: int  # change of the queued byte count, negative when a bigger frame left
-    conflated: int  # frames dropped or replaced by this push
-    overflow: bool  # queued beyond capacity: nothing was left to conflate
 
 
 class ConflatingQueue:
@@ -39,8 +30,10 @@ class ConflatingQueue:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.capacity = capacity
-        self._slots: deque[_Slot] = deque()
-        self._by_symbol: dict[str, deque[_Slot]] = {}
+        self.conflated = 0  # frames replaced or dropped, over the queue's life
+        self._items: deque[Frame | None] = deque()
+        self._head = 0  # absolute position of _items[0]
+        self._index: dict[str, deque[int]] | None = None  # symbol → positions, oldest first
         self._live = 0
         self._bytes = 0
 
@@ -52,24 +45,45 @@ class ConflatingQueue:
         """Bytes of the frames queued now."""
         return self._bytes
 
-    def push(self, frame: Frame) -> PushResult:
+    @property
+    def full(self) -> bool:
+        """The next push conflates (or overflows)."""
+        return self._live >= self.capacity
+
+    @property
+    def overflowing(self) -> bool:
+        """Queued beyond capacity: a push found nothing left to conflate."""
+        return self._live > self.capacity
+
+    def push(self, frame: Frame) -> int:
+        """Queue `frame`; returns the change of the queued byte count (negative when a bigger
+        frame left)."""
+        size = len(frame.wire)
+        if self._live < self.capacity:
+            if self._index is not None:
+                self._note(frame.symbol)
+            self._items.append(frame)
+            self._live += 1
+            self._bytes += size
+            return size
+        index = self._index if self._index is not None else self._build_index()
         symbol = frame.symbol
-        if self._live >= self.capacity:
-            if symbol is not None and symbol in self._by_symbol:
-                slot = self._by_symbol[symbol][-1]
-                assert slot.frame is not None
-                delta = frame.size - slot.frame.size
-                slot.frame = frame
-                self._bytes += delta
-                return PushResult(delta, 1, False)
-            freed = self._collapse()
-            if freed < 0:
-                self._append(frame)
-                return PushResult(frame.size, 0, True)
-            self._append(frame)
-            return PushResult(frame.size - freed, 1, False)
-        self._append(frame)
-        return PushResult(frame.size, 0, False)
+        same = index.get(symbol) if symbol is not None else None
+        if same:  # replace the newest queued frame of the symbol, in place
+            at = same[-1] - self._head
+            old = self._items[at]
+            assert old is not None
+            self._items[at] = frame
+            self.conflated += 1
+            delta = size - len(old.wire)
+            self._bytes += delta
+            return delta
+        freed = self._collapse(index)
+        self._note(symbol)
+        self._items.append(frame)
+        self._live += 1
+        self._bytes += size
+        return size - freed
 
     def pop_wire(self, max_bytes: int) -> tuple[list[bytes], int]:
         """Dequeue frames in order until `max_bytes` of wire data are taken (at least one frame).
@@ -78,57 +92,83 @@ class ConflatingQueue:
         """
         out: list[bytes] = []
         released = 0
-        slots = self._slots
-        while slots and (released < max_bytes or not out):
-            slot = slots.popleft()
-            frame = slot.frame
-            if frame is None:  # dropped by _collapse
+        items = self._items
+        index = self._index
+        popped = 0
+        while items and (released < max_bytes or not out):
+            frame = items.popleft()
+            popped += 1
+            if frame is None:  # conflated away
                 continue
-            if frame.symbol is not None:
-                same = self._by_symbol[frame.symbol]
+            if index is not None and frame.symbol is not None:
+                same = index[frame.symbol]
                 same.popleft()
                 if not same:
-                    del self._by_symbol[frame.symbol]
-            out.append(frame.wire)
-            released += frame.size
+                    del index[frame.symbol]
+            wire = frame.wire
+            out.append(wire)
+            released += len(wire)
+        self._head += popped
         self._live -= len(out)
         self._bytes -= released
+        if not self._live:
+            self._reset()
         return out, released
 
     def clear(self) -> int:
         """Drop everything; returns the bytes released."""
         released = self._bytes
-        self._slots.clear()
-        self._by_symbol.clear()
-        self._live = 0
-        self._bytes = 0
+        self._reset()
         return released
 
-    def _append(self, frame: Frame) -> None:
-        slot = _Slot(frame)
-        self._slots.append(slot)
-        if frame.symbol is not None:
-            same = self._by_symbol.get(frame.symbol)
-            if same is None:
-                same = self._by_symbol[frame.symbol] = deque()
-            same.append(slot)
-        self._live += 1
-        self._bytes += frame.size
+    def _reset(self) -> None:
+        self._items.clear()
+        self._head = 0
+        self._index = None
+        self._live = 0
+        self._bytes = 0
 
-    def _collapse(self) -> int:
-        """Drop the oldest frame of the most-queued symbol; -1 when none has two."""
-        if not self._by_symbol:
-            return -1
-        same = max(self._by_symbol.values(), key=len)
+    def _note(self, symbol: str | None) -> None:
+        """Index the frame about to be appended."""
+        assert self._index is not None
+        if symbol is not None:
+            position = self._head + len(self._items)
+            same = self._index.get(symbol)
+            if same is None:
+                self._index[symbol] = deque((position,))
+            else:
+                same.append(position)
+
+    def _build_index(self) -> dict[str, deque[int]]:
+        index: dict[str, deque[int]] = {}
+        for position, frame in enumerate(self._items, self._head):
+            if frame is not None and frame.symbol is not None:
+                same = index.get(frame.symbol)
+                if same is None:
+                    index[frame.symbol] = deque((position,))
+                else:
+                    same.append(position)
+        self._index = index
+        return index
+
+    def _collapse(self, index: dict[str, deque[int]]) -> int:
+        """Drop the oldest frame of the most-queued symbol; 0 bytes freed when none has two."""
+        if not index:
+            return 0
+        same = max(index.values(), key=len)
         if len(same) < 2:
-            return -1
-        slot = same.popleft()
-        assert slot.frame is not None
-        freed = slot.frame.size
-        slot.frame = None
+            return 0
+        at = same.popleft() - self._head
+        old = self._items[at]
+        assert old is not None
+        self._items[at] = None
+        self.conflated += 1
         self._live -= 1
+        freed = len(old.wire)
         self._bytes -= freed
-        # Dead slots at the head would otherwise linger until popped.
-        while self._slots and self._slots[0].frame is None:
-            self._slots.popleft()
+        # Dead items at the head would otherwise linger until popped.
+        items = self._items
+        while items and items[0] is None:
+            items.popleft()
+            self._head += 1
         return freed

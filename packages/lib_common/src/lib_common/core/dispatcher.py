@@ -10,12 +10,17 @@ frames go into its ConflatingQueue, accounted by the MemoryGuard, and drain in o
 transport resumes. A client is evicted (1013 "slow consumer") when its queue overflows with
 nothing left to conflate, when the guard's budget is exceeded and it is among the victims, or
 when it stays paused longer than `stall_timeout_s`.
+
+A batch conflates ahead for clients whose queue is full: a frame followed in the same batch by
+a newer frame of its symbol would only be replaced in (or collapsed out of) that queue by the
+next push, so it is counted as conflated and not pushed. A node that falls behind its input
+gets larger batches, and this keeps the work per input frame from growing with the backlog.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from lib_common.clock import Clock
 from lib_common.core.frame import Frame
@@ -132,14 +137,15 @@ class Dispatcher:
         self.publish_frames(frames)
         return frames
 
-    def publish_frames(self, frames: Iterable[Frame], route: str | None = None) -> None:
+    def publish_frames(self, frames: Sequence[Frame], route: str | None = None) -> None:
         """Offer frames built elsewhere (e.g. upstream frames relayed as they are) to the
         subscribers of their symbols; or, with `route`, to the subscribers of that registry key
         (a pattern subscription), each frame still conflated by its own symbol."""
         subscribers = self._registry.subscribers
         dirty = self._dirty
         latest = self.latest
-        for frame in frames:
+        superseded = _superseded(frames) if len(frames) > 1 else _NOTHING
+        for i, frame in enumerate(frames):
             symbol = frame.symbol if route is None else route
             if symbol is None:
                 continue
@@ -151,7 +157,10 @@ class Dispatcher:
             wire = frame.wire
             for session in subs:
                 if session.backlogged:
-                    self._enqueue(session, frame)
+                    if i in superseded and session.queue.full:
+                        self.conflated += 1  # a newer frame of its symbol follows in this batch
+                    else:
+                        self._enqueue(session, frame)
                 else:
                     pending = session.pending
                     if not pending:
@@ -223,11 +232,13 @@ class Dispatcher:
         session.egress.write(data)  # may report back-pressure synchronously
 
     def _enqueue(self, session: ClientSession, frame: Frame) -> None:
-        result = session.queue.push(frame)
-        self.conflated += result.conflated
-        if result.overflow:
+        queue = session.queue
+        conflated = queue.conflated
+        delta = queue.push(frame)
+        self.conflated += queue.conflated - conflated
+        if queue.overflowing:
             self._doomed.append(session)
-        if self._guard.charge(session, result.delta_bytes):
+        if self._guard.charge(session, delta):
             self._doomed.extend(self._guard.victims())
 
     def _drain(self, session: ClientSession) -> None:
@@ -249,3 +260,21 @@ class Dispatcher:
         if self._dirty and not self._flush_scheduled:
             self._flush_scheduled = True
             self._defer(self.flush)
+
+
+_NOTHING: frozenset[int] = frozenset()
+
+
+def _superseded(frames: Sequence[Frame]) -> set[int]:
+    """Positions of the frames that a later frame of the same symbol follows in `frames`."""
+    seen: set[str] = set()
+    out: set[int] = set()
+    for i in range(len(frames) - 1, -1, -1):
+        symbol = frames[i].symbol
+        if symbol is None:
+            continue
+        if symbol in seen:
+            out.add(i)
+        else:
+            seen.add(symbol)
+    return out
