@@ -65,11 +65,11 @@ class FakePubSubLink:
     async def punsubscribe(self, patterns: list[str]) -> None:
         self.commands.append(("punsubscribe", patterns))
 
-    async def next_message(self) -> BusMessage:
+    async def next_messages(self) -> list[BusMessage]:
         message = await self.inbox.get()
         if message is None:
             raise BusUnavailable("connection closed by server")
-        return message
+        return [message]
 
     def drop(self) -> None:
         self.inbox.put_nowait(None)
@@ -193,7 +193,7 @@ class Links:
 async def test_subscriptions_follow_wanted_set_and_only_differences_are_sent() -> None:
     links = Links()
     got: list[BusMessage] = []
-    sub = Subscriber(links, got.append, sleep=Sleeps())
+    sub = Subscriber(links, got.extend, sleep=Sleeps())
     sub.subscribe(["a", "b"])
     await sub.start()
     await settle()

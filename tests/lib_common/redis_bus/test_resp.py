@@ -1,7 +1,8 @@
-"""The RESP2 codec, and the raw publish link against the real Redis."""
+"""The RESP2 codec, and the raw publish and pub/sub links against the real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.errors import BusUnavailable
-from lib_common.redis_bus.links import RespPublishLink
+from lib_common.redis_bus.links import RespPublishLink, RespPubSubLink
 from lib_common.redis_bus.resp import ProtocolViolation, ReplyError, ReplyReader, command
+from lib_common.redis_bus.subscriber import BusMessage
 
 
 def test_command_is_an_array_of_bulk_strings() -> None:
@@ -97,4 +99,28 @@ async def test_refused_command_is_reported() -> None:
     finally:
         await link.close()
         await client.delete(f"{prefix}quotes")
+        await client.aclose()
+
+
+@pytest.mark.asyncio
+async def test_pubsub_link_hands_out_messages_in_batches_in_order() -> None:
+    channel = f"test-resp-{uuid.uuid4().hex[:8]}:quote:AAPL"
+    client = aioredis.from_url("redis://127.0.0.1:6379/0")
+    link = await RespPubSubLink.connect("redis://127.0.0.1:6379/0")
+    try:
+        await link.subscribe([channel])
+        while await client.pubsub_numsub(channel) != [(channel.encode(), 1)]:
+            await asyncio.sleep(0.01)
+        async with client.pipeline(transaction=False) as pipe:
+            for n in range(200):
+                pipe.publish(channel, b"%d" % n)
+            await pipe.execute()
+        batches: list[list[BusMessage]] = []
+        while sum(map(len, batches)) < 200:
+            batches.append(await asyncio.wait_for(link.next_messages(), 5))
+        got = [m for batch in batches for m in batch]
+        assert got == [BusMessage(channel, b"%d" % n) for n in range(200)]
+        assert all(batches)  # never an empty batch
+    finally:
+        await link.close()
         await client.aclose()

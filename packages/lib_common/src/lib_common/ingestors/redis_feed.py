@@ -31,7 +31,7 @@ class RedisFeed:
         self.prefix = prefix
         self.source = source  # where from, for /status (a redacted URL)
         self._channel_prefix = quote_channel(prefix, "")
-        self.subscriber = Subscriber(connect, self._on_message, name="redis feed")
+        self.subscriber = Subscriber(connect, self._on_messages, name="redis feed")
         self.quotes = 0
         self.malformed: Counter[str] = Counter()
 
@@ -78,14 +78,18 @@ class RedisFeed:
             "malformed": dict(self.malformed),
         }
 
-    def _on_message(self, message: BusMessage) -> None:
-        try:
-            quote = decode_quote(message.data)
-        except BusMessageError as exc:
-            self.malformed[exc.reason] += 1
-            return
-        if self._channel_prefix + quote.symbol != message.channel:
-            self.malformed["wrong_channel"] += 1
-            return
-        self.quotes += 1
-        self._sink([quote])
+    def _on_messages(self, messages: list[BusMessage]) -> None:
+        quotes = []
+        for message in messages:
+            try:
+                quote = decode_quote(message.data)
+            except BusMessageError as exc:
+                self.malformed[exc.reason] += 1
+                continue
+            if self._channel_prefix + quote.symbol != message.channel:
+                self.malformed["wrong_channel"] += 1
+                continue
+            quotes.append(quote)
+        if quotes:
+            self.quotes += len(quotes)
+            self._sink(quotes)

@@ -150,7 +150,6 @@ class RespPubSubLink:
         self._writer = writer
         self._url = url
         self._replies = ReplyReader()
-        self._ready: list[BusMessage] = []
 
     @classmethod
     async def connect(cls, url: str) -> RespPubSubLink:
@@ -178,8 +177,9 @@ class RespPubSubLink:
         except OSError as exc:
             raise _unavailable(self._url, exc) from exc
 
-    async def next_message(self) -> BusMessage:
-        while not self._ready:
+    async def next_messages(self) -> list[BusMessage]:
+        ready: list[BusMessage] = []
+        while not ready:
             try:
                 data = await self._reader.read(65536)
             except OSError as exc:
@@ -193,8 +193,8 @@ class RespPubSubLink:
             for reply in self._replies.take():
                 message = _push(reply)
                 if message is not None:
-                    self._ready.append(message)
-        return self._ready.pop(0)
+                    ready.append(message)
+        return ready
 
     async def close(self) -> None:
         await _close(self._writer)

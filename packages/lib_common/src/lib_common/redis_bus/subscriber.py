@@ -6,6 +6,11 @@ wanted and what this connection has been sent, so a reconnect, which starts from
 resubscribes everything by the same path. One connection carries every channel whatever the
 number of clients behind it: the Registry's refcount and linger decide when a channel comes
 and goes.
+
+Messages are handed on in batches: everything that one read of the socket completed. A node
+that keeps up sees batches of one or a few; a node that fell behind sees large ones, which the
+dispatcher can conflate for clients that are themselves behind (`Dispatcher.publish_frames`),
+so falling behind costs less work per message instead of more.
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ class PubSubLink(Protocol):
 
     async def punsubscribe(self, patterns: list[str]) -> None: ...
 
-    async def next_message(self) -> BusMessage:
-        """The next channel or pattern message (confirmations and pongs are skipped)."""
+    async def next_messages(self) -> list[BusMessage]:
+        """The channel and pattern messages that have arrived, oldest first, at least one
+        (confirmations and pongs are skipped)."""
         ...
 
     async def close(self) -> None: ...
@@ -60,14 +66,14 @@ class Subscriber(Reconnecting[PubSubLink]):
     def __init__(
         self,
         connect: Callable[[], Awaitable[PubSubLink]],
-        on_message: Callable[[BusMessage], None],
+        on_messages: Callable[[list[BusMessage]], None],
         *,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         name: str = "redis subscriber",
     ) -> None:
         super().__init__(connect, name=name, backoff=backoff, sleep=sleep)
-        self._on_message = on_message
+        self._on_messages = on_messages
         self.channels: set[str] = set()
         self.patterns: set[str] = set()
         self._changed = asyncio.Event()
@@ -109,11 +115,11 @@ class Subscriber(Reconnecting[PubSubLink]):
                     await task
 
     async def _read_forever(self, link: PubSubLink) -> None:
-        on_message = self._on_message
+        on_messages = self._on_messages
         while True:
-            message = await link.next_message()
-            self.messages += 1
-            on_message(message)
+            messages = await link.next_messages()
+            self.messages += len(messages)
+            on_messages(messages)
 
     async def _reconcile_forever(self, link: PubSubLink, sent: _Sent) -> None:
         while True:

@@ -8,6 +8,7 @@ frame conflated by its channel. No HTTP here.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 
@@ -68,10 +69,12 @@ class Bridge:
         await self.subscriber.stop()
         self.fanout.stop()
 
-    def _relay(self, message: BusMessage) -> None:
-        frame = message_frame(message)
-        route = None if message.pattern is None else pattern_key(message.pattern)
-        self.dispatcher.publish_frames((frame,), route)
+    def _relay(self, messages: list[BusMessage]) -> None:
+        """One batch from Redis: each run of messages that came by the same route (a channel
+        subscription, or one pattern) goes to the dispatcher as one batch, in order."""
+        publish = self.dispatcher.publish_frames
+        for pattern, run in itertools.groupby(messages, key=lambda m: m.pattern):
+            publish([message_frame(m) for m in run], None if pattern is None else pattern_key(pattern))
 
     # UpstreamControl, as the registry drives it
 
