@@ -39,12 +39,18 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=2000.0, help="saturating feed rate, quotes/s per symbol")
     p.add_argument("--latency-rate", type=float, default=10.0, help="moderate feed rate for the latency run")
     p.add_argument("--symbols", type=int, default=len(SYMBOLS))
+    p.add_argument(
+        "--aux-cpu",
+        choices=("server", "client", "none"),
+        default="server",
+        help="where the ingest node and redis-server run: on the server's CPU (default), the clients', or unpinned",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "redis_edge.json")
     return p.parse_args()
 
 
 @contextlib.contextmanager
-def private_redis(logs: Path) -> Any:
+def private_redis(logs: Path, cpu: int | None) -> Any:
     port = procs.free_port()
     with (logs / "redis.log").open("wb") as out:
         proc = subprocess.Popen(
@@ -52,6 +58,8 @@ def private_redis(logs: Path) -> Any:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    if cpu is not None:
+        procs.pin(proc.pid, cpu)
     try:
         deadline = time.monotonic() + 10
         while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
@@ -117,6 +125,11 @@ async def measure(lp: procs.Load, warmup: float, seconds: float) -> Json:
     }
 
 
+def aux_cpu(args: argparse.Namespace) -> int | None:
+    """The CPU of the processes that are neither the server under test nor the clients."""
+    return {"server": procs.SERVER_CPU, "client": procs.CLIENT_CPU}.get(args.aux_cpu)
+
+
 def config(logs: Path, name: str, body: Json) -> str:
     path = logs / f"{name}.json5"
     path.write_text(json.dumps({"tenants": [procs.RESTREAM_TENANT], **body}, indent=2))
@@ -152,7 +165,7 @@ async def scenario(kind: str, args: argparse.Namespace, url: str, rate: float, l
                         config(logs, f"{kind}-ingest", publish),
                     ],
                     logs,
-                    None,
+                    aux_cpu(args),
                 )
             )
             if kind == "edge":
@@ -176,7 +189,7 @@ async def amain(args: argparse.Namespace) -> Json:
     logs.mkdir(parents=True, exist_ok=True)
     procs.pin(0, procs.CLIENT_CPU)
     results: Json = {"settings": vars(args) | {"out": str(args.out)}}
-    with private_redis(logs) as url:
+    with private_redis(logs, aux_cpu(args)) as url:
         for kind in ("own", "edge", "redis2ws"):
             results[kind] = await scenario(kind, args, url, args.rate, logs, "ts_library_out")
         # The same offered load for all three: what `own` delivered at saturation. On 2 cores an
