@@ -54,7 +54,7 @@ class Load:
 
     def _factory(self, stats: Stats) -> Callable[[], WsClient]:
         a = self.args
-        return lambda: WsClient(stats, a.host, a.port, a.path, self._subscribe)
+        return lambda: WsClient(stats, a.host, a.port, a.path, self._subscribe, a.kernel_stamps)
 
     async def _open(self, stats: Stats, rcvbuf: int | None) -> WsClient:
         loop = asyncio.get_running_loop()
@@ -215,6 +215,11 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=64, help="handshakes in flight")
     p.add_argument("--connect-timeout", type=float, default=60.0)
     p.add_argument("--batch-ms", type=float, default=0.0, help="let frames gather this long between reads")
+    p.add_argument(
+        "--kernel-stamps",
+        action="store_true",
+        help="latency to the kernel's receipt of the data (SO_TIMESTAMPNS), not to this process's read",
+    )
     asyncio.run(amain(p.parse_args()))
 
 

@@ -7,6 +7,11 @@ close frames. Counters go into a shared `Stats` so one process can run thousands
 
 Reads land in one buffer shared by every client of the process (`recv_into`): asyncio's plain
 Protocol path allocates a 256 KiB bytes object per read, which cost more than the parsing.
+
+Receipt time, for latency, is by default the time this process got to the read. With
+`kernel_stamps` it is the time the kernel received the data (SO_TIMESTAMPNS, read with
+`recvmsg` instead of through the transport): one process serving a hundred clients reads them
+one after another, and the later ones would otherwise be charged for the reads before them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import base64
 import hashlib
 import os
 import re
+import socket
 import struct
 import time
 from dataclasses import dataclass, field
@@ -27,6 +33,8 @@ _SHARED = memoryview(bytearray(256 * 1024))  # each read is parsed before the ne
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 _FIN_TEXT = 0x80 | OP_TEXT  # a whole text message in one frame: all our servers send
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; SCM_TIMESTAMPNS is the same number
+_STAMP = struct.Struct("qq")  # struct timespec
 
 
 def mask(payload: bytes, key: bytes) -> bytes:
@@ -85,8 +93,11 @@ class Stats:
 class WsClient(asyncio.BufferedProtocol):
     """One load client. `ready` resolves once the handshake and the first text frame are done."""
 
-    def __init__(self, stats: Stats, host: str, port: int, path: str, subscribe: bytes) -> None:
+    def __init__(
+        self, stats: Stats, host: str, port: int, path: str, subscribe: bytes, kernel_stamps: bool = False
+    ) -> None:
         self.stats = stats
+        self.kernel_stamps = kernel_stamps
         self.frames = 0
         self.bytes_received = 0
         self.open = False
@@ -101,12 +112,16 @@ class WsClient(asyncio.BufferedProtocol):
         self._rest = b""
         self._closing = False
         self._countdown = stats.sample_every
+        self._rx_us = 0  # the kernel's receipt time of the data being parsed (kernel_stamps)
+        self._stamped: socket.socket | None = None  # our own handle on the socket, for recvmsg
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
+        if self.kernel_stamps:
+            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         transport.write(self._request)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -123,6 +138,7 @@ class WsClient(asyncio.BufferedProtocol):
         self._rest = self._frames(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_stamped_reads()
         self.open = False
         if not self._closing:
             self.stats.disconnects += 1
@@ -136,11 +152,17 @@ class WsClient(asyncio.BufferedProtocol):
     # -- control ----------------------------------------------------------------------------
 
     def pause(self) -> None:
-        if self._transport is not None:
+        if self._stamped is not None:
+            asyncio.get_running_loop().remove_reader(self._stamped.fileno())
+        elif self._transport is not None:
             self._transport.pause_reading()
 
     def resume(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
+        if self._transport is None or self._transport.is_closing():
+            return
+        if self._stamped is not None:
+            asyncio.get_running_loop().add_reader(self._stamped.fileno(), self._read_stamped)
+        else:
             self._transport.resume_reading()
 
     def close(self) -> None:
@@ -165,7 +187,44 @@ class WsClient(asyncio.BufferedProtocol):
         self.open = True
         assert self._transport is not None
         self._transport.write(self._subscribe)
+        if self.kernel_stamps:
+            self._start_stamped_reads()
         return data[end + 4 :]
+
+    def _start_stamped_reads(self) -> None:
+        """From now on read with recvmsg on a duplicate of the socket, outside the transport
+        (paused for reading; it still does the writes)."""
+        assert self._transport is not None
+        fd = self._transport.get_extra_info("socket").fileno()
+        self._stamped = socket.socket(fileno=os.dup(fd))
+        self._transport.pause_reading()
+        asyncio.get_running_loop().add_reader(self._stamped.fileno(), self._read_stamped)
+
+    def _stop_stamped_reads(self) -> None:
+        stamped, self._stamped = self._stamped, None
+        if stamped is not None:
+            asyncio.get_running_loop().remove_reader(stamped.fileno())
+            os.close(stamped.detach())  # our dup only: no shutdown, the transport owns the connection
+
+    def _read_stamped(self) -> None:
+        assert self._stamped is not None
+        try:
+            data, ancillary, _, _ = self._stamped.recvmsg(len(_SHARED), 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancillary = b"", []
+        if not data:  # EOF or an error: let the transport see it and report the loss
+            self._stop_stamped_reads()
+            if self._transport is not None:
+                self._transport.resume_reading()
+            return
+        for level, kind, value in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _STAMP.unpack_from(value)
+                self._rx_us = seconds * 1_000_000 + nanoseconds // 1000
+        self.bytes_received += len(data)
+        self._rest = self._frames(self._rest + data if self._rest else data)
 
     def _reject(self, head: bytes) -> None:
         self.stats.handshake_failures += 1
@@ -212,7 +271,7 @@ class WsClient(asyncio.BufferedProtocol):
                 countdown -= 1
                 if not countdown:
                     countdown = self.stats.sample_every
-                    now_us = now_us or time.time_ns() // 1000
+                    now_us = now_us or self._rx_us or time.time_ns() // 1000
                     self._sample(data, start, end, now_us)
             elif data[pos] & 0x0F >= OP_CLOSE:
                 self._control(data[pos] & 0x0F, data[start:end])
