@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from lib_common.errors import ProtocolError
+from lib_common.errors import ConfigError, ProtocolError
 from lib_common.redis_bus.subscriber import BusMessage
 from servers.redis2ws.config import ChannelTenant, parse_config
 from servers.redis2ws.protocol import message_frame, parse_request
+from servers.restream.config import ClientLimits
+from servers.restream.config import parse_config as parse_restream_config
 
 
 @pytest.mark.parametrize(
@@ -54,3 +56,14 @@ def test_config_reads_tenants_channels_and_redis_url() -> None:
     config = parse_config('{redis_url: "redis://h:1/0", tenants: [{name: "a", token: "t", channels: ["x:*"]}]}')
     assert config.redis_url == "redis://h:1/0" and config.tenant_for("t") == ChannelTenant("a", "t", channels=("x:*",))
     assert config.tenant_for("bad") is None
+
+
+def test_limits_are_named_for_what_clients_subscribe_to() -> None:
+    """One ClientLimits for both gateways; its keys say symbols in restream, channels here."""
+    config = parse_config("{limits: {max_channels_per_message: 7, max_channels_per_client: 9, burst: 3}}")
+    assert config.limits == ClientLimits(max_per_message=7, max_per_client=9, burst=3)
+    assert parse_restream_config("{limits: {max_symbols_per_client: 4}}").limits == ClientLimits(max_per_client=4)
+    with pytest.raises(ConfigError, match="max_symbols_per_client"):
+        parse_config("{limits: {max_symbols_per_client: 4}}")  # restream's key, not redis2ws's
+    with pytest.raises(ConfigError, match="max_channels_per_message"):
+        parse_config("{limits: {max_channels_per_message: 0}}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lib_common.clock import ManualClock
 from lib_common.core.session import ClientSession
-from servers.restream.config import Limits, RestreamConfig, Tenant
+from servers.restream.config import ClientLimits, RestreamConfig, Tenant
 from servers.restream.gateway import Gateway
 from tests.lib_common.core.test_dispatcher import FakeEgress
 
@@ -21,7 +21,7 @@ def session(gw: Gateway) -> tuple[ClientSession, FakeEgress]:
 
 
 def test_per_client_symbol_limit_counts_held_symbols() -> None:
-    gw = gateway(limits=Limits(max_symbols_per_client=3))
+    gw = gateway(limits=ClientLimits(max_per_client=3))
     s, _ = session(gw)
     tenant = Tenant("t", "x")
     assert gw.subscribe_client(s, tenant, ("A", "B")) == (["A", "B"], {})

@@ -22,7 +22,7 @@ def create_app(config: BridgeConfig) -> Starlette:
     def handle(tenant: ChannelTenant, session: ClientSession, text: str) -> None:
         limits = config.limits
         try:
-            request = parse_request(text, max_bytes=limits.max_message_bytes, max_names=limits.max_channels_per_message)
+            request = parse_request(text, max_bytes=limits.max_message_bytes, max_names=limits.max_per_message)
         except ProtocolError as exc:
             send_error(bridge.dispatcher, session, exc.code, exc.message)
             return

@@ -107,7 +107,7 @@ class Bridge:
             return
         allowed = tenant.allows_pattern if patterns else tenant.allows_channel
         held = self.registry.symbols_of(session)
-        limit = self.config.limits.max_channels_per_client
+        limit = self.config.limits.max_per_client
         wanted: list[str] = []
         accepted: list[str] = []
         for name, key in zip(names, keys, strict=True):

@@ -26,7 +26,16 @@ from pathlib import Path
 from lib_common.config import Section, load_json5, parse_json5
 from lib_common.redis_bus.format import DEFAULT_REDIS_URL
 from servers.redis_options import read_redis_url
-from servers.restream.config import MemoryConfig, find_tenant, read_linger, read_memory, read_tenants, read_tls
+from servers.restream.config import (
+    ClientLimits,
+    MemoryConfig,
+    find_tenant,
+    read_limits,
+    read_linger,
+    read_memory,
+    read_tenants,
+    read_tls,
+)
 from servers.serving import read_listen, read_log_level
 
 DEFAULT_PORT = 8780
@@ -63,15 +72,6 @@ OPEN_TENANT = ChannelTenant(name="anonymous", token="", max_connections=1_000_00
 
 
 @dataclass(frozen=True, slots=True)
-class BridgeLimits:
-    max_channels_per_message: int = 100
-    max_channels_per_client: int = 500
-    max_message_bytes: int = 64 * 1024
-    messages_per_second: float = 20.0
-    burst: int = 40
-
-
-@dataclass(frozen=True, slots=True)
 class BridgeConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
@@ -81,7 +81,7 @@ class BridgeConfig:
     tenants: tuple[ChannelTenant, ...] = ()
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     linger_s: float = 30.0
-    limits: BridgeLimits = field(default_factory=BridgeLimits)
+    limits: ClientLimits = field(default_factory=ClientLimits)
     log_level: str = "info"
 
     def tenant_for(self, token: str | None) -> ChannelTenant | None:
@@ -96,17 +96,10 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path = Path(".")
     return from_section(parse_json5(text, source), base_dir)
 
 
-_LIMITS = BridgeLimits()
-
-
 def from_section(root: Section, base_dir: Path) -> BridgeConfig:
     root.only(["listen", "tls", "redis_url", "tenants", "memory", "registry", "limits", "log_level"])
     host, port = read_listen(root, DEFAULT_PORT)
     tls_cert, tls_key = read_tls(root, base_dir)
-    limits = root.section("limits")
-    limits.only(
-        ["max_channels_per_message", "max_channels_per_client", "max_message_bytes", "messages_per_second", "burst"]
-    )
     return BridgeConfig(
         host=host,
         port=port,
@@ -116,18 +109,6 @@ def from_section(root: Section, base_dir: Path) -> BridgeConfig:
         tenants=read_tenants(root, "channels", ChannelTenant),
         memory=read_memory(root.section("memory")),
         linger_s=read_linger(root.section("registry")),
-        limits=BridgeLimits(
-            max_channels_per_message=limits.integer(
-                "max_channels_per_message", _LIMITS.max_channels_per_message, minimum=1
-            ),
-            max_channels_per_client=limits.integer(
-                "max_channels_per_client", _LIMITS.max_channels_per_client, minimum=1
-            ),
-            max_message_bytes=limits.integer(
-                "max_message_bytes", _LIMITS.max_message_bytes, minimum=64, maximum=1 << 20
-            ),
-            messages_per_second=limits.number("messages_per_second", _LIMITS.messages_per_second, minimum=0.1),
-            burst=limits.integer("burst", _LIMITS.burst, minimum=1),
-        ),
+        limits=read_limits(root.section("limits"), "channels"),
         log_level=read_log_level(root),
     )

@@ -112,9 +112,14 @@ class MemoryConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    max_symbols_per_message: int = 100
-    max_symbols_per_client: int = 500
+class ClientLimits:
+    """What one client may ask of a gateway: names (symbols for restream, channels and patterns
+    for redis2ws) per message and in all, a message's size, and its message rate (token bucket).
+    In the config the first two are named for the noun: `max_symbols_per_message`,
+    `max_channels_per_client`, ..."""
+
+    max_per_message: int = 100
+    max_per_client: int = 500
     max_message_bytes: int = 64 * 1024
     messages_per_second: float = 20.0
     burst: int = 40
@@ -130,7 +135,7 @@ class RestreamConfig:
     tenants: tuple[Tenant, ...] = ()
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     linger_s: float = 30.0
-    limits: Limits = field(default_factory=Limits)
+    limits: ClientLimits = field(default_factory=ClientLimits)
     publish: PublishConfig = field(default_factory=PublishConfig)
     log_level: str = "info"
 
@@ -220,7 +225,7 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
         tenants=_tenants(root),
         memory=read_memory(root.section("memory")),
         linger_s=read_linger(root.section("registry")),
-        limits=_limits(root.section("limits")),
+        limits=read_limits(root.section("limits"), "symbols"),
         publish=_publish(root.section("publish"), present="publish" in root),
         log_level=log_level,
     ).checked()
@@ -335,7 +340,7 @@ def read_tenants(
 
 
 _MEMORY = MemoryConfig()
-_LIMITS = Limits()
+_LIMITS = ClientLimits()
 
 
 def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
@@ -364,24 +369,23 @@ def read_linger(section: Section) -> float:
     return section.number("linger_s", 30.0, minimum=0.0)
 
 
-def _limits(section: Section) -> Limits:
-    section.only(
-        ["max_symbols_per_message", "max_symbols_per_client", "max_message_bytes", "messages_per_second", "burst"]
-    )
-    limits = Limits(
-        max_symbols_per_message=section.integer("max_symbols_per_message", _LIMITS.max_symbols_per_message, minimum=1),
-        max_symbols_per_client=section.integer("max_symbols_per_client", _LIMITS.max_symbols_per_client, minimum=1),
+def read_limits(section: Section, noun: str) -> ClientLimits:
+    """The `limits` section; `noun` names what clients subscribe to ("symbols", "channels")."""
+    per_message, per_client = f"max_{noun}_per_message", f"max_{noun}_per_client"
+    section.only([per_message, per_client, "max_message_bytes", "messages_per_second", "burst"])
+    return ClientLimits(
+        max_per_message=section.integer(per_message, _LIMITS.max_per_message, minimum=1),
+        max_per_client=section.integer(per_client, _LIMITS.max_per_client, minimum=1),
         max_message_bytes=section.integer("max_message_bytes", _LIMITS.max_message_bytes, minimum=64, maximum=1 << 20),
         messages_per_second=section.number("messages_per_second", _LIMITS.messages_per_second, minimum=0.1),
         burst=section.integer("burst", _LIMITS.burst, minimum=1),
     )
-    return limits
 
 
 __all__ = [
+    "ClientLimits",
     "ConfigError",
     "FeedConfig",
-    "Limits",
     "MemoryConfig",
     "PublishConfig",
     "RestreamConfig",

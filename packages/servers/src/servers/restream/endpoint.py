@@ -34,9 +34,7 @@ def _handle(gateway: Gateway, tenant: Tenant, session: ClientSession, text: str)
     limits = gateway.config.limits
     dispatcher = gateway.dispatcher
     try:
-        request = parse_client_message(
-            text, max_bytes=limits.max_message_bytes, max_symbols=limits.max_symbols_per_message
-        )
+        request = parse_client_message(text, max_bytes=limits.max_message_bytes, max_symbols=limits.max_per_message)
     except ProtocolError as exc:
         send_error(dispatcher, session, exc.code, exc.message)
         return

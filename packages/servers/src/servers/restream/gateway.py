@@ -140,7 +140,7 @@ class Gateway:
         refused: dict[str, str] = {}
         wanted: list[str] = []
         held = self.registry.symbols_of(session)
-        limit = self.config.limits.max_symbols_per_client
+        limit = self.config.limits.max_per_client
         new = 0
         for symbol in symbols:
             if not tenant.allows(symbol):
