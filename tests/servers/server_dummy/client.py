@@ -9,7 +9,12 @@ import time
 
 from websockets.asyncio.client import ClientConnection
 
+from lib_common.ingestors.cnn.fear_greed import INDICATORS
 from lib_common.ingestors.yahoo.wire import decode_pricing
+
+# The sub-indicators the stand-in serves: every one rsdev's CNN parser reads, but the 50-day VIX
+# variant (an optional extra in CNN's bodies).
+DUMMY_INDICATORS = tuple(name for name in INDICATORS if name != "market_volatility_vix_50")
 
 
 def decode_frame(text: str | bytes) -> dict[str, object]:

@@ -8,18 +8,9 @@ from datetime import date
 import pytest
 
 from servers.server_dummy.fear_greed import DAY_MS, graphdata, rating
+from tests.servers.server_dummy.client import DUMMY_INDICATORS
 
 NOW_MS = 1_763_769_600_000 + 12 * 3_600_000  # 2025-11-22 12:00 UTC
-INDICATORS = (
-    "market_momentum_sp500",
-    "market_momentum_sp125",
-    "stock_price_strength",
-    "stock_price_breadth",
-    "put_call_options",
-    "market_volatility_vix",
-    "junk_bond_demand",
-    "safe_haven_demand",
-)
 
 
 @pytest.mark.parametrize(
@@ -32,7 +23,7 @@ def test_rating_bands(score: float, expected: str) -> None:
 
 def test_body_has_cnns_sections() -> None:
     body = graphdata(NOW_MS)
-    assert set(body) == {"fear_and_greed", "fear_and_greed_historical", *INDICATORS}
+    assert set(body) == {"fear_and_greed", "fear_and_greed_historical", *DUMMY_INDICATORS}
     current = body["fear_and_greed"]
     assert isinstance(current, dict)
     assert set(current) == {
@@ -50,7 +41,7 @@ def test_body_has_cnns_sections() -> None:
 
 def test_history_runs_daily_from_the_date_to_now() -> None:
     body = graphdata(NOW_MS, date(2025, 11, 1))
-    for name in ("fear_and_greed_historical", *INDICATORS):
+    for name in ("fear_and_greed_historical", *DUMMY_INDICATORS):
         series = body[name]
         assert isinstance(series, dict) and set(series) == {"timestamp", "score", "rating", "data"}
         xs = [point["x"] for point in series["data"]]

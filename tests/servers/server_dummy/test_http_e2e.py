@@ -7,19 +7,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.servers.conftest import ServerProcess
-from tests.servers.server_dummy.client import recv_pricing, subscribe
+from tests.servers.server_dummy.client import DUMMY_INDICATORS, recv_pricing, subscribe
 
 BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"}
-INDICATORS = (
-    "market_momentum_sp500",
-    "market_momentum_sp125",
-    "stock_price_strength",
-    "stock_price_breadth",
-    "put_call_options",
-    "market_volatility_vix",
-    "junk_bond_demand",
-    "safe_haven_demand",
-)
 
 
 def get(server: ServerProcess, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -81,7 +71,7 @@ def test_chart_without_user_agent_is_rate_limited(dummy: ServerProcess) -> None:
 def test_graphdata_has_cnns_shape(dummy: ServerProcess) -> None:
     body = get(dummy, "/index/fearandgreed/graphdata").json()
     assert {"score", "rating", "timestamp", "previous_close", "previous_1_week"} <= set(body["fear_and_greed"])
-    for name in ("fear_and_greed_historical", *INDICATORS):
+    for name in ("fear_and_greed_historical", *DUMMY_INDICATORS):
         assert set(body[name]) == {"timestamp", "score", "rating", "data"}
         assert set(body[name]["data"][0]) == {"x", "y", "rating"}
 
