@@ -26,46 +26,28 @@ def test_error_str_is_source_line_column_message() -> None:
     assert str(error) == "config.json5:3:8: expected ',' or '}' after a property value, found 'c'"
 
 
-def test_missing_comma_in_array() -> None:
-    error = _error("[\n    true\n    false\n]")
-    assert (error.line, error.column) == (3, 5)
-    assert error.message == "expected ',' or ']' after an array item, found 'false'"
-
-
-def test_missing_colon() -> None:
-    error = _error("{\n    multi-word: 1\n}")
-    assert (error.line, error.column) == (2, 10)
-    assert error.message == "expected ':' after a property name, found '-'"
-
-
-def test_number_as_key() -> None:
-    error = _error("{\n    10twenty: 1\n}")
-    assert (error.line, error.column) == (2, 5)
-    assert error.message.startswith("expected a property name or '}', found '10twenty'")
-
-
-def test_empty_document() -> None:
-    error = _error("  // only a comment\n")
-    assert error.message == "expected a value, found end of input"
-    assert (error.line, error.column) == (2, 1)
-
-
-def test_unterminated_block_comment() -> None:
-    error = _error("[1, /* open")
-    assert (error.line, error.column) == (1, 5)
-    assert "unterminated block comment" in error.message
-
-
-def test_line_break_in_string() -> None:
-    error = _error('{a: "foo\nbar"}')
-    assert (error.line, error.column) == (1, 9)
-    assert error.message.startswith("line break in string")
-
-
-def test_unterminated_string() -> None:
-    error = _error("['abc")
-    assert (error.line, error.column) == (1, 2)
-    assert error.message.startswith("unterminated string")
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ("[\n    true\n    false\n]", 3, 5, "expected ',' or ']' after an array item, found 'false'"),
+        ("{\n    multi-word: 1\n}", 2, 10, "expected ':' after a property name, found '-'"),
+        ("{\n    10twenty: 1\n}", 2, 5, "expected a property name or '}', found '10twenty'"),
+        ("  // only a comment\n", 2, 1, "expected a value, found end of input"),
+        ("[1, /* open", 1, 5, "unterminated block comment: no '*/' after it"),
+        (
+            '{a: "foo\nbar"}',
+            1,
+            9,
+            "line break in string: escape it as \\n, or end the line with '\\' to continue the string",
+        ),
+        ("['abc", 1, 2, "unterminated string: no closing ' before the end of input"),
+    ],
+    ids=["missing-comma", "missing-colon", "number-as-key", "empty", "open-comment", "line-break", "open-string"],
+)
+def test_error_position_and_message(text: str, line: int, column: int, message: str) -> None:
+    error = _error(text)
+    assert (error.line, error.column) == (line, column)
+    assert error.message == message
 
 
 @pytest.mark.parametrize(("text", "column"), [(r'"a\1"', 3), (r'"\x4"', 2), (r'"\u12"', 2), (r'"\01"', 2)])
