@@ -69,23 +69,23 @@ class Exposition:
         self._lines.append(f"# HELP {name} {help_text}")
         self._lines.append(f"# TYPE {name} {kind}")
 
+    def samples(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
+        """One family of `kind` ("counter" or "gauge") with a sample per label set."""
+        self._family(name, kind, help_text)
+        for labels, value in samples:
+            self._lines.append(f"{name}{_labels(labels)} {_fmt(value)}")
+
     def counter(self, name: str, help_text: str, value: float, labels: dict[str, str] | None = None) -> None:
-        self._family(name, "counter", help_text)
-        self._lines.append(f"{name}{_labels(labels or {})} {_fmt(value)}")
+        self.samples(name, "counter", help_text, [(labels or {}, value)])
 
     def counters(self, name: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
-        self._family(name, "counter", help_text)
-        for labels, value in samples:
-            self._lines.append(f"{name}{_labels(labels)} {_fmt(value)}")
+        self.samples(name, "counter", help_text, samples)
 
     def gauge(self, name: str, help_text: str, value: float, labels: dict[str, str] | None = None) -> None:
-        self._family(name, "gauge", help_text)
-        self._lines.append(f"{name}{_labels(labels or {})} {_fmt(value)}")
+        self.samples(name, "gauge", help_text, [(labels or {}, value)])
 
     def gauges(self, name: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
-        self._family(name, "gauge", help_text)
-        for labels, value in samples:
-            self._lines.append(f"{name}{_labels(labels)} {_fmt(value)}")
+        self.samples(name, "gauge", help_text, samples)
 
     def histogram(self, name: str, help_text: str, hist: Histogram, scale: float = 1.0) -> None:
         """Render `hist`, multiplying bounds and sum by `scale` (e.g. µs → s: 1e-6)."""
