@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import struct
 
 from lib_common.core.quote import MarketHours, Quote
@@ -21,6 +22,7 @@ MARKET_HOURS: dict[int, MarketHours] = {0: "pre", 1: "regular", 2: "post", 3: "e
 
 _f32 = struct.Struct("<f")
 _pack, _unpack = _f32.pack, _f32.unpack
+_isfinite = math.isfinite
 # The streamer's envelope, compact or as Python's json.dumps writes it; any other spelling
 # goes through json.loads.
 _ENVELOPE_HEADS = ('{"type":"pricing","message":"', '{"type": "pricing", "message": "')
@@ -50,7 +52,10 @@ def shortest_f32(value: float) -> float:
 
 def frame_payload(frame: str | bytes) -> bytes:
     """The PricingData bytes inside one streamer text frame."""
-    text = frame.decode() if isinstance(frame, bytes) else frame
+    try:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+    except UnicodeDecodeError as exc:
+        raise FrameError("not_utf8", f"a binary frame that is not UTF-8 text: {exc.reason}") from None
     for head in _ENVELOPE_HEADS:
         if text.startswith(head) and text.endswith(_ENVELOPE_TAIL):
             # Fast path: base64 needs no JSON escapes, and b64decode(validate=True) rejects
@@ -65,6 +70,8 @@ def frame_payload(frame: str | bytes) -> bytes:
             envelope = json.loads(text)
         except ValueError as exc:
             raise FrameError("bad_json", str(exc)) from None
+        except RecursionError:
+            raise FrameError("bad_json", "nested too deep") from None
         if not isinstance(envelope, dict):
             raise FrameError("bad_envelope", "expected a JSON object")
         message = envelope.get("message")
@@ -89,6 +96,11 @@ def to_quote(fields: dict[str, object], ts_library_in: int) -> Quote:
     price, change, change_percent = get("price"), get("change"), get("change_percent")
     volume, hours = get("day_volume"), get("market_hours")
     currency, exchange = get("currency"), get("exchange")
+    # NaN or ±Inf would reach clients as JSON that no parser reads (frames are encoded with
+    # allow_nan=False): such a frame is malformed.
+    for value in (price, change, change_percent):
+        if value is not None and not _isfinite(value):  # type: ignore[arg-type]
+            raise FrameError("not_finite", f"PricingData for {symbol} with a non-finite number {value}")
     # The decoder gives each field its declared type, so a present field needs no isinstance.
     return Quote(
         symbol.upper(),
