@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for the tests and run them: one job per distribution, each in its own
-# virtual environment holding only that distribution, its dependencies and the test tools, so a
-# missing dependency fails its own job. Exit 1 if any job fails.
+# virtual environment holding only that distribution, its dependencies and extras, and its own
+# `test` dependency group (never the root's dev group), so a missing declaration fails its own
+# job. The lint job also checks every member's imports against its declarations
+# (scripts/check_imports.py). Exit 1 if any job fails.
 #
 #   bash scripts/test.sh            every job
 #   bash scripts/test.sh servers    some jobs (lint lib_common servers cli misc json5format pmdaemon e2e)
@@ -46,7 +48,8 @@ run_job() {
       "${UV[@]}" run --all-packages --all-extras --group dev ruff check . &&
         "${UV[@]}" run --all-packages --group dev ruff format --check . &&
         "${UV[@]}" run --all-packages --group dev mypy packages/*/src vendor/*/src &&
-        "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py
+        "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py &&
+        "${UV[@]}" run --all-packages --all-extras --group dev python scripts/check_imports.py
       rc=$?
       ;;
     e2e)
@@ -55,8 +58,9 @@ run_job() {
       ;;
     *)
       [ -n "${DIST[$job]:-}" ] || { echo "unknown job $job"; return 1; }
-      UV_PROJECT_ENVIRONMENT=.venvs/$job "${UV[@]}" run --package "${DIST[$job]}" --all-extras --group dev --exact \
-        pytest "tests/$job" 2>&1 | tee "$log"
+      # --group names the member's own group (uv reads groups of the --package project).
+      UV_PROJECT_ENVIRONMENT=.venvs/$job "${UV[@]}" run --package "${DIST[$job]}" --all-extras \
+        --no-default-groups --group test --exact pytest "tests/$job" 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
       ;;
   esac

@@ -1,12 +1,18 @@
-"""Checks every distribution's test job runs on itself: it installs as built, with the version
-and console scripts its pyproject declares."""
+"""Checks every distribution's test job runs on itself: it installs as built, with the version,
+requirements and console scripts its pyproject declares, and its modules import in an
+environment of nothing but what it declares (the job's)."""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 import tomllib
 from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +36,42 @@ def check_scripts(member: str) -> None:
         if ep.dist and ep.dist.name == project["name"]
     }
     assert installed == project.get("scripts", {})
+
+
+def _key(req: Requirement, extra: str) -> tuple[str, str, frozenset[str], str]:
+    return canonicalize_name(req.name), str(req.specifier), frozenset(req.extras), extra
+
+
+def check_requirements(member: str) -> None:
+    """The installed metadata requires exactly what the pyproject declares, extras included."""
+    project = declared(member)
+    extras: dict[str, list[str]] = project.get("optional-dependencies", {})  # type: ignore[assignment]
+    want = {_key(Requirement(t), "") for t in project.get("dependencies", [])}  # type: ignore[attr-defined]
+    want |= {_key(Requirement(t), extra) for extra, texts in extras.items() for t in texts}
+    got = set()
+    for text in metadata.requires(str(project["name"])) or []:
+        req = Requirement(text)
+        extra = next((e for e in extras if req.marker is not None and req.marker.evaluate({"extra": e})), "")
+        req.marker = None
+        got.add(_key(req, extra))
+    assert got == want, f"installed but not declared: {got - want}; declared but not installed: {want - got}"
+
+
+def check_modules_import(package: str) -> None:
+    """Every module of the package imports: nothing it needs is missing from the environment."""
+    root = importlib.import_module(package)
+    names = [m.name for m in pkgutil.walk_packages(root.__path__, prefix=f"{package}.")]
+    assert names, f"no modules under {package}"
+    for name in names:
+        importlib.import_module(name)
+
+
+def check_declared_imports(member: str) -> None:
+    """scripts/check_imports.py for this member, in the job's environment: an import that only a
+    test tool brings in (yfinance brings websockets and protobuf) still fails here."""
+    spec = importlib.util.spec_from_file_location("check_imports", ROOT / "scripts" / "check_imports.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    problems = module.check(ROOT, only=member)
+    assert not problems, "\n".join(problems)

@@ -1,6 +1,8 @@
-"""Decode-and-normalise throughput of Yahoo streamer frames, beside google.protobuf's decode.
+"""Decode-and-normalise throughput of Yahoo streamer frames: google.protobuf's upb decoder (what
+lib_common uses) against betterproto's generated class (its own parse, and the table-driven reader
+lib_common built from it before), in the same run.
 
-    uv run --all-packages python bench/yahoo_decode/run.py [--frames 20000] [--repeat 5]
+    uv run --all-packages --group dev python bench/yahoo_decode/run.py [--frames 20000] [--repeat 5]
 
 Frames are realistic PricingData messages (equities, crypto, options fields on some) encoded by
 google.protobuf (yfinance's generated module), wrapped as the streamer sends them:
@@ -18,12 +20,13 @@ import random
 import time
 from collections.abc import Callable
 
+import table_reader  # type: ignore[import-not-found]  # beside this file
 from google.protobuf.json_format import MessageToDict
 from yfinance import pricing_pb2  # type: ignore[import-untyped]
 
-from lib_common.ingestors.yahoo.normalise import decode_frame, frame_payload
+from lib_common.ingestors.yahoo.normalise import decode_frame, frame_payload, to_quote
 from lib_common.ingestors.yahoo.pricing_pb import PricingData
-from lib_common.ingestors.yahoo.wire import decode_pricing
+from lib_common.ingestors.yahoo.wire import parse_pricing
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "SPY", "BTC-USD", "ETH-USD", "^GSPC", "EURUSD=X"]
 
@@ -65,14 +68,24 @@ def ours(frames: list[str]) -> None:
         decode_frame(frame, now)
 
 
-def ours_decode_only(payloads: list[bytes]) -> None:
+def upb_to_quote(payloads: list[bytes]) -> None:
     for data in payloads:
-        decode_pricing(data)
+        to_quote(parse_pricing(data), 0)
 
 
-def google_decode_only(payloads: list[bytes]) -> None:
+def upb_decode_only(payloads: list[bytes]) -> None:
     for data in payloads:
-        pricing_pb2.PricingData.FromString(data)
+        parse_pricing(data)
+
+
+def table_to_quote(payloads: list[bytes]) -> None:
+    for data in payloads:
+        table_reader.to_quote(table_reader.decode_pricing(data), 0)
+
+
+def table_decode_only(payloads: list[bytes]) -> None:
+    for data in payloads:
+        table_reader.decode_pricing(data)
 
 
 def google_like_yfinance(frames: list[str]) -> None:
@@ -108,8 +121,22 @@ def main() -> None:
     few = max(1, args.frames // 50)  # betterproto is slow: time a slice and scale
     rows = [
         ("rsdev: envelope + base64 + decode + normalise → Quote", best(lambda: ours(frames), args.repeat), args.frames),
-        ("rsdev: protobuf decode only", best(lambda: ours_decode_only(payloads), args.repeat), args.frames),
-        ("google.protobuf (upb, C): decode only", best(lambda: google_decode_only(payloads), args.repeat), args.frames),
+        (
+            "upb (google.protobuf, C): decode + normalise → Quote",
+            best(lambda: upb_to_quote(payloads), args.repeat),
+            args.frames,
+        ),
+        ("upb (google.protobuf, C): decode only", best(lambda: upb_decode_only(payloads), args.repeat), args.frames),
+        (
+            "betterproto class → table reader (pure Python): decode + normalise → Quote",
+            best(lambda: table_to_quote(payloads), args.repeat),
+            args.frames,
+        ),
+        (
+            "betterproto class → table reader (pure Python): decode only",
+            best(lambda: table_decode_only(payloads), args.repeat),
+            args.frames,
+        ),
         (
             "google.protobuf as yfinance: envelope + base64 + decode + MessageToDict",
             best(lambda: google_like_yfinance(frames), args.repeat),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.distribution import check_scripts, check_version
+from tests.distribution import check_declared_imports, check_requirements, check_scripts, check_version
 
 
 def test_installed_version_matches_pyproject() -> None:
@@ -11,3 +11,11 @@ def test_installed_version_matches_pyproject() -> None:
 
 def test_console_scripts_are_installed_entry_points() -> None:
     check_scripts("vendor/pmdaemon")
+
+
+def test_installed_requirements_match_pyproject() -> None:
+    check_requirements("vendor/pmdaemon")
+
+
+def test_every_import_of_the_source_is_declared() -> None:
+    check_declared_imports("vendor/pmdaemon")

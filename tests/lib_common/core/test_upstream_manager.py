@@ -1,4 +1,5 @@
-"""UpstreamManager with a fake stream and poller: states follow health and market hours."""
+"""UpstreamConductor (plain, no loop) and its UpstreamManager adapter with a fake stream and poller:
+states follow health and market hours."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import pytest
 from lib_common.clock import ManualClock
 from lib_common.core.market_hours import NEW_YORK, MarketCalendar
 from lib_common.core.quote import Quote
-from lib_common.core.upstream_manager import Sink, Transition, UpstreamManager
+from lib_common.core.upstream_manager import Sink, Transition, UpstreamConductor, UpstreamManager
 from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
-
-pytestmark = pytest.mark.asyncio
 
 OPEN = int(datetime(2025, 3, 12, 11, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)
 CLOSED = int(datetime(2025, 3, 15, 11, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)  # Saturday
@@ -97,6 +96,7 @@ def q(symbol: str, ts: int) -> Quote:
     return Quote(symbol=symbol, ts_upstream=ts, ts_library_in=ts, price=float(ts))
 
 
+@pytest.mark.asyncio
 async def test_idle_until_subscribed_then_streaming() -> None:
     m, _, transitions, _ = make()
     await m.start()
@@ -111,6 +111,7 @@ async def test_idle_until_subscribed_then_streaming() -> None:
     await m.stop()
 
 
+@pytest.mark.asyncio
 async def test_failover_to_polling_and_back_without_going_back_in_time() -> None:
     m, out, _, _ = make()
     await m.start()
@@ -133,6 +134,7 @@ async def test_failover_to_polling_and_back_without_going_back_in_time() -> None
     await m.stop()
 
 
+@pytest.mark.asyncio
 async def test_outside_market_hours_silence_is_not_failure_and_polling_slows() -> None:
     m, _, _, _ = make(CLOSED)
     await m.start()
@@ -145,6 +147,7 @@ async def test_outside_market_hours_silence_is_not_failure_and_polling_slows() -
     await m.stop()
 
 
+@pytest.mark.asyncio
 async def test_quotes_of_unsubscribed_symbols_are_dropped() -> None:
     m, out, _, _ = make()
     await m.start()
@@ -155,6 +158,7 @@ async def test_quotes_of_unsubscribed_symbols_are_dropped() -> None:
     await m.stop()
 
 
+@pytest.mark.asyncio
 async def test_ticks_follow_the_clock() -> None:
     m, _, _, clock = make()
     await m.start()
@@ -164,3 +168,49 @@ async def test_ticks_follow_the_clock() -> None:
     assert m.state is UpstreamState.POLLING
     await m.stop()
     assert m.state is UpstreamState.IDLE
+
+
+def test_the_conductor_decides_polling_without_a_loop() -> None:
+    """Plain policy: no event loop runs here; whether to poll comes out through on_polling."""
+    clock = ManualClock(OPEN)
+    decisions: list[bool] = []
+    c = UpstreamConductor(
+        [].extend,
+        stream=FakeStream,
+        poller=FakePoller,
+        clock=clock,
+        calendar=MarketCalendar(),
+        policy=UpstreamPolicy(inactivity_s=10, failover_after_s=5),
+        on_polling=decisions.append,
+    )
+    assert isinstance(c.stream, FakeStream) and isinstance(c.poller, FakePoller)
+    c.start()
+    c.subscribe(["AAPL"])
+    assert c.state is UpstreamState.RECONNECTING and decisions == []
+    c.stream.health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
+    c.evaluate()
+    assert c.state is UpstreamState.POLLING and decisions == [True] and c.poller.symbols == {"AAPL"}
+    c.stream.health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
+    c.evaluate()
+    assert c.state is UpstreamState.STREAMING and decisions == [True, False] and c.poller.symbols == set()
+    c.stop()
+    assert c.state is UpstreamState.IDLE and decisions == [True, False]
+    assert c.transitions == {
+        "idle->reconnecting": 1,
+        "reconnecting->polling": 1,
+        "polling->streaming": 1,
+        "streaming->idle": 1,
+    }
+
+
+@pytest.mark.asyncio
+async def test_stop_while_polling_ends_the_polling_task() -> None:
+    m, _, _, _ = make()
+    await m.start()
+    m.subscribe(["AAPL"])
+    stream(m).health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
+    m.evaluate()
+    await asyncio.sleep(0)
+    assert poller(m).running == 1
+    await m.stop()
+    assert poller(m).running == 0 and m.state is UpstreamState.IDLE

@@ -16,6 +16,7 @@ from yfinance import pricing_pb2  # type: ignore[import-untyped]
 from lib_common.clock import LoopClock
 from lib_common.core.backoff import Backoff
 from lib_common.core.quote import Quote
+from lib_common.ingestors.yahoo.normalise import decode_frame
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 
 pytestmark = pytest.mark.asyncio
@@ -163,4 +164,42 @@ async def test_unreachable_upstream_keeps_retrying_without_raising() -> None:
     await until(lambda: sum(h.drops["connect"] for h in s.health.values()) >= 3)
     status = s.status()
     assert not status.connected and status.down_s is not None and status.down_s > 0
+    await s.stop()
+
+
+async def test_any_broken_frame_is_counted_and_skipped_and_the_stream_keeps_delivering(yahoo: FakeYahoo) -> None:
+    """Regression: a binary frame that is not UTF-8, JSON nested past the recursion limit, a NaN
+    price, a decoder that raises something other than FrameError and a sink that raises each
+    used to end the shard's task for good (no reconnect, no more quotes)."""
+    quotes: list[Quote] = []
+    broken_sink = [True]
+
+    def sink(items: list[Quote]) -> None:
+        if items[0].ts_upstream == 7_000 and broken_sink[0]:
+            broken_sink[0] = False
+            raise ValueError("out of range float values are not JSON compliant")
+        quotes.extend(items)
+
+    def decode(frame: str | bytes, ts: int) -> Quote:
+        if frame == "raise-type-error":
+            raise TypeError("a decoder bug")
+        return decode_frame(frame, ts)
+
+    s = YahooStreamer(sink, clock=LoopClock(), url=yahoo.url, backoff=fast_backoff, decode=decode)
+    await s.start()
+    s.subscribe(["AAPL"])
+    await until(lambda: len(yahoo.live()) == 1)
+    (ws,) = yahoo.live()
+    await ws.send(b"\xff\xfe\x00binary")
+    await ws.send('{"message": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    await ws.send(pricing("AAPL", 5, price=float("nan")))
+    await ws.send(pricing("AAPL", 6, price=float("inf")))
+    await ws.send("raise-type-error")
+    await ws.send(pricing("AAPL", 7))  # the sink raises on this one
+    await ws.send(pricing("AAPL", 8))
+    await until(lambda: len(quotes) == 1)
+    assert [q.ts_upstream for q in quotes] == [8_000]
+    assert s.malformed == {"not_utf8": 1, "bad_json": 1, "not_finite": 2, "TypeError": 1}
+    assert s.sink_errors == 1
+    assert len(yahoo.connections) == 1 and s.status().connected, "a broken frame is no reason to reconnect"
     await s.stop()

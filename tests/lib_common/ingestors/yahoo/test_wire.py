@@ -1,11 +1,14 @@
-"""Our PricingData decoder against google.protobuf (yfinance's generated module)."""
+"""Our PricingData decoder (upb, from our pricing.proto) against an independent encoder: yfinance's
+generated module, and betterproto's class that server_dummy encodes with."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import struct
 
+import betterproto
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -42,17 +45,15 @@ def is_default(value: object) -> bool:
     return value in ("", 0)
 
 
-# google.protobuf keeps .proto names; betterproto makes Python names (vol_24hr → vol_24_hr), and
-# our decoder speaks betterproto's. Match them by field number.
-_OURS = {
-    f.name: next(n for n, m in PricingData._betterproto.meta_by_field_name.items() if m.number == f.number)  # type: ignore[arg-type]
-    for f in pricing_pb2.PricingData.DESCRIPTOR.fields
-}
+# google.protobuf keeps .proto names (ours too); betterproto makes Python names (vol_24hr →
+# vol_24_hr). Match them by field number, through betterproto's public field metadata.
+_BY_NUMBER = {betterproto.FieldMetadata.get(f).number: f.name for f in dataclasses.fields(PricingData)}
+_BETTERPROTO = {f.name: _BY_NUMBER[f.number] for f in pricing_pb2.PricingData.DESCRIPTOR.fields}
 
 
 def present(values: dict[str, object]) -> dict[str, object]:
-    """What proto3 puts on the wire (every field not at its default), under our names."""
-    return {_OURS[k]: v for k, v in values.items() if not is_default(v)}
+    """What proto3 puts on the wire (every field not at its default)."""
+    return {k: v for k, v in values.items() if not is_default(v)}
 
 
 @settings(max_examples=400, deadline=None)
@@ -66,8 +67,8 @@ def test_decodes_what_google_protobuf_encodes(values: dict[str, object]) -> None
 @given(_fields())
 def test_betterproto_encoding_decodes_the_same(values: dict[str, object]) -> None:
     # betterproto's `optional` fields have explicit presence: it also sends a set default.
-    ours = {_OURS[k]: v for k, v in values.items()}
-    decoded = decode_pricing(bytes(PricingData(**ours)))  # type: ignore[arg-type]
+    theirs = {_BETTERPROTO[k]: v for k, v in values.items()}
+    decoded = decode_pricing(bytes(PricingData(**theirs)))  # type: ignore[arg-type]
     assert {k: v for k, v in decoded.items() if not is_default(v)} == decode_pricing(google_encode(values))
 
 
@@ -104,14 +105,19 @@ def test_unknown_fields_are_skipped(unknown: bytes) -> None:
     assert decode_pricing(data) == {"id": "AAPL", "price": 1.5, "time": 5}
 
 
-def test_known_field_with_wrong_wire_type_is_an_error() -> None:
-    with pytest.raises(DecodeError, match=r"field 2 \(price\): unexpected wire type 0"):
-        decode_pricing(bytes([2 << 3 | 0, 1]))
+def test_known_field_with_wrong_wire_type_is_ignored_as_unknown() -> None:
+    # What the protobuf runtimes do (upb, C++): the field is kept aside as unknown, not misread.
+    assert decode_pricing(bytes([2 << 3 | 0, 1]) + google_encode({"id": "AAPL"})) == {"id": "AAPL"}
+
+
+def test_a_string_that_is_not_utf8_is_an_error() -> None:
+    with pytest.raises(DecodeError, match="not a PricingData message"):
+        decode_pricing(bytes([1 << 3 | 2, 2, 0xFF, 0xFE]))
 
 
 def test_truncated_message_is_an_error() -> None:
     data = google_encode({"id": "AAPL", "short_name": "Apple Inc."})
-    with pytest.raises(DecodeError, match=r"runs past the end|truncated"):
+    with pytest.raises(DecodeError, match="not a PricingData message"):
         decode_pricing(data[:-3])
 
 

@@ -1,9 +1,15 @@
-"""UpstreamManager: the conductor between the stream, the polling fallback and the clients.
+"""The conductor between the stream, the polling fallback and the clients, and its adapter.
 
-It owns the symbols the registry wants, hands them to the stream (and to the poller while
-polling), merges both sources through a per-symbol ordering guard, and re-decides its state
-every tick with `UpstreamPolicy` from market hours and the stream's health. Each transition is
-logged, counted, and reported through `on_transition` (restream turns it into a status frame).
+`UpstreamConductor` is plain policy: it owns the symbols the registry wants, hands them to the
+stream (and to the poller while polling), merges both sources through a per-symbol ordering
+guard, and re-decides its state with `UpstreamPolicy` from market hours and the stream's health
+whenever it is told to `evaluate` (a tick, a subscription, data back on the stream). Each
+transition is logged, counted, and reported through `on_transition` (restream turns it into a
+status frame); whether the poller should run is reported through `on_polling`. It starts no task
+and sleeps nowhere, so tests drive it with a fake stream, a fake poller and a ManualClock.
+
+`UpstreamManager` is the thin adapter that owns what runs: the stream's lifecycle, the tick
+timer and the polling task, started and cancelled as the conductor says.
 """
 
 from __future__ import annotations
@@ -61,43 +67,43 @@ class Transition:
     reason: str
 
 
-class UpstreamManager:
+class UpstreamConductor:
+    """What the upstream does now: stream, reconnect, or poll. No tasks, no sleeping."""
+
     def __init__(
         self,
         sink: Sink,
         *,
-        make_stream: Callable[[Sink], Stream],
-        make_poller: Callable[[Sink], Poller],
+        stream: Callable[[Sink], Stream],
+        poller: Callable[[Sink], Poller],
         clock: Clock,
         calendar: Sessions | None = None,
         policy: UpstreamPolicy | None = None,
-        tick_s: float = 0.25,
         poll_interval_open_s: float = 5.0,
         poll_interval_closed_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
+        on_polling: Callable[[bool], None] | None = None,
     ) -> None:
         self._sink = sink
         self._clock = clock
         self._calendar: Sessions = calendar or MarketCalendar()
         self.policy = policy or UpstreamPolicy()
-        self._tick_s = tick_s
         self._poll_open_s = poll_interval_open_s
         self._poll_closed_s = poll_interval_closed_s
         self._on_transition = on_transition
+        self.on_polling = on_polling
         self._filter = MonotonicFilter()
-        self.stream = make_stream(lambda quotes: self._accept("stream", quotes))
-        self.poller = make_poller(lambda quotes: self._accept("polling", quotes))
+        self.stream = stream(lambda quotes: self._accept("stream", quotes))
+        self.poller = poller(lambda quotes: self._accept("polling", quotes))
         self._symbols: set[str] = set()
         self.state = UpstreamState.IDLE
         self.reason = "not started"
         self.transitions: Counter[str] = Counter()
         self.history: list[Transition] = []
         self.quotes: Counter[str] = Counter()  # by source
-        self._timer: Timer | None = None
-        self._poll_task: asyncio.Task[None] | None = None
-        self._running = False
+        self.running = False
 
-    # UpstreamControl
+    # What the registry asks
 
     def subscribe(self, symbols: list[str]) -> None:
         new = [s for s in symbols if s not in self._symbols]
@@ -117,32 +123,20 @@ class UpstreamManager:
             self._filter.forget(symbol)
         self.evaluate()
 
-    def accepts(self, symbol: str) -> bool:
-        return True
+    # Lifecycle (the adapter's)
 
-    # Lifecycle
-
-    async def start(self) -> None:
-        self._running = True
-        await self.stream.start()
-        self._schedule()
+    def start(self) -> None:
+        self.running = True
         self.evaluate()
 
-    async def stop(self) -> None:
-        self._running = False
-        if self._timer is not None:
-            self._timer.cancel()
-        task = self._stop_polling()
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.stream.stop()
+    def stop(self) -> None:
+        self.running = False
         self._move(UpstreamState.IDLE, "stopped")
 
     # The decision
 
     def evaluate(self) -> None:
-        if not self._running:
+        if not self.running:
             return
         session = self._calendar.session_at(self._clock.now_us())
         market_open = session != "closed"
@@ -161,9 +155,13 @@ class UpstreamManager:
             return
         source = self.state
         if target is UpstreamState.POLLING:
-            self._start_polling()
+            symbols = sorted(self._symbols)
+            self._seed(symbols)
+            self.poller.subscribe(symbols)
+            self._polling(True)
         elif source is UpstreamState.POLLING:
-            self._stop_polling()
+            self._polling(False)  # at once, so that a quick return to polling starts afresh
+            self.poller.unsubscribe(sorted(self._symbols))
         self.state = target
         transition = Transition(self._clock.now_us(), source, target, reason)
         self.history = [*self.history[-49:], transition]
@@ -174,6 +172,10 @@ class UpstreamManager:
 
     # Internals
 
+    def _polling(self, on: bool) -> None:
+        if self.on_polling is not None:
+            self.on_polling(on)
+
     def _accept(self, source: str, quotes: list[Quote]) -> None:
         admitted = [q for q in quotes if q.symbol in self._symbols and self._filter.admit(q)]
         if admitted:
@@ -182,36 +184,11 @@ class UpstreamManager:
         if source == "stream" and self.state is not UpstreamState.STREAMING:
             self.evaluate()  # data is back: don't wait for the tick
 
-    def _schedule(self) -> None:
-        self._timer = self._clock.call_later(self._tick_s, self._tick)
-
-    def _tick(self) -> None:
-        try:
-            self.evaluate()
-        finally:
-            if self._running:
-                self._schedule()
-
     def _seed(self, symbols: list[str]) -> None:
         for symbol in symbols:
             ts = self._filter.last_ts_upstream(symbol)
             if ts is not None:
                 self.poller.seed(symbol, ts)
-
-    def _start_polling(self) -> None:
-        symbols = sorted(self._symbols)
-        self._seed(symbols)
-        self.poller.subscribe(symbols)
-        if self._poll_task is None:
-            self._poll_task = asyncio.get_running_loop().create_task(self.poller.run(), name="yahoo-polling")
-
-    def _stop_polling(self) -> asyncio.Task[None] | None:
-        """Cancel the polling task at once (so a quick return to polling starts a fresh one)."""
-        task, self._poll_task = self._poll_task, None
-        if task is not None:
-            task.cancel()
-        self.poller.unsubscribe(sorted(self._symbols))
-        return task
 
     def figures(self) -> dict[str, object]:
         return {
@@ -222,3 +199,91 @@ class UpstreamManager:
             "dropped_out_of_order": self._filter.dropped,
             "transitions": dict(self.transitions),
         }
+
+
+class UpstreamManager:
+    """The conductor's adapter: starts and stops the stream, ticks the conductor on the clock,
+    and runs the poller as a task while the conductor says so."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        make_stream: Callable[[Sink], Stream],
+        make_poller: Callable[[Sink], Poller],
+        clock: Clock,
+        calendar: Sessions | None = None,
+        policy: UpstreamPolicy | None = None,
+        tick_s: float = 0.25,
+        poll_interval_open_s: float = 5.0,
+        poll_interval_closed_s: float = 60.0,
+        on_transition: Callable[[Transition], None] | None = None,
+    ) -> None:
+        self.conductor = UpstreamConductor(
+            sink,
+            stream=make_stream,
+            poller=make_poller,
+            clock=clock,
+            calendar=calendar,
+            policy=policy,
+            poll_interval_open_s=poll_interval_open_s,
+            poll_interval_closed_s=poll_interval_closed_s,
+            on_transition=on_transition,
+            on_polling=self._polling,
+        )
+        self._clock = clock
+        self._tick_s = tick_s
+        self._timer: Timer | None = None
+        self._poll_task: asyncio.Task[None] | None = None
+        # The conductor's parts and decisions, as restream and the tests read them.
+        self.stream = self.conductor.stream
+        self.poller = self.conductor.poller
+        self.policy = self.conductor.policy
+        self.subscribe = self.conductor.subscribe
+        self.unsubscribe = self.conductor.unsubscribe
+        self.evaluate = self.conductor.evaluate
+        self.figures = self.conductor.figures
+
+    @property
+    def state(self) -> UpstreamState:
+        return self.conductor.state
+
+    @property
+    def reason(self) -> str:
+        return self.conductor.reason
+
+    async def start(self) -> None:
+        await self.stream.start()
+        self.conductor.start()
+        self._schedule()
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        task = self._poll_task
+        self.conductor.stop()  # cancels the polling task, if it runs
+        self._poll_task = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.stream.stop()
+
+    def _schedule(self) -> None:
+        self._timer = self._clock.call_later(self._tick_s, self._tick)
+
+    def _tick(self) -> None:
+        try:
+            self.conductor.evaluate()
+        finally:
+            if self.conductor.running:
+                self._schedule()
+
+    def _polling(self, on: bool) -> None:
+        """Start the polling task, or cancel it at once (a quick return to polling starts a fresh one)."""
+        if on and self._poll_task is None:
+            self._poll_task = asyncio.get_running_loop().create_task(self.poller.run(), name="yahoo-polling")
+        elif not on and self._poll_task is not None:
+            task, self._poll_task = self._poll_task, None
+            task.cancel()

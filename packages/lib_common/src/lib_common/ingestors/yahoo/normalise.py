@@ -11,16 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import struct
 
 from lib_common.core.quote import MarketHours, Quote
-from lib_common.ingestors.yahoo.wire import DecodeError, decode_pricing
+from lib_common.ingestors.yahoo.wire import DecodeError, PricingData, parse_pricing
 
 # MarketHoursType; PRE_MARKET (0) never reaches the wire in proto3, so "pre" is never seen here.
 MARKET_HOURS: dict[int, MarketHours] = {0: "pre", 1: "regular", 2: "post", 3: "extended", 4: "overnight"}
 
 _f32 = struct.Struct("<f")
 _pack, _unpack = _f32.pack, _f32.unpack
+_isfinite = math.isfinite
 # The streamer's envelope, compact or as Python's json.dumps writes it; any other spelling
 # goes through json.loads.
 _ENVELOPE_HEADS = ('{"type":"pricing","message":"', '{"type": "pricing", "message": "')
@@ -50,7 +52,10 @@ def shortest_f32(value: float) -> float:
 
 def frame_payload(frame: str | bytes) -> bytes:
     """The PricingData bytes inside one streamer text frame."""
-    text = frame.decode() if isinstance(frame, bytes) else frame
+    try:
+        text = frame.decode() if isinstance(frame, bytes) else frame
+    except UnicodeDecodeError as exc:
+        raise FrameError("not_utf8", f"a binary frame that is not UTF-8 text: {exc.reason}") from None
     for head in _ENVELOPE_HEADS:
         if text.startswith(head) and text.endswith(_ENVELOPE_TAIL):
             # Fast path: base64 needs no JSON escapes, and b64decode(validate=True) rejects
@@ -65,6 +70,8 @@ def frame_payload(frame: str | bytes) -> bytes:
             envelope = json.loads(text)
         except ValueError as exc:
             raise FrameError("bad_json", str(exc)) from None
+        except RecursionError:
+            raise FrameError("bad_json", "nested too deep") from None
         if not isinstance(envelope, dict):
             raise FrameError("bad_envelope", "expected a JSON object")
         message = envelope.get("message")
@@ -77,37 +84,40 @@ def frame_payload(frame: str | bytes) -> bytes:
         raise FrameError("bad_base64", str(exc)) from None
 
 
-def to_quote(fields: dict[str, object], ts_library_in: int) -> Quote:
-    """A Quote from decoded PricingData fields; needs at least `id` and `time`."""
-    symbol = fields.get("id")
-    time_ms = fields.get("time")
-    if not isinstance(symbol, str) or not symbol:
+def to_quote(message: PricingData, ts_library_in: int) -> Quote:
+    """A Quote from a decoded PricingData; needs at least `id` and `time`."""
+    has = message.HasField
+    if not has("id") or not message.id:
         raise FrameError("no_id", "PricingData without an id")
-    if not isinstance(time_ms, int):
+    symbol = message.id
+    if not has("time"):
         raise FrameError("no_time", f"PricingData for {symbol} without a time")
-    get = fields.get
-    price, change, change_percent = get("price"), get("change"), get("change_percent")
-    volume, hours = get("day_volume"), get("market_hours")
-    currency, exchange = get("currency"), get("exchange")
-    # The decoder gives each field its declared type, so a present field needs no isinstance.
+    price = message.price if has("price") else None
+    change = message.change if has("change") else None
+    change_percent = message.change_percent if has("change_percent") else None
+    # NaN or ±Inf would reach clients as JSON that no parser reads (frames are encoded with
+    # allow_nan=False): such a frame is malformed.
+    for value in (price, change, change_percent):
+        if value is not None and not _isfinite(value):
+            raise FrameError("not_finite", f"PricingData for {symbol} with a non-finite number {value}")
     return Quote(
         symbol.upper(),
-        time_ms * 1000,
+        message.time * 1000,
         ts_library_in,
-        None if price is None else shortest_f32(price),  # type: ignore[arg-type]
-        None if change is None else shortest_f32(change),  # type: ignore[arg-type]
-        None if change_percent is None else shortest_f32(change_percent),  # type: ignore[arg-type]
-        volume,  # type: ignore[arg-type]
-        None if hours is None else MARKET_HOURS.get(hours),  # type: ignore[call-overload]
-        currency or None,  # type: ignore[arg-type]
-        exchange or None,  # type: ignore[arg-type]
+        None if price is None else shortest_f32(price),
+        None if change is None else shortest_f32(change),
+        None if change_percent is None else shortest_f32(change_percent),
+        message.day_volume if has("day_volume") else None,
+        MARKET_HOURS.get(message.market_hours) if has("market_hours") else None,
+        message.currency or None,
+        message.exchange or None,
     )
 
 
 def decode_frame(frame: str | bytes, ts_library_in: int) -> Quote:
     """One streamer frame to one Quote; FrameError says what was wrong with a bad one."""
     try:
-        fields = decode_pricing(frame_payload(frame))
+        message = parse_pricing(frame_payload(frame))
     except DecodeError as exc:
         raise FrameError("bad_protobuf", str(exc)) from None
-    return to_quote(fields, ts_library_in)
+    return to_quote(message, ts_library_in)

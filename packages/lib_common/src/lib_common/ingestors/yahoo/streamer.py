@@ -1,10 +1,13 @@
 """The Yahoo streamer client: one WebSocket per shard of ≤100 symbols.
 
-Thin I/O around plain parts: `ShardPlan` says which connection carries a symbol, `Backoff`
-spaces reconnects, `normalise.decode_frame` turns frames into Quotes. Every drop — a clean
-close, an abort, a failed handshake, or silence longer than the inactivity timeout — is
-handled the same way: wait out the backoff, reconnect, resubscribe the shard's whole set.
-Malformed frames are counted and logged, never fatal.
+A thin websockets adapter around plain parts: `ShardPlan` says which connection carries a
+symbol, `ShardPolicy` decides what each connection does next (connect, resubscribe, drop a
+silent connection, wait out the backoff), `normalise.decode_frame` turns frames into Quotes.
+This module only moves bytes between the socket and those parts, and sleeps where the policy
+says. Every drop — a clean close, an abort, a failed handshake, or silence longer than the
+inactivity timeout — goes the same way: back off, reconnect, resubscribe the shard's whole set.
+A frame that cannot be handled (malformed, not UTF-8, nested too deep, an out-of-range value)
+is counted, logged at a falling rate and skipped: never the end of the connection.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -25,28 +27,20 @@ from lib_common.clock import Clock
 from lib_common.core.backoff import Backoff
 from lib_common.core.upstream_policy import StreamStatus
 from lib_common.ingestors.yahoo.normalise import FrameError, decode_frame
+from lib_common.ingestors.yahoo.shard_policy import Connect, Decision, ReconnectAfter, ShardPolicy, Stop
 from lib_common.ingestors.yahoo.shards import ShardPlan
+from lib_common.ky_http import BROWSER_USER_AGENT
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
-# Browsers' header; Yahoo's edge is friendlier to it than to a library default.
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 
-@dataclass
-class ShardHealth:
-    since: float  # monotonic seconds: when this connection was first wanted
-    down_at: float  # since when this connection is down (while not connected)
-    connected: bool = False
-    receiving: bool = False  # a frame arrived since the last (re)connect
-    connected_at: float = 0.0
-    last_message: float | None = None
-    connects: int = 0
-    drops: Counter[str] = field(default_factory=Counter)
-    last_error: str | None = None
+def _often(n: int) -> bool:
+    """Log the 1st, 10th, 100th and every 1000th occurrence: a flood costs a few lines."""
+    return n in (1, 10, 100) or n % 1000 == 0
 
 
 class YahooStreamer(Generic[T]):
@@ -73,19 +67,31 @@ class YahooStreamer(Generic[T]):
         self._decode = decode
         self._clock = clock
         self.url = url
-        self.inactivity_timeout_s = inactivity_timeout_s
+        self._inactivity_timeout_s = inactivity_timeout_s
         self._open_timeout_s = open_timeout_s
         self._plan = ShardPlan(per_connection)
         self._backoff = backoff
         self._on_change = on_change
         self._sockets: dict[int, ClientConnection] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self.health: dict[int, ShardHealth] = {}
+        self.health: dict[int, ShardPolicy] = {}
         self.frames = 0
         self.malformed: Counter[str] = Counter()
+        self.sink_errors = 0
         self._running = False
 
-    # UpstreamControl
+    @property
+    def inactivity_timeout_s(self) -> float | None:
+        return self._inactivity_timeout_s
+
+    @inactivity_timeout_s.setter
+    def inactivity_timeout_s(self, value: float | None) -> None:
+        # The upstream manager lifts it outside market hours; every shard follows.
+        self._inactivity_timeout_s = value
+        for policy in self.health.values():
+            policy.inactivity_s = value
+
+    # What the registry asks
 
     def subscribe(self, symbols: list[str]) -> None:
         for shard, added in self._plan.add(symbols).items():
@@ -95,9 +101,6 @@ class YahooStreamer(Generic[T]):
     def unsubscribe(self, symbols: list[str]) -> None:
         for shard, removed in self._plan.remove(symbols).items():
             self._send(shard, {"unsubscribe": removed})
-
-    def accepts(self, symbol: str) -> bool:
-        return True
 
     @property
     def symbols(self) -> int:
@@ -113,15 +116,12 @@ class YahooStreamer(Generic[T]):
         down: float | None = None
         busy = [i for i in range(self._plan.shards) if self._plan.symbols(i)]
         for index in busy:
-            h = self.health.setdefault(index, ShardHealth(since=now, down_at=now))
-            receiving = receiving and h.receiving
-            # Silence runs from the last frame, across reconnects: a stalled upstream that
-            # accepts every reconnect must not look fresh each time.
-            heard = h.last_message if h.last_message is not None else h.since
-            silence = max(silence or 0.0, now - heard)
-            if not h.connected:
+            policy = self._policy(index)
+            receiving = receiving and policy.receiving
+            silence = max(silence or 0.0, now - policy.heard_at())
+            if not policy.connected:
                 connected = False
-                down = max(down or 0.0, now - h.down_at)
+                down = max(down or 0.0, now - policy.down_at)
         up = connected and bool(busy)
         return StreamStatus(connected=up, receiving=up and receiving, silence_s=silence, down_s=down)
 
@@ -142,7 +142,20 @@ class YahooStreamer(Generic[T]):
                 await task
         self._tasks.clear()
 
-    # Internals
+    # The adapter: run each shard's policy against a real socket
+
+    def _policy(self, shard: int) -> ShardPolicy:
+        policy = self.health.get(shard)
+        if policy is None:
+            policy = self.health[shard] = ShardPolicy(
+                shard,
+                lambda: self._plan.symbols(shard),
+                monotonic=self._clock.monotonic,
+                inactivity_s=self._inactivity_timeout_s,
+                backoff=self._backoff(),
+                on_change=self._on_change,
+            )
+        return policy
 
     def _ensure(self, shard: int) -> None:
         if self._running and shard not in self._tasks and self._plan.symbols(shard):
@@ -154,81 +167,94 @@ class YahooStreamer(Generic[T]):
         ws = self._sockets.get(shard)
         if ws is None:
             return  # not connected: the whole set goes out on (re)connect
-        task = asyncio.get_running_loop().create_task(self._send_now(shard, ws, message))
+        task = asyncio.get_running_loop().create_task(self._send_now(ws, message))
         task.add_done_callback(_log_failure)
 
-    async def _send_now(self, shard: int, ws: ClientConnection, message: dict[str, list[str]]) -> None:
+    async def _send_now(self, ws: ClientConnection, message: dict[str, list[str]]) -> None:
         with contextlib.suppress(ConnectionClosed):  # the reconnect resubscribes everything
             await ws.send(json.dumps(message))
 
     async def _keep(self, shard: int) -> None:
-        """Connect, subscribe, read; on any drop back off and start again, while symbols remain."""
-        now = self._clock.monotonic()
-        health = self.health[shard] = ShardHealth(since=now, down_at=now)
-        backoff = self._backoff()
-        while self._plan.symbols(shard):
-            reason = await self._session(shard, health, backoff)
-            health.connected = health.receiving = False
-            health.down_at = self._clock.monotonic()
-            health.drops[reason.split(":")[0]] += 1
-            health.last_error = reason
-            self._changed()
-            if not self._plan.symbols(shard):
-                break
-            delay = backoff.next_delay()
-            log.warning("yahoo shard %d: %s; reconnecting in %.1fs", shard, reason, delay)
-            await asyncio.sleep(delay)
-
-    async def _session(self, shard: int, health: ShardHealth, backoff: Backoff) -> str:
+        """Do what the shard's policy says until it says stop."""
+        policy = self._policy(shard)
+        decision: Decision = policy.start()
         try:
-            async with connect(
+            while not isinstance(decision, Stop):
+                if isinstance(decision, ReconnectAfter):
+                    await asyncio.sleep(decision.delay_s)
+                    decision = policy.waited()
+                elif isinstance(decision, Connect):
+                    decision = await self._session(shard, policy)
+                else:  # pragma: no cover - the policy answers a connect only from _session
+                    raise RuntimeError(f"yahoo shard {shard}: unexpected {decision!r}")
+        finally:
+            if not isinstance(decision, Stop):
+                policy.stopped()
+
+    async def _session(self, shard: int, policy: ShardPolicy) -> Decision:
+        """One connection, from the handshake to its drop; returns what the policy says next."""
+        try:
+            ws = await connect(
                 self.url,
                 open_timeout=self._open_timeout_s,
                 close_timeout=2,
-                user_agent_header=USER_AGENT,
+                user_agent_header=BROWSER_USER_AGENT,
                 max_size=1 << 20,
-            ) as ws:
-                self._sockets[shard] = ws
-                health.connected = True
-                health.connected_at = self._clock.monotonic()
-                health.connects += 1
-                await ws.send(json.dumps({"subscribe": self._plan.symbols(shard)}))
-                self._changed()
-                return await self._read(ws, health, backoff)
+            )
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+            return policy.connect_failed(exc)
+        self._sockets[shard] = ws
+        try:
+            async with ws:
+                subscribe = policy.connect_succeeded()
+                await ws.send(json.dumps({"subscribe": list(subscribe.symbols)}))
+                reason = await self._read(ws, policy)
         except ConnectionClosed as exc:
-            return f"closed: {exc}"
-        except TimeoutError:
-            return f"inactive: no frame for {self.inactivity_timeout_s}s"
-        except (OSError, InvalidHandshake, InvalidURI) as exc:
-            return f"connect: {exc}"
+            reason = f"closed: {exc}"
         finally:
             self._sockets.pop(shard, None)
+        return policy.closed(reason)
 
-    async def _read(self, ws: ClientConnection, health: ShardHealth, backoff: Backoff) -> str:
+    async def _read(self, ws: ClientConnection, policy: ShardPolicy) -> str:
+        """Frames into the sink until the connection closes or the policy drops it for silence."""
         while True:
-            async with asyncio.timeout(self.inactivity_timeout_s):
-                message = await ws.recv()
-            health.last_message = self._clock.monotonic()
+            deadline = policy.deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock.monotonic())
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await ws.recv()
+            except TimeoutError:
+                drop = policy.deadline_reached()
+                if drop is not None:
+                    return drop.reason
+                continue
+            policy.frame()
             self._handle(message)
-            if not health.receiving:
-                health.receiving = True
-                backoff.reset()  # data flows again: the next drop starts from the shortest delay
-                self._changed()
 
     def _handle(self, message: str | bytes) -> None:
+        """Decode one frame and hand it on; whatever goes wrong with it costs that frame only."""
         try:
             item = self._decode(message, self._clock.now_us())
         except FrameError as exc:
-            self.malformed[exc.kind] += 1
-            if self.malformed[exc.kind] in (1, 10, 100) or self.malformed[exc.kind] % 1000 == 0:
-                log.warning("yahoo: malformed frame (%s), %d so far", exc, self.malformed[exc.kind])
+            self._malformed(exc.kind, str(exc))
+            return
+        except (ValueError, TypeError, RecursionError, MemoryError) as exc:
+            # Not a FrameError: a decoder that let through a binary frame's UnicodeDecodeError,
+            # a JSON nested past the recursion limit, a NaN where a number was wanted.
+            self._malformed(type(exc).__name__, f"{type(exc).__name__}: {exc}")
             return
         self.frames += 1
-        self._sink([item])
+        try:
+            self._sink([item])
+        except Exception:
+            self.sink_errors += 1
+            if _often(self.sink_errors):
+                log.exception("yahoo: the sink failed on a frame, %d so far", self.sink_errors)
 
-    def _changed(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
+    def _malformed(self, kind: str, what: str) -> None:
+        self.malformed[kind] += 1
+        if _often(self.malformed[kind]):
+            log.warning("yahoo: malformed frame skipped (%s), %d of this kind so far", what, self.malformed[kind])
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -1,150 +1,36 @@
-"""A fast decoder of PricingData's protobuf wire format (proto3 encoding, protobuf.dev/programming-guides/encoding).
+"""PricingData's protobuf wire format, decoded by google.protobuf's upb runtime (C).
 
-The schema is `pricing.proto`; its betterproto module (`pricing_pb`) is the single source of the
-field table used here. betterproto's own `parse` costs ~700 µs a message (dataclass machinery
-per field); a table-driven loop over the bytes costs a few µs, which is what a gateway that
-decodes every quote needs. Absent fields stay absent (proto3 sends nothing for defaults) and
-unknown field numbers are skipped, as the encoding rules require of a reader.
+The schema is `pricing.proto`; `pricing_pb2` is protoc's module for it (see README.md beside
+this file). upb parses a streamer message in under a microsecond, about 15 times faster than
+the table-driven pure-Python reader this replaced and some 700 times faster than betterproto's
+`Message.parse` (bench/yahoo_decode). Every field is `optional` in the .proto, so `HasField`
+tells an absent field from a zero; unknown field numbers are kept aside and ignored, and a known
+number with an unexpected wire type is treated as unknown, as the encoding rules ask of a reader
+(protobuf.dev/programming-guides/encoding). What the runtime refuses (a truncated message, a
+string that is not UTF-8, a bad tag) comes back as our own DecodeError.
 """
 
 from __future__ import annotations
 
-import struct
+from google.protobuf.message import DecodeError as _ProtobufDecodeError
 
-from lib_common.ingestors.yahoo.pricing_pb import PricingData
+from lib_common.ingestors.yahoo.pricing_pb2 import PricingData
 
-# Wire types (encoding guide, "Message Structure").
-VARINT, I64, LEN, I32 = 0, 1, 2, 5
-
-_WIRE_TYPE = {
-    "string": LEN,
-    "float": I32,
-    "double": I64,
-    "sint64": VARINT,
-    "int32": VARINT,
-    "int64": VARINT,
-    "enum": VARINT,
-}
-
-_unpack_f = struct.Struct("<f").unpack_from
-_unpack_d = struct.Struct("<d").unpack_from
-
-# Value kinds, compared by identity in the hot loop.
-STRING, SINT, FLOAT, DOUBLE, INT = "string", "sint", "float", "double", "int"
-_KIND = {"string": STRING, "sint64": SINT, "float": FLOAT, "double": DOUBLE, "int32": INT, "int64": INT, "enum": INT}
+__all__ = ["DecodeError", "PricingData", "decode_pricing", "parse_pricing"]
 
 
 class DecodeError(ValueError):
     """The bytes are not a PricingData message."""
 
 
-def _field_table() -> tuple[dict[int, tuple[str, str]], dict[int, str]]:
-    """Known fields by their whole tag (number << 3 | wire type), and names by number."""
-    by_tag: dict[int, tuple[str, str]] = {}
-    names: dict[int, str] = {}
-    for name, meta in PricingData._betterproto.meta_by_field_name.items():  # type: ignore[arg-type]
-        by_tag[meta.number << 3 | _WIRE_TYPE[meta.proto_type]] = (name, _KIND[meta.proto_type])
-        names[meta.number] = name
-    return by_tag, names
-
-
-BY_TAG, NAMES = _field_table()
-# The same, as a list indexed by tag: cheaper than a dict lookup in the loop.
-_TAGS: list[tuple[str, str] | None] = [BY_TAG.get(tag) for tag in range(max(BY_TAG) + 1)]
-
-
-def _varint(data: bytes, i: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, i
-        shift += 7
-        if shift >= 70:
-            raise DecodeError(f"varint longer than 10 bytes before byte {i}")
-
-
-def _skip(data: bytes, i: int, tag: int) -> int:
-    """Step over a field this decoder does not know; a known number with the wrong type is an error."""
-    number, wire_type = tag >> 3, tag & 7
-    if number in NAMES:
-        raise DecodeError(f"field {number} ({NAMES[number]}): unexpected wire type {wire_type}")
-    if number == 0:
-        raise DecodeError("field number 0 is not valid")
-    if wire_type == VARINT:
-        _, i = _varint(data, i)
-    elif wire_type == I64:
-        i += 8
-    elif wire_type == I32:
-        i += 4
-    elif wire_type == LEN:
-        length, i = _varint(data, i)
-        i += length
-    else:
-        raise DecodeError(f"field {number}: unsupported wire type {wire_type}")
-    if i > len(data):
-        raise DecodeError(f"field {number}: runs past the end")
-    return i
+def parse_pricing(data: bytes) -> PricingData:
+    """The PricingData message in `data`; DecodeError if the runtime refuses it."""
+    try:
+        return PricingData.FromString(data)
+    except _ProtobufDecodeError as exc:
+        raise DecodeError(f"not a PricingData message: {exc}") from None
 
 
 def decode_pricing(data: bytes) -> dict[str, object]:
-    """The fields present in a PricingData message, by their names in `pricing_pb` (betterproto's
-    Python names: the .proto's, except `vol_24hr` → `vol_24_hr`).
-
-    Raises DecodeError on anything that is not a well-formed message; unknown fields are
-    skipped.
-    """
-    try:
-        return _decode(data)
-    except (IndexError, struct.error):
-        raise DecodeError("message is truncated") from None
-    except UnicodeDecodeError as exc:
-        raise DecodeError(f"a string field is not UTF-8: {exc.reason}") from None
-
-
-def _decode(data: bytes) -> dict[str, object]:
-    out: dict[str, object] = {}
-    tags = _TAGS
-    top = len(tags)
-    unpack_f = _unpack_f
-    i = 0
-    n = len(data)
-    while i < n:
-        tag = data[i]
-        i += 1
-        if tag >= 0x80:
-            tag, i = _varint(data, i - 1)
-        spec = tags[tag] if tag < top else None
-        if spec is None:
-            i = _skip(data, i, tag)
-            continue
-        name, kind = spec
-        if kind is FLOAT:
-            out[name] = unpack_f(data, i)[0]
-            i += 4
-        elif kind is STRING:
-            length = data[i]
-            i += 1
-            if length >= 0x80:
-                length, i = _varint(data, i - 1)
-            end = i + length
-            if end > n:
-                raise DecodeError(f"{name}: length {length} runs past the end")
-            out[name] = data[i:end].decode()
-            i = end
-        elif kind is DOUBLE:
-            out[name] = _unpack_d(data, i)[0]
-            i += 8
-        else:
-            v = data[i]
-            i += 1
-            if v >= 0x80:
-                v, i = _varint(data, i - 1)
-            if kind is SINT:
-                out[name] = (v >> 1) ^ -(v & 1)
-            else:  # int32/int64/enum: two's complement in 64 bits
-                out[name] = v - (1 << 64) if v >= 1 << 63 else v
-    return out
+    """The fields present in a PricingData message, by their .proto names."""
+    return {field.name: value for field, value in parse_pricing(data).ListFields()}
