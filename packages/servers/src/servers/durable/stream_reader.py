@@ -13,7 +13,7 @@ from typing import cast
 import redis.exceptions
 
 from lib_common.errors import BusUnavailable
-from lib_common.redis_bus.links import open_connection
+from lib_common.redis_bus.connection import open_connection
 from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, Reply, ReplyError, RespReader, command
 from servers.durable.entries import RawEntry
 from servers.durable.errors import SourceUnavailable
