@@ -1,4 +1,5 @@
-"""The RESP2 codec, and the raw publish and pub/sub links against the real Redis."""
+"""The RESP2 codec (fed whole replies and the same replies cut anywhere), and the raw publish
+and pub/sub links against the real Redis."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from hypothesis import strategies as st
 
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
-from lib_common.errors import BusUnavailable
+from lib_common.errors import BusReplyError, BusUnavailable
 from lib_common.redis_bus.links import RespPublishLink, RespPubSubLink
-from lib_common.redis_bus.resp import ProtocolViolation, ReplyError, ReplyReader, command
+from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, ReplyError, ReplyReader, RespReader, command
+from lib_common.redis_bus.stream import entries_of
 from lib_common.redis_bus.subscriber import BusMessage
 
 
@@ -56,6 +58,72 @@ def test_unknown_reply_type_is_a_protocol_violation() -> None:
         ReplyReader().feed(b"!oops\r\n")
 
 
+XREADGROUP = (
+    b"*1\r\n*2\r\n$7\r\nrsdev:q\r\n*2\r\n"
+    b'*2\r\n$3\r\n1-0\r\n*4\r\n$6\r\nsymbol\r\n$4\r\nAAPL\r\n$5\r\nframe\r\n$10\r\n{"a":"\r\n"}\r\n'
+    b"*2\r\n$3\r\n2-0\r\n*-1\r\n"
+)
+
+
+def read_all(chunks: list[bytes]) -> object:
+    reader = RespReader()
+    for chunk in chunks[:-1]:
+        reader.feed(chunk)
+        assert reader.reply() is INCOMPLETE
+    reader.feed(chunks[-1])
+    return reader.reply()
+
+
+def test_an_xreadgroup_reply() -> None:
+    reply = read_all([XREADGROUP])
+    assert entries_of(reply) == [  # type: ignore[arg-type]
+        [b"1-0", [b"symbol", b"AAPL", b"frame", b'{"a":"\r\n"}']],
+        [b"2-0", None],
+    ]
+
+
+@pytest.mark.parametrize("cut", range(1, len(XREADGROUP)))
+def test_any_split_reads_the_same(cut: int) -> None:
+    assert read_all([XREADGROUP[:cut], XREADGROUP[cut:]]) == read_all([XREADGROUP])
+
+
+def test_scalars_errors_and_nulls() -> None:
+    reader = RespReader()
+    reader.feed(b":42\r\n+OK\r\n-NOGROUP no such group\r\n-ERR\r\n$-1\r\n*0\r\n*-1\r\n")
+    assert reader.reply() == 42 and reader.reply() == b"OK"
+    error = reader.reply()
+    assert isinstance(error, ReplyError) and str(error) == "NOGROUP no such group" and error.code == "NOGROUP"
+    bare = reader.reply()
+    assert isinstance(bare, ReplyError) and bare.code == "ERR"
+    assert reader.reply() is None and reader.reply() == [] and reader.reply() is None
+    assert reader.reply() is INCOMPLETE
+    assert entries_of(None) == []
+
+
+def encode(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return b"$%d\r\n%s\r\n" % (len(value), value)
+    assert isinstance(value, list)
+    return b"*%d\r\n" % len(value) + b"".join(encode(v) for v in value)
+
+
+nested = st.recursive(st.binary(max_size=20), lambda inner: st.lists(inner, max_size=4), max_leaves=20)
+
+
+@given(nested, st.lists(st.integers(min_value=1, max_value=8), max_size=6))
+def test_nested_replies_round_trip_in_pieces(value: object, cuts: list[int]) -> None:
+    wire = encode(value)
+    reader = ReplyReader()
+    got: list[object] = []
+    for n in cuts:
+        if len(wire) > n:
+            reader.feed(wire[:n])
+            got.extend(reader.take())
+            wire = wire[n:]
+    reader.feed(wire)
+    assert [*got, *reader.take()] == [value]
+
+
 @pytest.mark.asyncio
 async def test_publish_link_publishes_and_appends_to_the_stream() -> None:
     prefix = f"test-resp-{uuid.uuid4().hex[:8]}:"
@@ -94,8 +162,9 @@ async def test_refused_command_is_reported() -> None:
     await client.set(f"{prefix}quotes", "not a stream")
     link = await RespPublishLink.connect("redis://127.0.0.1:6379/0", prefix, 100)
     try:
-        with pytest.raises(BusUnavailable, match="refused: WRONGTYPE"):
+        with pytest.raises(BusReplyError, match="refused: WRONGTYPE") as refused:
             await link.send([Frame.quote(Quote("AAPL", 1, 2), 3)])
+        assert refused.value.code == "WRONGTYPE"
     finally:
         await link.close()
         await client.delete(f"{prefix}quotes")

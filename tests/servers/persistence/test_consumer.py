@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import pytest
 
+from lib_common.core.backoff import Backoff
+from lib_common.errors import BusReplyError, BusUnavailable
 from lib_common.metrics import Exposition
+from lib_common.redis_bus.stream import StreamEntry
 from servers.durable.config import ConsumerConfig
 from servers.durable.consumer import DurableConsumer, State, WriteResult
-from servers.durable.entries import StreamEntry
 from servers.durable.errors import SinkUnavailable
 from servers.server_sql.writer import PostgresSink
 from tests.servers.persistence.services import SHARED_DSN, SHARED_REDIS, pending, publish, quote, stream_ids_in
@@ -109,8 +112,6 @@ def test_claims_entries_left_by_another_consumer(names: tuple[str, str]) -> None
 async def test_postgres_sink_writes_a_redelivered_batch_once(names: tuple[str, str]) -> None:
     prefix, table = names
     ids = publish(SHARED_REDIS, prefix, [quote(i) for i in range(50)])
-    import json
-
     entries = [StreamEntry(i, "S", json.dumps(quote(n)).encode()) for n, i in enumerate(ids)]
     sink = PostgresSink(SHARED_DSN, table)
     await sink.open()
@@ -123,3 +124,130 @@ async def test_postgres_sink_writes_a_redelivered_batch_once(names: tuple[str, s
     finally:
         await sink.close()
     assert sorted(stream_ids_in(SHARED_DSN, table)) == sorted(ids)
+
+
+# ── the loop with a fake group and a fake sleep: the reconnect policy, no Redis, no waiting ──
+
+
+class FakeGroup:
+    """A stream with one consumer's PEL, failing on demand."""
+
+    def __init__(self, ids: list[str], *, refuse_connects: int = 0, nogroup_reads: int = 0) -> None:
+        self.entries = [[i.encode(), [b"symbol", b"S", b"frame", b"{}"]] for i in ids]
+        self.next = 0
+        self.pel: list[bytes] = []
+        self.refuse_connects = refuse_connects
+        self.nogroup_reads = nogroup_reads
+        self.groups_created = 0
+        self.closed = 0
+
+    async def ping(self) -> None:
+        if self.refuse_connects:
+            self.refuse_connects -= 1
+            raise BusUnavailable("redis at redis://fake: connection refused")
+
+    async def ensure_group(self) -> bool:
+        self.groups_created += 1
+        return True
+
+    async def claim_idle(self, min_idle_ms: int, count: int) -> int:
+        return 0
+
+    async def read(self, after: str, count: int, block_ms: int | None) -> list[list[object]]:
+        await asyncio.sleep(0)
+        if self.nogroup_reads:
+            self.nogroup_reads -= 1
+            raise BusReplyError("NOGROUP", "NOGROUP No such key or consumer group")
+        if after != ">":
+            return [e for e in self.entries if e[0] in self.pel and e[0] > after.encode()][:count]
+        batch = self.entries[self.next : self.next + count]
+        self.next += len(batch)
+        self.pel += [e[0] for e in batch]  # type: ignore[misc]
+        return batch  # type: ignore[return-value]
+
+    async def ack(self, ids: list[bytes]) -> None:
+        self.pel = [i for i in self.pel if i not in ids]
+
+    async def figures(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self.closed += 1
+
+
+def drive(group: FakeGroup, sink: FlakySink, done: object) -> tuple[DurableConsumer, list[float]]:
+    sleeps: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        sleeps.append(delay)
+
+    config = ConsumerConfig("g", "redis://fake", consumer="c1", batch_size=2, max_wait_ms=1)
+    consumer = DurableConsumer(
+        config, sink, name="t", group=lambda _: group, backoff=Backoff(0.2, 10.0, jitter=0.0), sleep=sleep
+    )
+    asyncio.run(run_until(consumer, done, timeout=10))
+    return consumer, sleeps
+
+
+def test_connect_failures_back_off_through_the_shared_policy() -> None:
+    group = FakeGroup(["1-0", "2-0", "3-0"], refuse_connects=3)
+    sink = FlakySink(fail_on=0)
+    consumer, sleeps = drive(group, sink, lambda: consumer_done(sink, 3))
+    assert sleeps == [0.2, 0.4, 0.8]  # doubling, then the connect resets it
+    assert consumer.reconnects == 3 and consumer.link.outages == 1 and consumer.link.connects == 1
+    assert consumer.link.last_outage is not None and consumer.link.last_outage.errors == 3
+    assert consumer.state is State.STOPPED and group.pel == []
+
+
+def test_a_failed_write_reconnects_and_redelivers_without_real_sleeps() -> None:
+    group = FakeGroup(["1-0", "2-0", "3-0", "4-0"])
+    sink = FlakySink(fail_on=1)
+    consumer, sleeps = drive(group, sink, lambda: consumer_done(sink, 4))
+    assert sleeps == [0.2] and group.closed >= 1
+    assert sink.batches[0] == (["1-0", "2-0"], True)  # from the PEL after the reconnect
+    assert consumer.acked == 4 and group.pel == []
+
+
+def test_nogroup_creates_the_group_again_without_reconnecting() -> None:
+    group = FakeGroup(["1-0"], nogroup_reads=1)
+    sink = FlakySink(fail_on=0)
+    consumer, sleeps = drive(group, sink, lambda: consumer_done(sink, 1))
+    assert group.groups_created == 2 and sleeps == [] and consumer.reconnects == 0
+
+
+def consumer_done(sink: FlakySink, n: int) -> bool:
+    return len({i for batch, _ in sink.batches for i in batch}) == n
+
+
+FRAME = {"type": "quote", "symbol": "A", "price": 1.5, "ts_upstream": 1, "ts_library_in": 2, "ts_library_out": 3}
+OUT_OF_FORMAT = [
+    {"ts_library_in": None},
+    {"type": "pong"},
+    {"market_hours": "lunch"},
+    {"symbol": ""},
+    {"ts_upstream": 1.5},
+    {"day_volume": 2**63},
+    {"price": float("nan")},
+]
+
+
+@pytest.mark.asyncio
+async def test_postgres_fast_path_takes_what_the_decoder_takes(names: tuple[str, str]) -> None:
+    """The fast path (PostgreSQL takes the frame apart) sends a batch the checked way (the bus's
+    decoder) for every entry missing what the format requires, so those are counted, not
+    written, whichever way their batch went (docs/server_sql.md says what only the decoder
+    refuses)."""
+    _, table = names
+    sink = PostgresSink(SHARED_DSN, table)
+    await sink.open()
+    try:
+        good = json.dumps({**FRAME, "rating": "fear", "flag": True}).encode()
+        result = await sink.write([StreamEntry(f"1-{i}", "A", good) for i in range(3)], redelivered=False)
+        assert (result.written, result.malformed, sink.fallbacks) == (3, 0, 0)
+        for n, change in enumerate(OUT_OF_FORMAT):
+            bad = json.dumps({k: v for k, v in {**FRAME, **change}.items() if v is not None}).encode()
+            result = await sink.write([StreamEntry(f"2-{n}", "A", bad), StreamEntry(f"3-{n}", "A", good)], False)
+            assert (result.written, result.malformed, sink.fallbacks) == (1, 1, n + 1), change
+    finally:
+        await sink.close()
+    assert len(stream_ids_in(SHARED_DSN, table)) == 3 + len(OUT_OF_FORMAT)

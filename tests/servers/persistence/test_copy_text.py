@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servers.durable.entries import StreamEntry
+from lib_common.redis_bus.stream import StreamEntry
 from servers.server_sql.writer import copy_text
 
 _UNESCAPE = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"\\": b"\\"}

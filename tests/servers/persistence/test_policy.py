@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from servers.durable.entries import MalformedEntry, StreamEntry, id_key, parse_entries, quote_time_us
+from lib_common.errors import BusMessageError
+from lib_common.redis_bus.stream import StreamEntry, id_key, parse_entries
 from servers.durable.policy import LagMonitor, Phase, RateMeter, ReadCursor
 from servers.server_sql.rows import quote_row
 
@@ -66,17 +67,23 @@ def test_entries_without_a_frame_are_set_apart() -> None:
     assert entries == [StreamEntry("1-0", "A", b"{}")] and empty == ["2-0", "3-0"]
 
 
-def test_quote_time_falls_back_to_receipt() -> None:
-    assert quote_time_us("5-0", {"ts_upstream": 7}) == 7
-    assert quote_time_us("5-0", {"ts_library_in": 8}) == 8
-    assert quote_time_us("5-0", {"ts_upstream": "x"}) == 5000
-
-
 def test_quote_row_checks_types_and_keeps_extras() -> None:
     frame = b'{"type":"quote","symbol":"AAPL","price":189,"ts_upstream":1,"ts_library_in":2,"rating":"fear"}'
     row = quote_row(StreamEntry("1-0", "AAPL", frame))
     assert row[:3] == ("1-0", "AAPL", 189.0) and row[-1] == '{"rating":"fear"}'
     assert row[5] is None  # day_volume left out: NULL, not invented
-    for bad in (b'{"symbol":"A","price":"1"}', b'{"symbol":"A","day_volume":1.5}', b"[1]", b"nope", b'{"price":1}'):
-        with pytest.raises(MalformedEntry):
-            quote_row(StreamEntry("2-0", "", bad))
+    assert row[9:12] == (1, 2, None)  # ts_upstream, ts_library_in, and no ts_library_out
+    q = '{"type":"quote","symbol":"A","ts_upstream":1,"ts_library_in":2,'
+    for bad in (
+        q + '"price":"1"}',
+        q + '"day_volume":1.5}',
+        q + '"price":NaN}',
+        '{"type":"quote","symbol":"A","ts_upstream":1.5,"ts_library_in":2}',
+        '{"type":"quote","symbol":"A","ts_library_in":2}',
+        q + '"day_volume":9223372036854775808}',
+        "[1]",
+        "nope",
+        '{"price":1}',
+    ):
+        with pytest.raises(BusMessageError):
+            quote_row(StreamEntry("2-0", "A", bad.encode()))

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from lib_common.clock import ManualClock
-from servers.durable.entries import StreamEntry
+from lib_common.redis_bus.stream import StreamEntry
 from servers.server_log.files import LogSink, ndjson_line
 from servers.server_log.rotation import RotationPolicy, file_name, ny_date, ny_midnight_after, parse_file_name
 
@@ -45,7 +45,9 @@ def test_file_names() -> None:
 
 
 def entry(seq: int, ts: int) -> StreamEntry:
-    frame = json.dumps({"type": "quote", "symbol": "AAPL", "price": 1.5, "ts_upstream": ts}).encode()
+    frame = json.dumps(
+        {"type": "quote", "symbol": "AAPL", "price": 1.5, "ts_upstream": ts, "ts_library_in": ts + 5}
+    ).encode()
     return StreamEntry(f"{ts // 1000}-{seq}", "AAPL", frame)
 
 
@@ -57,10 +59,10 @@ def read_ids(path: Path) -> list[str]:
 
 def test_line_keeps_the_frame_and_adds_the_id() -> None:
     e = StreamEntry("1-2", "A", b'{"type":"quote","symbol":"A"}')
-    assert ndjson_line(e, {}) == b'{"stream_id":"1-2","type":"quote","symbol":"A"}\n'
-    assert ndjson_line(StreamEntry("1-3", "A", b"{}"), {}) == b'{"stream_id":"1-3"}\n'
+    assert ndjson_line(e) == b'{"stream_id":"1-2","type":"quote","symbol":"A"}\n'
+    assert ndjson_line(StreamEntry("1-3", "A", b"{}")) == b'{"stream_id":"1-3"}\n'
     multi = StreamEntry("1-4", "A", b'{\n "symbol": "A"\n}')
-    assert ndjson_line(multi, {"symbol": "A"}) == b'{"stream_id":"1-4","symbol":"A"}\n'
+    assert ndjson_line(multi) == b'{"stream_id":"1-4","symbol":"A"}\n'
 
 
 def test_midnight_closes_and_gzips_the_day(tmp_path: Path) -> None:
@@ -94,7 +96,7 @@ def test_recovery_cuts_a_torn_line_and_skips_what_it_wrote(tmp_path: Path) -> No
     asyncio.run(first.close())
     path = tmp_path / "quotes-2025-11-21.ndjson"
     with path.open("ab") as f:  # the crash cut the fifth line short
-        f.write(ndjson_line(batch[4], {})[:12])
+        f.write(ndjson_line(batch[4])[:12])
     second = LogSink(tmp_path, clock)
     asyncio.run(second.open())
     result = asyncio.run(second.write(batch, redelivered=True))  # the whole batch comes again
@@ -119,3 +121,15 @@ def test_recovery_finishes_an_interrupted_close(tmp_path: Path) -> None:
     result = asyncio.run(again.write(batch[2:], redelivered=True))
     assert result.duplicates == 1 and not (tmp_path / "quotes-2025-11-22.ndjson").exists()
     assert read_ids(tmp_path / "quotes-2025-11-21.ndjson.gz") == [e.id for e in batch]
+
+
+def test_an_entry_not_in_the_bus_format_is_counted_not_written(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    sink = LogSink(tmp_path, clock)
+    asyncio.run(sink.open())
+    no_stamp = StreamEntry("1-0", "AAPL", b'{"type":"quote","symbol":"AAPL","ts_upstream":1}')
+    nan = StreamEntry("1-1", "AAPL", b'{"type":"quote","symbol":"A","ts_upstream":1,"ts_library_in":2,"price":NaN}')
+    result = asyncio.run(sink.write([no_stamp, nan, entry(2, BEFORE_MIDNIGHT)], redelivered=False))
+    assert (result.written, result.malformed) == (1, 2)
+    assert read_ids(tmp_path / "quotes-2025-11-21.ndjson") == [entry(2, BEFORE_MIDNIGHT).id]
+    asyncio.run(sink.close())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lib_common.core.quote import Quote
 from lib_common.errors import ConfigError
 from servers.server_speak.config import parse_config
 from servers.server_speak.rules import Alert, Direction, PercentMove, PriceCross, Priority, RatingChange
@@ -12,8 +13,9 @@ from servers.server_speak.speech_queue import Offer, SpeechQueue
 S = 1_000_000
 
 
-def q(symbol: str, price: float, ts_s: float = 0, **extra: object) -> dict[str, object]:
-    return {"type": "quote", "symbol": symbol, "price": price, "ts_upstream": int(ts_s * S), **extra}
+def q(symbol: str, price: float, ts_s: float = 0, **extra: str) -> Quote:
+    ts = int(ts_s * S)
+    return Quote(symbol, ts_upstream=ts, ts_library_in=ts, price=price, extra=tuple(extra.items()))
 
 
 def test_price_cross_fires_on_crossing_in_its_direction() -> None:

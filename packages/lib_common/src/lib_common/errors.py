@@ -7,7 +7,12 @@ RsdevError
 ├── ProtocolError        a client sent something the gateway cannot act on
 └── BusError             Redis, the message bus between nodes, failed us
     ├── BusUnavailable   cannot reach Redis, or the connection dropped (retry with backoff)
+    ├── BusReplyError    Redis answered a command with an error reply; `code` is its first word
+    │                    (NOGROUP, BUSYGROUP, WRONGTYPE, NOAUTH, ERR, ...)
     └── BusMessageError  a message on the bus is not in the shared format (count it, skip it)
+
+Every Redis error is one of these from the moment it leaves `lib_common.redis_bus`: the socket's
+OSError, a timeout and a protocol violation become BusUnavailable, an error reply BusReplyError.
 """
 
 from __future__ import annotations
@@ -52,11 +57,22 @@ class ProtocolError(RsdevError):
 
 
 class BusError(RsdevError):
-    """Redis (the bus between ingest and edge nodes) failed; redis-py's errors end here."""
+    """Redis (the bus between ingest and edge nodes) failed; socket and protocol errors end here."""
 
 
 class BusUnavailable(BusError):
     """Redis cannot be reached or the connection dropped: back off and reconnect."""
+
+
+class BusReplyError(BusError):
+    """Redis refused a command: an error reply (`-CODE message`). The connection is still in step,
+    but resending the same command will not help unless the cause (a missing group, a key of the
+    wrong type, bad credentials) is dealt with; callers decide by `code`, never by the text."""
+
+    def __init__(self, code: str, message: str, *, where: str = "redis") -> None:
+        super().__init__(f"{where} refused: {message}")
+        self.code = code
+        self.message = message
 
 
 class BusMessageError(BusError):

@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from lib_common.config import Section, load_json5
+from lib_common.errors import BusError
+from lib_common.redis_bus.connection import RespConnection
 from rsdev_misc.monitor import (
     CheckResult,
     HealthListen,
@@ -71,28 +69,32 @@ def from_section(root: Section) -> RedisConfig:
     )
 
 
+def parse_info(text: bytes) -> dict[str, object]:
+    """INFO's `key:value` lines (sections and comments skipped); whole numbers as ints."""
+    info: dict[str, object] = {}
+    for line in text.decode(errors="replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not key.startswith("#"):
+            info[key] = int(value) if value.isdigit() else value
+    return info
+
+
 class RedisProbe:
+    """PING, SET and INFO on one of the bus's raw connections (`RespConnection`), reopened after
+    a failed check."""
+
     def __init__(self, config: RedisConfig) -> None:
         self.config = config
-        self._client: aioredis.Redis | None = None
-
-    def _connect(self) -> aioredis.Redis:
-        if self._client is None:
-            self._client = aioredis.Redis.from_url(
-                self.config.url,
-                socket_timeout=self.config.timeout_s,
-                socket_connect_timeout=self.config.timeout_s,
-                retry_on_timeout=False,
-            )
-        return self._client
+        self._client = RespConnection(config.url, timeout_s=config.timeout_s, connect_timeout_s=config.timeout_s)
 
     async def _probe(self) -> tuple[float, dict[str, object]]:
-        client = self._connect()
+        client = self._client
         started = time.perf_counter()
-        await client.ping()
+        await client.execute("PING")
         ping_ms = (time.perf_counter() - started) * 1000
-        await client.set(self.config.heartbeat_key, f"{time.time():.6f}", ex=self.config.heartbeat_ttl_s)
-        info = await client.info()
+        await client.execute("SET", self.config.heartbeat_key, f"{time.time():.6f}", "EX", self.config.heartbeat_ttl_s)
+        reply = await client.execute("INFO")
+        info = parse_info(reply) if isinstance(reply, bytes) else {}
         details: dict[str, object] = {"ping_ms": round(ping_ms, 3), "heartbeat_key": self.config.heartbeat_key}
         for key in ("redis_version", "used_memory", "connected_clients"):
             if key in info:
@@ -102,16 +104,13 @@ class RedisProbe:
     async def check(self) -> CheckResult:
         try:
             ping_ms, details = await asyncio.wait_for(self._probe(), self.config.timeout_s)
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (BusError, TimeoutError) as exc:
             await self.close()
             return CheckResult(False, error=f"{type(exc).__name__}: {exc}".rstrip(": "))
         return CheckResult(True, latency_ms=ping_ms, details=details)
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(RedisError, OSError, TimeoutError):
-                await asyncio.wait_for(client.aclose(), self.config.timeout_s)
+        await self._client.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

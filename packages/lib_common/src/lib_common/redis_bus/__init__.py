@@ -1,15 +1,29 @@
-"""Quotes over Redis: the publisher on ingest nodes, the subscriber under edge nodes and redis2ws.
+"""The Redis bus: the only Redis code in the tree, and the only place that knows the channel and
+stream names and the quote encoding.
 
-Policy (buffering, dropping, backoff, what to (re)subscribe) is plain code driven through small
-link interfaces (`PublishLink`, `PubSubLink`); `links` holds the redis-py adapters, where
-redis-py's exceptions become `lib_common.errors.BusError`s.
+- `format`: the contract (docs/redis.md): channel `{prefix}quote:{SYMBOL}`, stream
+  `{prefix}quotes` with fields `symbol` and `frame`, and `decode_quote_frame`, the one
+  validated decoder every reader uses (the edge feed, server_sql, server_log, server_speak).
+- `resp`: RESP2, sans-I/O: `command()` encodes, hiredis parses.
+- `connection`: raw connections (URL, TLS, AUTH, SELECT) and `RespConnection` for
+  request/reply commands; the boundary where Redis errors become the bus's own
+  (`lib_common.errors`: BusUnavailable, BusReplyError with the reply's code).
+- `links`: the hot path's adapters, `RespPublishLink` (PUBLISH + XADD pipelines) and
+  `RespPubSubLink` (pub/sub pushes).
+- `publisher`, `subscriber`: policy over those link interfaces (buffering and dropping, what
+  to (re)subscribe), reconnecting through `reconnecting.Reconnecting` on the shared
+  `lib_common.core.reconnect.Reconnect` policy.
+- `stream`: the stream's entries and `StreamGroup`, the consumer-group commands (XGROUP,
+  XAUTOCLAIM, XREADGROUP, XACK, XINFO) the durable consumers use.
 """
 
 from lib_common.redis_bus.format import (
     DEFAULT_PREFIX,
     DEFAULT_REDIS_URL,
     DEFAULT_STREAM_MAXLEN,
+    QuoteFrame,
     decode_quote,
+    decode_quote_frame,
     quote_channel,
     stream_key,
 )
@@ -24,9 +38,11 @@ __all__ = [
     "PubSubLink",
     "PublishLink",
     "Publisher",
+    "QuoteFrame",
     "Subscriber",
     "SubscriberState",
     "decode_quote",
+    "decode_quote_frame",
     "quote_channel",
     "stream_key",
 ]

@@ -12,7 +12,8 @@ server_sql, server_log and the edge nodes depend on this exactly; change it only
 from __future__ import annotations
 
 import json
-from typing import cast
+import math
+from typing import NamedTuple, cast
 
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.errors import BusMessageError
@@ -20,10 +21,11 @@ from lib_common.errors import BusMessageError
 DEFAULT_PREFIX = "rsdev:"
 DEFAULT_STREAM_MAXLEN = 1_000_000
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+INT64 = 2**63  # integers on the bus are 64-bit: PostgreSQL bigint, and every JSON reader
 
 _FLOATS = ("price", "change", "change_percent")
 _STRINGS = ("currency", "exchange")
-_MARKET_HOURS = frozenset(("pre", "regular", "post", "extended", "overnight", "closed"))
+MARKET_HOURS = frozenset(("pre", "regular", "post", "extended", "overnight", "closed"))
 # Keys of the payload that are not carried over as `extra` (the edge stamps its own ts_library_out).
 _KNOWN = frozenset(
     ("type", "symbol", *_FLOATS, "day_volume", "market_hours", *_STRINGS, "ts_upstream", "ts_library_in")
@@ -32,6 +34,7 @@ _SKIPPED = frozenset(("type", "ts_library_out"))
 
 
 def quote_channel(prefix: str, symbol: str) -> str:
+    """The pub/sub channel of `symbol`; `quote_channel(prefix, "")` is the prefix of them all."""
     return f"{prefix}quote:{symbol}"
 
 
@@ -39,12 +42,27 @@ def stream_key(prefix: str) -> str:
     return f"{prefix}quotes"
 
 
+class QuoteFrame(NamedTuple):
+    """A decoded bus message: the Quote, and the ingest's dispatch stamp that a Quote has no
+    field for (an edge stamps its own; server_sql keeps the ingest's)."""
+
+    quote: Quote
+    ts_library_out: int | None
+
+
+def _fail(name: str, expected: str, value: object) -> BusMessageError:
+    found = repr(value) if isinstance(value, int | float) and not isinstance(value, bool) else type(value).__name__
+    return BusMessageError("bad_field", f"{name}: expected {expected}, found {found}")
+
+
 def _number(body: dict[str, object], name: str) -> float | None:
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BusMessageError("bad_field", f"{name}: expected a number, found {type(value).__name__}")
+        raise _fail(name, "a number", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(name, "a finite number", value)
     return value  # an int stays an int: the edge re-encodes the ingest's payload as it was
 
 
@@ -53,14 +71,30 @@ def _integer(body: dict[str, object], name: str, *, required: bool) -> int | Non
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BusMessageError("bad_field", f"{name}: expected an integer, found {type(value).__name__}")
+        raise _fail(name, "an integer", value)
+    if not -INT64 <= value < INT64:
+        raise _fail(name, "a 64-bit integer", value)
     return value
 
 
-def decode_quote(payload: bytes | str) -> Quote:
-    """A quote frame's payload back into the Quote it was encoded from, ingest timestamps kept.
+def _scalar(name: str, value: object) -> str | int | float | bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(name, "a finite number", value)
+    if not isinstance(value, str | int | float | bool):
+        raise _fail(name, "a scalar", value)
+    return value
 
-    Raises BusMessageError (reason: not_json, not_quote, bad_field) for anything else.
+
+def decode_quote_frame(payload: bytes | str) -> QuoteFrame:
+    """The one decoder of the bus's quote messages (pub/sub payloads, stream `frame` fields,
+    restream's own quote frames): the Quote it was encoded from, ingest timestamps kept.
+
+    Checked: a JSON object with "type": "quote"; `symbol` a non-empty string; `ts_upstream` and
+    `ts_library_in` present, integers (µs since the epoch); `ts_library_out` and `day_volume`
+    integers when present; every integer 64-bit; every number finite (JSON's NaN/Infinity are
+    refused); `currency`/`exchange` strings; `market_hours` a known session; other fields
+    scalars (kept as `extra`). Anything else raises BusMessageError (reason: not_json,
+    not_quote, bad_field) saying which field and what was found.
     """
     try:
         body = json.loads(payload)
@@ -73,23 +107,20 @@ def decode_quote(payload: bytes | str) -> Quote:
         raise BusMessageError("bad_field", "symbol: expected a non-empty string")
     ts_upstream = cast(int, _integer(body, "ts_upstream", required=True))
     ts_library_in = cast(int, _integer(body, "ts_library_in", required=True))
+    ts_library_out = _integer(body, "ts_library_out", required=False)
     strings: dict[str, str | None] = {}
     for name in _STRINGS:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
-            raise BusMessageError("bad_field", f"{name}: expected a string, found {type(value).__name__}")
+            raise _fail(name, "a string", value)
         strings[name] = value
     market_hours = body.get("market_hours")
-    if market_hours is not None and market_hours not in _MARKET_HOURS:
+    if market_hours is not None and market_hours not in MARKET_HOURS:
         raise BusMessageError("bad_field", f"market_hours: unknown session {market_hours!r}")
-    extra: list[tuple[str, str | int | float | bool]] = []
-    for name, value in body.items():
-        if name in _KNOWN or name in _SKIPPED:
-            continue
-        if not isinstance(value, str | int | float | bool):
-            raise BusMessageError("bad_field", f"{name}: expected a scalar, found {type(value).__name__}")
-        extra.append((name, value))
-    return Quote(
+    extra = tuple(
+        (name, _scalar(name, value)) for name, value in body.items() if name not in _KNOWN and name not in _SKIPPED
+    )
+    quote = Quote(
         symbol=symbol,
         ts_upstream=ts_upstream,
         ts_library_in=ts_library_in,
@@ -100,15 +131,21 @@ def decode_quote(payload: bytes | str) -> Quote:
         market_hours=cast(MarketHours | None, market_hours),
         currency=strings["currency"],
         exchange=strings["exchange"],
-        extra=tuple(extra),
+        extra=extra,
     )
+    return QuoteFrame(quote, ts_library_out)
+
+
+def decode_quote(payload: bytes | str) -> Quote:
+    """`decode_quote_frame(payload).quote`: for readers that stamp their own ts_library_out."""
+    return decode_quote_frame(payload).quote
 
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def redis_url_problem(url: str) -> str | None:
-    """What is wrong with a Redis URL, or None when it has a scheme redis-py accepts."""
+    """What is wrong with a Redis URL, or None when it has a scheme the bus's connections take."""
     if url.startswith(REDIS_URL_SCHEMES):
         return None
     return f"expected a redis://, rediss:// or unix:// URL, found {url!r}"

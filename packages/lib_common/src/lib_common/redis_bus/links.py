@@ -1,114 +1,41 @@
-"""The bus's connections: thin adapters behind `PublishLink` and `PubSubLink`, on raw RESP.
+"""The hot path's connections: `RespPublishLink` behind the Publisher, `RespPubSubLink` behind
+the Subscriber (the edge feed, redis2ws, server_speak's Redis source).
 
-The hot paths (every published frame, every frame an edge node reads) speak RESP over an asyncio
-stream themselves (`resp.py`): redis-py costs hundreds of µs of Python per pipeline or pub/sub
-message, which on two cores is the difference between an edge node that keeps up and one that
-does not. Reconnecting, backing off and resubscribing are the Publisher's and the Subscriber's
-policy, and a connection that failed is thrown away whole. Every socket or protocol error leaves
-here as `BusUnavailable`. (The durable consumers use redis-py: streams, not the hot path.)
+Both are thin adapters on a raw connection (`connection.open_connection`, RESP parsed by
+hiredis): one pipelined write of PUBLISH + XADD per frame and their replies per batch; pub/sub
+pushes turned into BusMessages as each read of the socket completes them. A general-purpose
+client would spend hundreds of µs of Python per pipeline or per message, which on two cores is
+the difference between an edge node that keeps up and one that does not. Reconnecting, backing
+off and resubscribing are the Publisher's and the Subscriber's policy; a connection that failed
+is thrown away whole. A socket or protocol error leaves here as BusUnavailable, an error reply
+as BusReplyError.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ssl
 from collections.abc import Sequence
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from lib_common.core.frame import Frame
-from lib_common.errors import BusUnavailable
+from lib_common.redis_bus.connection import (
+    COMMAND_TIMEOUT_S,
+    close_stream,
+    open_connection,
+    redacted,
+    round_trip,
+    unavailable,
+)
 from lib_common.redis_bus.format import quote_channel, stream_key
-from lib_common.redis_bus.resp import ProtocolViolation, Reply, ReplyError, ReplyReader, command
+from lib_common.redis_bus.resp import ProtocolViolation, Reply, ReplyReader, command
 from lib_common.redis_bus.subscriber import BusMessage
 
-CONNECT_TIMEOUT_S = 2.0
-# Bounds one batch's round trip: a Redis that stopped answering is as gone as a closed one.
-COMMAND_TIMEOUT_S = 5.0
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for logs and /status."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-def _unavailable(url: str, exc: BaseException) -> BusUnavailable:
-    return BusUnavailable(f"redis at {redacted(url)}: {exc or type(exc).__name__}")
-
-
-async def open_connection(url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """A raw connection to Redis, authenticated and on the URL's database."""
-    parts = urlsplit(url)
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT_S):
-            if parts.scheme == "unix":
-                reader, writer = await asyncio.open_unix_connection(parts.path)
-            elif parts.scheme in ("redis", "rediss"):
-                tls = ssl.create_default_context() if parts.scheme == "rediss" else None
-                host = parts.hostname or "127.0.0.1"
-                reader, writer = await asyncio.open_connection(host, parts.port or 6379, ssl=tls)
-            else:
-                raise BusUnavailable(f"bad redis URL {redacted(url)!r}: expected redis://, rediss:// or unix://")
-    except (OSError, TimeoutError) as exc:
-        raise _unavailable(url, exc) from exc
-    hello: list[bytes] = []
-    if parts.password is not None:
-        user = [unquote(parts.username)] if parts.username else []
-        hello.append(command(b"AUTH", *user, unquote(parts.password)))
-    db = parse_qs(parts.query).get("db", [""])[0] if parts.scheme == "unix" else parts.path.strip("/")
-    if db and db != "0":
-        hello.append(command(b"SELECT", db))
-    hello.append(command(b"PING"))
-    try:
-        await _round_trip(reader, writer, ReplyReader(), b"".join(hello), len(hello), url)
-    except BusUnavailable:
-        writer.close()
-        raise
-    return reader, writer
-
-
-async def _round_trip(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    replies: ReplyReader,
-    request: bytes,
-    expected: int,
-    url: str,
-) -> list[Reply]:
-    """Write pipelined commands, read their replies; a refused command is BusUnavailable too
-    (a wrong type at the stream key or bad credentials will not heal by resending)."""
-    try:
-        async with asyncio.timeout(COMMAND_TIMEOUT_S):
-            writer.write(request)
-            await writer.drain()
-            got: list[Reply] = []
-            while len(got) < expected:
-                data = await reader.read(65536)
-                if not data:
-                    raise ConnectionResetError("connection closed by the server")
-                replies.feed(data)
-                got.extend(replies.take())
-    except (OSError, TimeoutError, ProtocolViolation) as exc:
-        raise _unavailable(url, exc) from exc
-    errors = [reply.message for reply in got if isinstance(reply, ReplyError)]
-    if errors:
-        raise BusUnavailable(f"redis at {redacted(url)} refused: {errors[0]}")
-    return got
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError, ConnectionError):
-        await writer.wait_closed()
+__all__ = ["RespPubSubLink", "RespPublishLink", "redacted"]
 
 
 class RespPublishLink:
-    """The publisher's connection without redis-py: one write of 2N RESP commands a batch, then the
-    2N replies. redis-py spends ~0.8 ms of Python on a four-command pipeline; on the dispatch
-    core of an ingest node that is latency for every edge client and CPU taken from delivery."""
+    """The publisher's connection: one write of 2N RESP commands a batch, then the 2N replies.
+    (redis-py spent ~0.8 ms of Python on a four-command pipeline; on the dispatch core of an
+    ingest node that is latency for every edge client and CPU taken from delivery.)"""
 
     def __init__(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str, prefix: str, stream_maxlen: int
@@ -134,16 +61,17 @@ class RespPublishLink:
             symbol = frame.symbol or ""
             out.append(command(b"PUBLISH", quote_channel(prefix, symbol), payload))
             out.append(command(b"XADD", stream, b"MAXLEN", b"~", maxlen, b"*", b"symbol", symbol, b"frame", payload))
-        await _round_trip(self._reader, self._writer, self._replies, b"".join(out), len(out), self._url)
+        connection = (self._reader, self._writer)
+        await round_trip(connection, self._replies, b"".join(out), len(out), self._url, COMMAND_TIMEOUT_S)
 
     async def close(self) -> None:
-        await _close(self._writer)
+        await close_stream(self._writer)
 
 
 class RespPubSubLink:
-    """A pub/sub connection without redis-py: (un)subscribe requests are written as they come, and
-    one reader turns the pushes into BusMessages, skipping confirmations. redis-py's
-    `get_message` costs hundreds of µs a message; an edge node reads every quote through here."""
+    """A pub/sub connection: (un)subscribe requests are written as they come, and one reader turns
+    the pushes into BusMessages, skipping confirmations. (redis-py's `get_message` cost hundreds
+    of µs a message; an edge node reads every quote through here.)"""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str) -> None:
         self._reader = reader
@@ -175,7 +103,7 @@ class RespPubSubLink:
             self._writer.write(command(verb, *names))
             await self._writer.drain()
         except OSError as exc:
-            raise _unavailable(self._url, exc) from exc
+            raise unavailable(self._url, exc) from exc
 
     async def next_messages(self) -> list[BusMessage]:
         ready: list[BusMessage] = []
@@ -183,13 +111,13 @@ class RespPubSubLink:
             try:
                 data = await self._reader.read(65536)
             except OSError as exc:
-                raise _unavailable(self._url, exc) from exc
+                raise unavailable(self._url, exc) from exc
             if not data:
-                raise _unavailable(self._url, ConnectionResetError("connection closed by the server"))
+                raise unavailable(self._url, ConnectionResetError("connection closed by the server"))
             try:
                 self._replies.feed(data)
             except ProtocolViolation as exc:
-                raise _unavailable(self._url, exc) from exc
+                raise unavailable(self._url, exc) from exc
             for reply in self._replies.take():
                 message = _push(reply)
                 if message is not None:
@@ -197,7 +125,7 @@ class RespPubSubLink:
         return ready
 
     async def close(self) -> None:
-        await _close(self._writer)
+        await close_stream(self._writer)
 
 
 def _push(reply: Reply) -> BusMessage | None:

@@ -3,29 +3,31 @@
 `offer(frames)` is synchronous and O(frames): it appends to a bounded buffer (the oldest frames
 are dropped, and counted, when Redis cannot keep up or is away) and wakes a background task.
 That task sends the buffer in batches through a `PublishLink` (one pipelined round trip per
-batch: PUBLISH and XADD per frame), and when the link fails it backs off (exponential, full
-jitter) and reconnects. A batch in flight when the connection drops is counted as dropped:
-resending it could duplicate stream entries that did reach Redis.
+batch: PUBLISH and XADD per frame), and when the link fails it backs off (the shared
+`Reconnect` policy: exponential, full jitter) and reconnects. A batch in flight when the
+connection drops is counted as dropped: resending it could duplicate stream entries that did
+reach Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from lib_common.core.backoff import Backoff
 from lib_common.core.frame import Frame
-from lib_common.errors import BusUnavailable
 from lib_common.redis_bus.buffer import PublishBuffer
-from lib_common.redis_bus.reconnecting import Reconnecting
+from lib_common.redis_bus.reconnecting import LINK_ERRORS, Reconnecting
 
 DEFAULT_BUFFER = 100_000
 DEFAULT_BATCH = 1_000
 
 
 class PublishLink(Protocol):
-    """One connection's worth of publishing; raises BusUnavailable when Redis is gone."""
+    """One connection's worth of publishing; raises BusUnavailable when Redis is gone (or
+    BusReplyError when it refuses a command)."""
 
     async def send(self, frames: Sequence[Frame]) -> None: ...
 
@@ -41,10 +43,11 @@ class Publisher(Reconnecting[PublishLink]):
         batch: int = DEFAULT_BATCH,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
-        super().__init__(connect, name="redis publisher", backoff=backoff, sleep=sleep)
+        super().__init__(connect, name="redis publisher", backoff=backoff, sleep=sleep, monotonic=monotonic)
         self._buffer = PublishBuffer(buffer)
         self.batch = batch
         self._wake = asyncio.Event()
@@ -70,7 +73,7 @@ class Publisher(Reconnecting[PublishLink]):
             batch = buffer.take(self.batch)
             try:
                 await link.send(batch)
-            except BusUnavailable:
+            except LINK_ERRORS:
                 self.dropped_in_flight += len(batch)
                 raise
             self.published += len(batch)

@@ -1,30 +1,31 @@
 """Reconnecting: the connect, serve, back off, reconnect loop the publisher and subscriber share.
 
-A subclass says what to do with a live link (`_serve`, which returns or raises BusUnavailable
-when the link is gone); this class owns the task, the state machine (logged on each
-transition), the backoff (reset on each successful connect) and the figures about connections.
+A subclass says what to do with a live link (`_serve`, which raises a BusError when the link is
+gone); this class owns the task and drives the shared reconnect policy
+(`lib_common.core.reconnect.Reconnect`: the state enum with each transition logged, the backoff
+reset on each connect, one warning per outage and a line when it ends, the figures).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
 from lib_common.core.backoff import Backoff
-from lib_common.errors import BusUnavailable
+from lib_common.core.reconnect import LinkState, Reconnect
+from lib_common.errors import BusReplyError, BusUnavailable
 
 log = logging.getLogger(__name__)
 
+__all__ = ["LinkState", "Reconnecting", "redis_backoff"]
 
-class LinkState(enum.Enum):
-    IDLE = "idle"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    BACKOFF = "backoff"
+# What ends a link: Redis gone, or Redis refusing (a key of the wrong type, bad credentials),
+# which a new connection may or may not cure, and either way must not end the loop.
+LINK_ERRORS = (BusUnavailable, BusReplyError)
 
 
 class Closable(Protocol):
@@ -47,16 +48,13 @@ class Reconnecting(Generic[L]):
         name: str,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._connect = connect
         self.name = name
-        self.backoff = backoff or redis_backoff()
+        self.link = Reconnect(name, monotonic=monotonic, backoff=backoff or redis_backoff(), logger=log)
         self._sleep = sleep
         self._task: asyncio.Task[None] | None = None
-        self.state = LinkState.IDLE
-        self.connects = 0
-        self.errors = 0
-        self.last_error: str | None = None
 
     async def _serve(self, link: L) -> None:
         raise NotImplementedError
@@ -71,55 +69,62 @@ class Reconnecting(Generic[L]):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._set_state(LinkState.IDLE, "stopped")
+        self.link.stopped()
 
     async def run(self) -> None:
         """Connect, serve, back off, reconnect: until cancelled."""
-        while True:
-            self._set_state(LinkState.CONNECTING, "connecting")
-            try:
-                link = await self._connect()
-            except BusUnavailable as exc:
-                self._failed(exc)
-            else:
-                self.connects += 1
-                self.backoff.reset()
-                self._set_state(LinkState.CONNECTED, "connected")
+        policy = self.link
+        try:
+            while True:
+                policy.connecting()
+                error: BaseException | str
                 try:
-                    await self._serve(link)
-                except BusUnavailable as exc:
-                    self._failed(exc)
-                finally:
-                    with contextlib.suppress(BusUnavailable):
-                        await link.close()
-            delay = self.backoff.next_delay()
-            self._set_state(LinkState.BACKOFF, f"retrying in {delay:.2f} s")
-            await self._sleep(delay)
+                    link = await self._connect()
+                except LINK_ERRORS as exc:
+                    error = exc
+                else:
+                    policy.connected()
+                    try:
+                        await self._serve(link)
+                        error = "link ended"
+                    except LINK_ERRORS as exc:
+                        error = exc
+                    finally:
+                        with contextlib.suppress(*LINK_ERRORS):
+                            await link.close()
+                await self._sleep(policy.failed(error))
+        finally:
+            policy.stopped()
 
-    def _failed(self, exc: BusUnavailable) -> None:
-        self.errors += 1
-        self.last_error = str(exc)
-        log.warning("%s: %s", self.name, exc)
+    # Figures (the policy's)
 
-    def _set_state(self, state: LinkState, reason: str) -> None:
-        if state is not self.state:
-            log.info("%s %s -> %s (%s)", self.name, self.state.value, state.value, reason)
-            self.state = state
+    @property
+    def state(self) -> LinkState:
+        return self.link.state
+
+    @property
+    def backoff(self) -> Backoff:
+        return self.link.backoff
 
     @property
     def connected(self) -> bool:
-        return self.state is LinkState.CONNECTED
+        return self.link.is_connected
+
+    @property
+    def connects(self) -> int:
+        return self.link.connects
 
     @property
     def reconnects(self) -> int:
-        return max(0, self.connects - 1)
+        return self.link.reconnects
+
+    @property
+    def errors(self) -> int:
+        return self.link.errors
+
+    @property
+    def last_error(self) -> str | None:
+        return self.link.last_error
 
     def link_figures(self) -> dict[str, object]:
-        return {
-            "state": self.state.value,
-            "connected": self.connected,
-            "connects": self.connects,
-            "reconnects": self.reconnects,
-            "errors": self.errors,
-            "last_error": self.last_error,
-        }
+        return self.link.figures()

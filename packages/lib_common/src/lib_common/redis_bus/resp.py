@@ -26,6 +26,12 @@ class ReplyError:
 
     message: str
 
+    @property
+    def code(self) -> str:
+        """The error's kind: the first word of the reply, by the protocol's convention
+        (`-NOGROUP No such key ...` → "NOGROUP"; `-ERR ...` → "ERR")."""
+        return self.message.split(" ", 1)[0]
+
     def __str__(self) -> str:
         return self.message
 

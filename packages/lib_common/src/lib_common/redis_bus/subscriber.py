@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from lib_common.core.backoff import Backoff
-from lib_common.errors import BusUnavailable
-from lib_common.redis_bus.reconnecting import LinkState, Reconnecting
+from lib_common.redis_bus.reconnecting import LINK_ERRORS, LinkState, Reconnecting
 
 SubscriberState = LinkState
 
@@ -36,7 +36,8 @@ class BusMessage:
 
 
 class PubSubLink(Protocol):
-    """One pub/sub connection; every method raises BusUnavailable when Redis is gone."""
+    """One pub/sub connection; every method raises BusUnavailable when Redis is gone (or
+    BusReplyError when it refuses)."""
 
     async def subscribe(self, channels: list[str]) -> None: ...
 
@@ -71,8 +72,9 @@ class Subscriber(Reconnecting[PubSubLink]):
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         name: str = "redis subscriber",
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(connect, name=name, backoff=backoff, sleep=sleep)
+        super().__init__(connect, name=name, backoff=backoff, sleep=sleep, monotonic=monotonic)
         self._on_messages = on_messages
         self.channels: set[str] = set()
         self.patterns: set[str] = set()
@@ -106,12 +108,12 @@ class Subscriber(Reconnecting[PubSubLink]):
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                task.result()  # re-raises BusUnavailable
+                task.result()  # re-raises the link's BusError
         finally:
             for task in tasks:
                 task.cancel()
             for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, BusUnavailable):
+                with contextlib.suppress(asyncio.CancelledError, *LINK_ERRORS):
                     await task
 
     async def _read_forever(self, link: PubSubLink) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_common.config import Section
+from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key
 from servers.redis_options import read_redis_url, redis_url
 from servers.serving import read_listen, read_log_level
 
@@ -39,7 +40,7 @@ KEYS = (
 class ConsumerConfig:
     group: str
     redis_url: str | None = None
-    prefix: str = "rsdev:"
+    prefix: str = DEFAULT_PREFIX
     consumer: str = ""
     batch_size: int = 5000
     max_wait_ms: int = 200
@@ -49,7 +50,7 @@ class ConsumerConfig:
 
     @property
     def stream(self) -> str:
-        return f"{self.prefix}quotes"
+        return stream_key(self.prefix)
 
     @property
     def consumer_name(self) -> str:

@@ -17,23 +17,20 @@ import asyncio
 import contextlib
 import enum
 import logging
-import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-import redis.asyncio as aioredis
-import redis.exceptions
-
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
+from lib_common.core.reconnect import LinkState, Reconnect
+from lib_common.errors import BusError, BusReplyError
 from lib_common.metrics import Exposition
+from lib_common.redis_bus.stream import NOGROUP, GroupFigures, RawEntry, StreamEntry, StreamGroup, parse_entries
 from servers.durable.config import ConsumerConfig
-from servers.durable.entries import RawEntry, StreamEntry, parse_entries
 from servers.durable.errors import ConsumerError, SourceUnavailable
 from servers.durable.policy import LagMonitor, RateMeter, ReadCursor
-from servers.durable.stream_reader import StreamReader
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +68,25 @@ class Sink(Protocol):
     def status(self) -> dict[str, object]: ...
 
 
+class Group(Protocol):
+    """The consumer-group commands the consumer uses (`lib_common.redis_bus.stream.StreamGroup`);
+    each raises a BusError when Redis fails or refuses."""
+
+    async def ping(self) -> None: ...
+
+    async def ensure_group(self) -> bool: ...
+
+    async def claim_idle(self, min_idle_ms: int, count: int) -> int: ...
+
+    async def read(self, after: str, count: int, block_ms: int | None) -> list[RawEntry]: ...
+
+    async def ack(self, ids: list[bytes]) -> None: ...
+
+    async def figures(self) -> GroupFigures | None: ...
+
+    async def close(self) -> None: ...
+
+
 class State(enum.Enum):
     CONNECTING = "connecting"
     RUNNING = "running"
@@ -78,19 +94,55 @@ class State(enum.Enum):
     STOPPED = "stopped"
 
 
-class _GroupMissing(Exception):
+_STATES = {
+    LinkState.CONNECTING: State.CONNECTING,
+    LinkState.CONNECTED: State.RUNNING,
+    LinkState.BACKOFF: State.BACKING_OFF,
+}
+
+
+class _GroupMissing(ConsumerError):
     """NOGROUP: Redis lost the stream or the group (a restart without persistence)."""
 
 
+def stream_group(config: ConsumerConfig) -> StreamGroup:
+    """The bus's consumer-group client for `config`; a read may block max_wait_ms, so every call
+    gets that long and 10 s more."""
+    return StreamGroup(
+        config.redis_url or "",
+        config.stream,
+        config.group,
+        config.consumer_name,
+        timeout_s=config.max_wait_ms / 1000 + 10,
+    )
+
+
 class DurableConsumer:
-    def __init__(self, config: ConsumerConfig, sink: Sink, *, name: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        sink: Sink,
+        *,
+        name: str,
+        clock: Clock | None = None,
+        group: Callable[[ConsumerConfig], Group] = stream_group,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
         if not config.redis_url:
             raise ValueError("a durable consumer needs a redis_url")
         self.config = config
         self.sink = sink
         self.name = name
         self.clock = clock or LoopClock()
-        self.state = State.CONNECTING
+        self._make_group = group
+        self._sleep = sleep
+        self.link = Reconnect(
+            f"{name} consumer",
+            monotonic=self.clock.monotonic,
+            backoff=backoff or Backoff(base_s=0.2, cap_s=10.0),
+            logger=log,
+        )
         self.last_error = ""
         self.cursor = ReadCursor()
         self.lag = LagMonitor(config.retention_warn_ratio, config.retention_entries)
@@ -101,128 +153,99 @@ class DurableConsumer:
         self.malformed = 0
         self.empty = 0
         self.claimed = 0
-        self.reconnects = 0
-        self._redis: aioredis.Redis | None = None
-        self._reader: StreamReader | None = None
+        self._group: Group | None = None
+        self._stopped = False
         self._next_lag = 0.0
         self._next_report = 0.0
-        self._started = time.monotonic()
+        self._started: float | None = None
+
+    @property
+    def state(self) -> State:
+        if self.link.state is LinkState.IDLE:
+            return State.STOPPED if self._stopped else State.CONNECTING
+        return _STATES[self.link.state]
+
+    @property
+    def reconnects(self) -> int:
+        """Failures that made the consumer start again (a failed connect included)."""
+        return self.link.errors
 
     # ── lifecycle ───────────────────────────────────────────────────────────────────────────
 
     async def run(self) -> None:
-        """Consume until cancelled, reconnecting after every failure."""
-        backoff = Backoff(base_s=0.2, cap_s=10.0)
+        """Consume until cancelled, reconnecting after every failure (the shared Reconnect
+        policy: state, backoff reset on connect, one warning per outage)."""
+        link = self.link
+        if self._started is None:
+            self._started = self.clock.monotonic()
         try:
             while True:
+                link.connecting()
+                error: BaseException
                 try:
                     await self._connect()
-                    await self._consume(backoff)
+                    link.connected()
+                    await self._consume()
+                    raise AssertionError("the consume loop returned")  # it only ends by raising
                 except ConsumerError as exc:
-                    self.last_error = str(exc)
+                    error = exc
                 except Exception as exc:  # a bug must not leave the server up with no consumer
                     log.exception("%s: unexpected failure", self.name)
-                    self.last_error = f"unexpected: {exc!r}"
-                self._enter(State.BACKING_OFF, self.last_error)
-                self.reconnects += 1
+                    error = exc
+                self.last_error = str(error) if isinstance(error, ConsumerError) else f"unexpected: {error!r}"
                 await self._disconnect()
-                await asyncio.sleep(backoff.next_delay())
+                await self._sleep(link.failed(error))
         finally:
             await self._disconnect()
-            self._enter(State.STOPPED)
-
-    def _enter(self, state: State, why: str = "") -> None:
-        if state is not self.state:
-            log.log(
-                logging.WARNING if state is State.BACKING_OFF else logging.INFO,
-                "%s: %s -> %s%s",
-                self.name,
-                self.state.value,
-                state.value,
-                f" ({why})" if why else "",
-            )
-            self.state = state
+            self._stopped = True
+            link.stopped()
 
     async def _connect(self) -> None:
-        self._enter(State.CONNECTING)
-        block_s = self.config.max_wait_ms / 1000
-        self._redis = aioredis.Redis.from_url(
-            self.config.redis_url or "",
-            socket_connect_timeout=5,
-            socket_timeout=block_s + 10,
-            decode_responses=False,
-        )
-        await self._call(self._redis.ping())
-        self._reader = StreamReader(self.config.redis_url or "", timeout_s=block_s + 10)
+        self._group = self._make_group(self.config)
+        await self._call(self.group.ping())
         await self._ensure_group()
         await self.sink.open()
-        await self._claim_idle()
+        if self.config.claim_idle_s:
+            # Entries other consumers of the group left pending (a renamed or retired consumer)
+            # join this consumer's PEL, which recovery reads next.
+            idle_ms = int(self.config.claim_idle_s * 1000)
+            self.claimed += await self._call(self.group.claim_idle(idle_ms, self.config.batch_size))
         self.cursor.restart()
-        self._enter(State.RUNNING)
 
     async def _disconnect(self) -> None:
         with contextlib.suppress(Exception):
             await self.sink.close()
-        if self._reader is not None:
+        group, self._group = self._group, None
+        if group is not None:
             with contextlib.suppress(Exception):
-                await self._reader.close()
-            self._reader = None
-        if self._redis is not None:
-            with contextlib.suppress(Exception):
-                await self._redis.aclose()
-            self._redis = None
+                await group.close()
 
     # ── Redis calls, with errors translated ────────────────────────────────────────────────
 
     @property
-    def redis(self) -> aioredis.Redis:
-        if self._redis is None:
+    def group(self) -> Group:
+        if self._group is None:
             raise SourceUnavailable("not connected to redis")
-        return self._redis
+        return self._group
 
-    async def _call(self, call: Awaitable[T]) -> T:
+    @staticmethod
+    async def _call(call: Awaitable[T]) -> T:
         try:
             return await call
-        except redis.exceptions.ResponseError as exc:
-            if str(exc).startswith("NOGROUP"):
+        except BusReplyError as exc:
+            if exc.code == NOGROUP:
                 raise _GroupMissing(str(exc)) from exc
-            raise SourceUnavailable(f"redis: {exc}") from exc
-        except (redis.exceptions.RedisError, OSError) as exc:
-            raise SourceUnavailable(f"redis: {exc or type(exc).__name__}") from exc
+            raise SourceUnavailable(str(exc)) from exc
+        except BusError as exc:
+            raise SourceUnavailable(str(exc)) from exc
 
     async def _ensure_group(self) -> None:
-        try:
-            await self._call(self.redis.xgroup_create(self.config.stream, self.config.group, id="0", mkstream=True))
+        if await self._call(self.group.ensure_group()):
             log.info("%s: created group %s on %s", self.name, self.config.group, self.config.stream)
-        except SourceUnavailable as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
-    async def _claim_idle(self) -> None:
-        """Take over entries other consumers of the group left pending (a renamed or retired
-        consumer): they join this consumer's PEL, which recovery reads next."""
-        if not self.config.claim_idle_s:
-            return
-        start = "0-0"
-        for _ in range(10_000):  # bounded: each round moves the cursor on by up to one batch
-            reply = await self._call(
-                self.redis.xautoclaim(
-                    self.config.stream,
-                    self.config.group,
-                    self.config.consumer_name,
-                    int(self.config.claim_idle_s * 1000),
-                    start_id=start,
-                    count=self.config.batch_size,
-                )
-            )  # not JUSTID: redis-py drops the cursor from that reply
-            self.claimed += len(reply[1])
-            start = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
-            if start == "0-0":
-                return
 
     # ── the loop ───────────────────────────────────────────────────────────────────────────
 
-    async def _consume(self, backoff: Backoff) -> None:
+    async def _consume(self) -> None:
         """Read, write, ack. The next read is under way while batches are written, and a sink
         with `writers` > 1 has that many batches in flight, each acked after its own commit.
         None of it risks an entry: a delivered entry is only acked once durable, and a failure
@@ -242,30 +265,23 @@ class DurableConsumer:
                 if raw:
                     writes.append(asyncio.create_task(self._write(raw, redelivered)))
                     continue
-                backoff.reset()
                 await self.sink.maintain()
                 await self._observe()
         finally:
+            # Cancel what is still in flight and wait for it, without swallowing a cancellation
+            # of this task (suppressing BaseException here once let a cancelled consumer run on).
             for task in writes:
                 task.cancel()
-            for task in writes:
-                with contextlib.suppress(BaseException):
-                    await task
+            if writes:
+                await asyncio.wait(writes)
+                for task in writes:
+                    if not task.cancelled():
+                        task.exception()  # retrieved: the failure that matters is already raised
 
     async def _read(self) -> tuple[list[RawEntry], bool]:
         redelivering = self.cursor.redelivering
-        if self._reader is None:
-            raise SourceUnavailable("not connected to redis")
-        raw = await self._call(
-            self._reader.xreadgroup(
-                self.config.group,
-                self.config.consumer_name,
-                self.config.stream,
-                self.cursor.next_id(),
-                self.config.batch_size,
-                None if redelivering else self.config.max_wait_ms,
-            )
-        )
+        block_ms = None if redelivering else self.config.max_wait_ms
+        raw = await self._call(self.group.read(self.cursor.next_id(), self.config.batch_size, block_ms))
         self.cursor.delivered([raw_id.decode() for raw_id, _ in raw])
         return raw, redelivering
 
@@ -273,7 +289,7 @@ class DurableConsumer:
         entries, empty = parse_entries(raw)
         result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
         # The batch is durable: only now may Redis forget it.
-        await self._call(self.redis.xack(self.config.stream, self.config.group, *(raw_id for raw_id, _ in raw)))
+        await self._call(self.group.ack([raw_id for raw_id, _ in raw]))
         self.batches += 1
         self.acked += len(raw)
         self.duplicates += result.duplicates
@@ -287,13 +303,9 @@ class DurableConsumer:
         now = self.clock.monotonic()
         if now >= self._next_lag:
             self._next_lag = now + LAG_INTERVAL_S
-            groups = await self._call(self.redis.xinfo_groups(self.config.stream))
-            info = await self._call(self.redis.xinfo_stream(self.config.stream))
-            for group in groups:
-                name = group.get("name")
-                if (name.decode() if isinstance(name, bytes) else name) == self.config.group:
-                    lag = group.get("lag")
-                    self.lag.update(None if lag is None else int(lag), int(group["pending"]), int(info["length"]))
+            figures = await self._call(self.group.figures())
+            if figures is not None:
+                self.lag.update(figures.lag, figures.pending, figures.length)
         if now >= self._next_report:
             self._next_report = now + REPORT_INTERVAL_S
             log.info(
@@ -313,7 +325,7 @@ class DurableConsumer:
             "state": self.state.value,
             "phase": self.cursor.phase.value,
             "last_error": self.last_error,
-            "uptime_s": round(time.monotonic() - self._started, 3),
+            "uptime_s": round(now - (self._started or now), 3),
             "stream": self.config.stream,
             "group": self.config.group,
             "consumer": self.config.consumer_name,
@@ -325,6 +337,7 @@ class DurableConsumer:
             "malformed": self.malformed,
             "claimed": self.claimed,
             "reconnects": self.reconnects,
+            "redis": self.link.figures(),
             "lag": self.lag.lag,
             "pending": self.lag.pending,
             "stream_length": self.lag.length,

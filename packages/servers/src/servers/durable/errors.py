@@ -1,4 +1,4 @@
-"""Errors of the durable consumers, translated at the boundary from redis and psycopg ones.
+"""Errors of the durable consumers, translated at the boundary from the bus's (lib_common BusError) and psycopg's.
 
 RsdevError
 └── ConsumerError

@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from lib_common.clock import Clock
+from lib_common.errors import BusMessageError
 from lib_common.metrics import Exposition
+from lib_common.redis_bus.format import decode_quote
+from lib_common.redis_bus.stream import StreamEntry, id_key
 from servers.durable.consumer import WriteResult
-from servers.durable.entries import MalformedEntry, StreamEntry, decode_quote, id_key, quote_time_us
 from servers.durable.errors import SinkUnavailable
 from servers.server_log.rotation import RotationPolicy, file_name, ny_date, parse_file_name
 
@@ -40,12 +42,13 @@ T = TypeVar("T")
 _TAIL_BLOCK = 65536
 
 
-def ndjson_line(entry: StreamEntry, quote: dict[str, object]) -> bytes:
-    """The frame as it came with `stream_id` first; re-encoded only if it spans lines."""
+def ndjson_line(entry: StreamEntry) -> bytes:
+    """The frame as it came (already checked by the bus's decoder) with `stream_id` first;
+    re-encoded, same fields and values, only if it spans lines."""
     frame = entry.frame.strip()
     head = b'{"stream_id":' + json.dumps(entry.id).encode()
     if b"\n" in frame or b"\r" in frame:
-        frame = json.dumps(quote, separators=(",", ":")).encode()
+        frame = json.dumps(json.loads(frame), separators=(",", ":")).encode()
     rest = frame[1:].lstrip()
     return head + (b"}" if rest.startswith(b"}") else b"," + rest) + b"\n"
 
@@ -179,12 +182,11 @@ class LogSink:
         written = duplicates = malformed = 0
         for entry in entries:
             try:
-                quote = decode_quote(entry)
-            except MalformedEntry as exc:
+                ts = decode_quote(entry.frame).ts_upstream
+            except BusMessageError as exc:
                 malformed += 1
-                log.warning("skipping %s", exc)
+                log.warning("skipping entry %s: %s", entry.id, exc)
                 continue
-            ts = quote_time_us(entry.id, quote)
             day, late = self.policy.day_for(ts, now)
             key = id_key(entry.id)
             if redelivered and self._already_written(key, ny_date(ts), day):
@@ -192,7 +194,7 @@ class LogSink:
                 continue
             day_file = touched.get(day) or self._day_file(day)
             assert day_file.handle is not None
-            day_file.handle.write(ndjson_line(entry, quote))
+            day_file.handle.write(ndjson_line(entry))
             day_file.last_id = key
             touched[day] = day_file
             written += 1

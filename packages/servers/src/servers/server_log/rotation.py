@@ -1,8 +1,8 @@
 """Which file a quote goes to, and when a day's file closes: plain functions of timestamps.
 
-A quote belongs to the New York date of its `ts_upstream` (the provider's time; falling back
-to `ts_library_in`, then to the stream entry's own time), so a file holds one NY trading date
-whatever the delay between provider, gateway and this consumer. Day D closes once the clock is
+A quote belongs to the New York date of its `ts_upstream` (the provider's time, which every
+quote on the bus carries), so a file holds one NY trading date whatever the delay between
+provider, gateway and this consumer. Day D closes once the clock is
 past NY midnight ending D by `grace_s`, which leaves room for quotes stamped just before
 midnight that arrive a little after it. A quote that arrives later still, for a day already
 closed, goes to the oldest open day's file (and is counted as late): a closed file is never

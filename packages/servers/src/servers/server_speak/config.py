@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common.config import Section, load_json5, parse_json5
+from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
 from servers.serving import read_listen, read_log_level
 
@@ -42,7 +43,7 @@ class SpeakConfig:
     port: int = DEFAULT_PORT
     restream_url: str | None = None
     redis_url: str | None = None
-    channel_prefix: str = "rsdev:quote:"
+    channel_prefix: str = quote_channel(DEFAULT_PREFIX, "")  # the bus's channels: PREFIX + "quote:" + SYMBOL
     rules: tuple[Rule, ...] = ()
     monitor_events: frozenset[str] | None = None  # None: every event POSTed is spoken
     min_gap_s: float = 2.0

@@ -1,5 +1,6 @@
-"""Alert rules, evaluated on quote JSON objects (restream's `quote` frame). Plain code: a rule
-sees a quote, remembers what it needs, and returns the alerts it fires; time is the quote's own
+"""Alert rules, evaluated on Quotes (decoded from restream's `quote` frames or the bus's
+messages by the bus's one decoder, `lib_common.redis_bus.format`). Plain code: a rule sees a
+quote, remembers what it needs, and returns the alerts it fires; time is the quote's own
 `ts_upstream`, so tests feed quotes and need no clock.
 
 - `PriceCross(symbol, level, direction)`: the price crossed `level` (up, down or either way)
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from lib_common.core.quote import Quote
 
 
 class Priority(enum.IntEnum):
@@ -37,9 +40,12 @@ class Alert:
     source: str = "rule"
 
 
-def _price(quote: Mapping[str, object]) -> float | None:
-    price = quote.get("price")
-    return float(price) if isinstance(price, int | float) and not isinstance(price, bool) else None
+def _price(quote: Quote) -> float | None:
+    return None if quote.price is None else float(quote.price)
+
+
+def _extra(quote: Quote, name: str) -> object:
+    return next((value for key, value in quote.extra if key == name), None)
 
 
 def _spoken(symbol: str) -> str:
@@ -61,8 +67,8 @@ class PriceCross:
     priority: Priority = Priority.NORMAL
     _last: float | None = field(default=None, init=False)
 
-    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
-        if quote.get("symbol") != self.symbol or (price := _price(quote)) is None:
+    def evaluate(self, quote: Quote) -> list[Alert]:
+        if quote.symbol != self.symbol or (price := _price(quote)) is None:
             return []
         last, self._last = self._last, price
         if last is None:
@@ -83,11 +89,10 @@ class PercentMove:
     priority: Priority = Priority.NORMAL
     _window: deque[tuple[int, float]] = field(default_factory=deque, init=False)
 
-    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
-        if quote.get("symbol") != self.symbol or (price := _price(quote)) is None:
+    def evaluate(self, quote: Quote) -> list[Alert]:
+        if quote.symbol != self.symbol or (price := _price(quote)) is None:
             return []
-        ts = quote.get("ts_upstream")
-        now_us = ts if isinstance(ts, int) else 0
+        now_us = quote.ts_upstream
         window = self._window
         while window and now_us - window[0][0] > self.window_s * 1_000_000:
             window.popleft()
@@ -115,9 +120,9 @@ class RatingChange:
     priority: Priority = Priority.NORMAL
     _last: str | None = field(default=None, init=False)
 
-    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
-        rating = quote.get("rating")
-        if quote.get("symbol") != self.symbol or not isinstance(rating, str):
+    def evaluate(self, quote: Quote) -> list[Alert]:
+        rating = _extra(quote, "rating")
+        if quote.symbol != self.symbol or not isinstance(rating, str):
             return []
         last, self._last = self._last, rating
         if last is None or last == rating:
@@ -140,7 +145,7 @@ class RuleSet:
     def symbols(self) -> list[str]:
         return sorted({rule.symbol for rule in self.rules})
 
-    def evaluate(self, quote: Mapping[str, object]) -> list[Alert]:
+    def evaluate(self, quote: Quote) -> list[Alert]:
         alerts = [alert for rule in self.rules for alert in rule.evaluate(quote)]
         self.fired += len(alerts)
         return alerts

@@ -8,15 +8,15 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 
 from lib_common.audio import AudioError, Speaker
+from lib_common.core.quote import Quote
 from lib_common.logging import log_event
 from lib_common.metrics import Exposition
 from servers.server_speak.config import SpeakConfig
 from servers.server_speak.rules import Alert, Priority, RuleSet
-from servers.server_speak.sources import SourceState, redis_source, restream_source
+from servers.server_speak.sources import RedisSource, RestreamSource, Source
 from servers.server_speak.speech_queue import Offer, SpeechQueue
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class SpeakService:
         self.rules = RuleSet(config.rules)
         self.queue = SpeechQueue(min_gap_s=config.min_gap_s, dedup_s=config.dedup_s, capacity=config.capacity)
         self.speaker = speaker or Speaker(config.output_dir, timeout_s=config.speech_timeout_s, prefix="server_speak")
-        self.sources: dict[str, SourceState] = {}
+        self.sources: dict[str, Source] = {}
         self.spoken: Counter[str] = Counter()  # played | written | failed
         self.last_files: list[str] = []
         self._wake = asyncio.Event()
@@ -36,7 +36,7 @@ class SpeakService:
         self._started = time.monotonic()
         self.serving = False
 
-    def on_quote(self, quote: Mapping[str, object]) -> None:
+    def on_quote(self, quote: Quote) -> None:
         for alert in self.rules.evaluate(quote):
             self.submit(alert)
 
@@ -54,12 +54,14 @@ class SpeakService:
     async def start(self) -> None:
         symbols = self.rules.symbols
         if self.config.restream_url and symbols:
-            state = self.sources.setdefault("restream", SourceState("restream"))
-            self._spawn(restream_source(self.config.restream_url, symbols, self.on_quote, state))
+            restream = RestreamSource(self.config.restream_url, symbols, self.on_quote)
+            self.sources["restream"] = restream
+            self._spawn(restream.run())
         if self.config.redis_url and symbols:
-            state = self.sources.setdefault("redis", SourceState("redis"))
-            channels = [f"{self.config.channel_prefix}{s}" for s in symbols]
-            self._spawn(redis_source(self.config.redis_url, channels, self.on_quote, state))
+            channels = [self.config.channel_prefix + symbol for symbol in symbols]
+            redis = RedisSource.from_url(self.config.redis_url, channels, self.on_quote)
+            self.sources["redis"] = redis
+            self._spawn(redis.run())
         self._spawn(self._speak_forever())
         self.serving = True
 

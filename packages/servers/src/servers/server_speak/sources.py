@@ -1,104 +1,151 @@
-"""Where quotes come from: restream's /ws (WebSocket client) or Redis pub/sub
-(`{prefix}{SYMBOL}`, each message the quote JSON). Thin adapters: each only moves quote
-objects to `on_quote`, and reconnects with backoff when its connection drops."""
+"""Where quotes come from: restream's /ws (a WebSocket client) or the bus's pub/sub channels.
+Thin adapters: each decodes messages with the bus's one decoder and hands the Quotes to
+`on_quote`; reconnecting is the shared policy (`lib_common.core.reconnect.Reconnect`).
+
+- `RestreamSource`: subscribes to the rules' symbols on restream's /ws; control frames
+  (`subscribed`, `pong`) and anything not a quote are skipped.
+- `RedisSource`: the bus's `Subscriber` on a raw pub/sub link, one channel per symbol.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Protocol
 
-import redis.asyncio as aioredis
 import websockets
-from redis.exceptions import RedisError
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import connect as ws_connect
 
 from lib_common.core.backoff import Backoff
+from lib_common.core.quote import Quote
+from lib_common.core.reconnect import Reconnect
+from lib_common.errors import BusMessageError
+from lib_common.redis_bus.format import decode_quote
+from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
 
 log = logging.getLogger(__name__)
 
-OnQuote = Callable[[Mapping[str, object]], None]
+OnQuote = Callable[[Quote], None]
 
 
-def parse_quote(text: str | bytes) -> dict[str, object] | None:
-    """The quote object in a frame or message; None for anything else (control frames, junk)."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("symbol"), str):
-        return None
-    if body.get("type", "quote") != "quote":
-        return None
-    return body
+class Session(Protocol):
+    """What a source needs of a WebSocket connection (websockets' ClientConnection has it)."""
+
+    async def send(self, message: str) -> None: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
 
 
-class SourceState:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.connected = False
-        self.connects = 0
+Connect = Callable[[str], contextlib.AbstractAsyncContextManager[Session]]
+
+
+def _ws_connect(url: str) -> contextlib.AbstractAsyncContextManager[Session]:
+    return ws_connect(url, proxy=None, open_timeout=10, max_size=2**20)
+
+
+class Source:
+    """A source's figures: its quotes, what it skipped by reason, its link's state."""
+
+    def __init__(self, link: Reconnect, on_quote: OnQuote) -> None:
+        self.link = link
+        self._on_quote = on_quote
         self.quotes = 0
-        self.last_error: str | None = None
+        self.skipped: Counter[str] = Counter()
+
+    def take(self, data: str | bytes) -> None:
+        try:
+            quote = decode_quote(data)
+        except BusMessageError as exc:
+            self.skipped[exc.reason] += 1
+            return
+        self.quotes += 1
+        self._on_quote(quote)
 
     def as_json(self) -> dict[str, object]:
         return {
-            "connected": self.connected,
-            "connects": self.connects,
+            "connected": self.link.is_connected,
+            "connects": self.link.connects,
             "quotes": self.quotes,
-            "last_error": self.last_error,
+            "skipped": dict(self.skipped),
+            "last_error": self.link.last_error,
         }
 
 
-async def restream_source(url: str, symbols: list[str], on_quote: OnQuote, state: SourceState) -> None:
-    """Subscribe to `symbols` on restream's /ws and hand every quote to `on_quote`, forever."""
-    backoff = Backoff(base_s=0.5, cap_s=15.0)
-    while True:
-        try:
-            async with connect(url, proxy=None, open_timeout=10, max_size=2**20) as ws:
-                state.connected = True
-                state.connects += 1
-                backoff.reset()
-                await ws.send(json.dumps({"op": "subscribe", "symbols": symbols}))
-                log.info("restream source connected to %s for %s", url, ",".join(symbols))
-                async for message in ws:
-                    quote = parse_quote(message)
-                    if quote is not None:
-                        state.quotes += 1
-                        on_quote(quote)
-        except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-            state.last_error = f"{type(exc).__name__}: {exc}"
-        state.connected = False
-        delay = backoff.next_delay()
-        log.warning("restream source %s down (%s); reconnecting in %.1fs", url, state.last_error, delay)
-        await asyncio.sleep(delay)
+class RestreamSource(Source):
+    def __init__(
+        self,
+        url: str,
+        symbols: list[str],
+        on_quote: OnQuote,
+        *,
+        connect: Connect = _ws_connect,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        backoff: Backoff | None = None,
+    ) -> None:
+        link = Reconnect(f"restream source {url}", monotonic=monotonic, backoff=backoff or Backoff(0.5, 15.0))
+        super().__init__(link, on_quote)
+        self.url = url
+        self.symbols = symbols
+        self._connect = connect
+        self._sleep = sleep
 
-
-async def redis_source(url: str, channels: list[str], on_quote: OnQuote, state: SourceState) -> None:
-    """Subscribe to `channels` and hand every quote message to `on_quote`, forever."""
-    backoff = Backoff(base_s=0.5, cap_s=15.0)
-    while True:
-        client = aioredis.Redis.from_url(url, socket_connect_timeout=5)
+    async def run(self) -> None:
+        """Subscribe to the symbols and hand every quote on, reconnecting, until cancelled."""
+        link = self.link
         try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(*channels)
-                state.connected = True
-                state.connects += 1
-                backoff.reset()
-                log.info("redis source subscribed to %s", ",".join(channels))
-                async for message in pubsub.listen():
-                    if message.get("type") != "message":
-                        continue
-                    quote = parse_quote(message["data"])
-                    if quote is not None:
-                        state.quotes += 1
-                        on_quote(quote)
-        except (OSError, RedisError) as exc:
-            state.last_error = f"{type(exc).__name__}: {exc}"
+            while True:
+                link.connecting()
+                error: BaseException | str
+                try:
+                    async with self._connect(self.url) as ws:
+                        link.connected()
+                        await ws.send(json.dumps({"op": "subscribe", "symbols": self.symbols}))
+                        async for message in ws:
+                            self.take(message)
+                    error = "connection closed"
+                except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+                    error = exc
+                await self._sleep(link.failed(error))
         finally:
-            await client.aclose()
-        state.connected = False
-        delay = backoff.next_delay()
-        log.warning("redis source %s down (%s); reconnecting in %.1fs", url, state.last_error, delay)
-        await asyncio.sleep(delay)
+            link.stopped()
+
+
+class RedisSource(Source):
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[PubSubLink]],
+        channels: Iterable[str],
+        on_quote: OnQuote,
+        *,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.subscriber = Subscriber(
+            connect,
+            self._on_messages,
+            name="redis source",
+            backoff=Backoff(0.5, 15.0),
+            sleep=sleep,
+            monotonic=monotonic,
+        )
+        super().__init__(self.subscriber.link, on_quote)
+        self.subscriber.subscribe(channels)
+
+    @classmethod
+    def from_url(cls, url: str, channels: Iterable[str], on_quote: OnQuote) -> RedisSource:
+        from lib_common.redis_bus.links import RespPubSubLink
+
+        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote)
+
+    async def run(self) -> None:
+        await self.subscriber.run()
+
+    def _on_messages(self, messages: list[BusMessage]) -> None:
+        for message in messages:
+            self.take(message.data)

@@ -1,59 +1,36 @@
-"""A stream entry as a `quotes` row, with every value checked against its column's type: one
-bad value must not fail the COPY of a whole batch (and then fail it again on every retry)."""
+"""A stream entry as a `quotes` row, decoded and checked by the bus's one decoder
+(`lib_common.redis_bus.format.decode_quote_frame`): one bad value must not fail the COPY of a
+whole batch (and then fail it again on every retry)."""
 
 from __future__ import annotations
 
 import json
 
-from servers.durable.entries import MalformedEntry, StreamEntry, decode_quote
+from lib_common.redis_bus.format import decode_quote_frame
+from lib_common.redis_bus.stream import StreamEntry
 
 Row = tuple[object, ...]
 
-_FLOATS = ("price", "change", "change_percent")
-_TEXTS = ("market_hours", "currency", "exchange")
-_INTS = ("day_volume", "ts_upstream", "ts_library_in", "ts_library_out")
-KNOWN = frozenset(("type", "symbol", *_FLOATS, *_TEXTS, *_INTS))
-_BIGINT = 2**63
 
-
-def _float(entry: StreamEntry, key: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise MalformedEntry(f"entry {entry.id}: {key} is not a number: {value!r}")
-    return float(value)
-
-
-def _int(entry: StreamEntry, key: str, value: object) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not -_BIGINT <= value < _BIGINT:
-        raise MalformedEntry(f"entry {entry.id}: {key} is not a 64-bit integer: {value!r}")
-    return value
-
-
-def _text(entry: StreamEntry, key: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedEntry(f"entry {entry.id}: {key} is not a string: {value!r}")
-    return value.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+def _text(value: str | None) -> str | None:
+    return None if value is None else value.replace("\x00", "")  # PostgreSQL text cannot hold NUL
 
 
 def quote_row(entry: StreamEntry) -> Row:
-    """(stream_id, symbol, price, ..., extra) in `schema.COLUMNS` order; MalformedEntry if the
-    frame is not a quote."""
-    q = decode_quote(entry)
-    symbol = _text(entry, "symbol", q.get("symbol")) or entry.symbol
-    if not symbol:
-        raise MalformedEntry(f"entry {entry.id}: no symbol")
-    extra = {k: v for k, v in q.items() if k not in KNOWN}
+    """(stream_id, symbol, price, ..., extra) in `schema.COLUMNS` order; BusMessageError if the
+    frame is not a quote in the bus's format."""
+    q, ts_library_out = decode_quote_frame(entry.frame)
+    extra = dict(q.extra)
     return (
         entry.id,
-        symbol,
-        *(_float(entry, k, q.get(k)) for k in _FLOATS),
-        _int(entry, "day_volume", q.get("day_volume")),
-        *(_text(entry, k, q.get(k)) for k in _TEXTS),
-        *(_int(entry, k, q.get(k)) for k in _INTS[1:]),
+        _text(q.symbol),
+        *(None if v is None else float(v) for v in (q.price, q.change, q.change_percent)),
+        q.day_volume,
+        _text(q.market_hours),
+        _text(q.currency),
+        _text(q.exchange),
+        q.ts_upstream,
+        q.ts_library_in,
+        ts_library_out,
         json.dumps(extra, separators=(",", ":")).replace("\\u0000", "") if extra else None,
     )

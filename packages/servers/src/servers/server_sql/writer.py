@@ -14,9 +14,10 @@ import logging
 import psycopg
 from psycopg import sql
 
+from lib_common.errors import BusMessageError
 from lib_common.metrics import Exposition
+from lib_common.redis_bus.stream import StreamEntry
 from servers.durable.consumer import WriteResult
-from servers.durable.entries import MalformedEntry, StreamEntry
 from servers.durable.errors import SinkUnavailable
 from servers.server_sql.rows import Row, quote_row
 from servers.server_sql.schema import create_statements, frame_statements, staging_statements
@@ -172,9 +173,9 @@ def checked_rows(entries: list[StreamEntry]) -> tuple[list[Row], int]:
     for entry in entries:
         try:
             rows.append(quote_row(entry))
-        except MalformedEntry as exc:
+        except BusMessageError as exc:
             malformed += 1
-            log.warning("skipping %s", exc)
+            log.warning("skipping entry %s: %s", entry.id, exc)
     return rows, malformed
 
 

@@ -1,0 +1,167 @@
+"""The quotes stream as the durable consumers read it: its entries, and `StreamGroup`, the
+consumer-group commands on two raw connections.
+
+An entry is what the publisher XADDs (`format.py`): fields `symbol` and `frame`, the frame the
+quote's JSON payload. Entries stay as hiredis built them until `parse_entries` makes one
+`StreamEntry` tuple each, in one pass (server_sql reads 80k+ a second through here).
+
+`StreamGroup` keeps the blocking XREADGROUP on a connection of its own, so that acks and the
+lag figures, sent while a read waits for new entries, are not queued behind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, cast
+
+from lib_common.errors import BusReplyError, BusUnavailable
+from lib_common.redis_bus.connection import RespConnection
+from lib_common.redis_bus.resp import Reply
+
+BUSYGROUP = "BUSYGROUP"  # XGROUP CREATE: the group exists already
+NOGROUP = "NOGROUP"  # the stream or the group is gone (a Redis restarted without persistence)
+_CLAIM_ROUNDS = 10_000  # bounded: each round moves XAUTOCLAIM's cursor on by up to one batch
+
+
+class StreamEntry(NamedTuple):  # a tuple: built for every entry read, at C speed
+    id: str
+    symbol: str
+    frame: bytes
+
+
+RawEntry = list[Any]
+"""[entry id (bytes), [field, value, field, value, ...]] as XREADGROUP returns it, taken as the
+parser built it; the field list is None when the entry was trimmed or deleted while pending."""
+
+
+def id_key(entry_id: str) -> tuple[int, int]:
+    """Stream ids order as (milliseconds, sequence), not as strings."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def receipt_us(entry_id: str) -> int:
+    """When Redis took the entry in, µs since the epoch (from the id's milliseconds)."""
+    return id_key(entry_id)[0] * 1000
+
+
+def entries_of(reply: Reply) -> list[RawEntry]:
+    """XREADGROUP's [[stream, [[id, [field, value, ...]], ...]]] → its [[id, [field, value, ...]], ...]."""
+    if not reply:
+        return []
+    streams = cast(list[list[list[RawEntry]]], reply)
+    return streams[0][1]
+
+
+def parse_entries(raw: list[RawEntry]) -> tuple[list[StreamEntry], list[str]]:
+    """Entries with a frame, and the ids of entries without one (trimmed or deleted while pending,
+    or written by something else): those have nothing to persist and are acked as they are."""
+    entries: list[StreamEntry] = []
+    empty: list[str] = []
+    for raw_id, flat in raw:
+        if flat is not None and len(flat) == 4 and flat[0] == b"symbol" and flat[2] == b"frame":
+            symbol, frame = flat[1], flat[3]  # the publisher's layout: no dict needed
+        else:
+            fields = dict(zip(flat[::2], flat[1::2], strict=False)) if flat else {}
+            symbol, frame = fields.get(b"symbol", b""), fields.get(b"frame", b"")
+        if frame:
+            entries.append(StreamEntry(raw_id.decode(), symbol.decode(errors="replace"), frame))
+        else:
+            empty.append(raw_id.decode())
+    return entries, empty
+
+
+class GroupFigures(NamedTuple):
+    lag: int | None  # entries the group has not read (XINFO GROUPS; None when Redis cannot tell)
+    pending: int  # delivered to the group, not acked
+    length: int  # entries the stream holds
+
+
+def _pairs(reply: Reply) -> dict[bytes, Reply]:
+    """A RESP2 map reply (a flat [key, value, ...] array) as a dict."""
+    flat = reply if isinstance(reply, list) else []
+    return {k: v for k, v in zip(flat[::2], flat[1::2], strict=False) if isinstance(k, bytes)}
+
+
+def _int(value: Reply, what: str) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, bytes) and value.isdigit():
+        return int(value)
+    raise BusUnavailable(f"redis: {what}: expected an integer, found {value!r}")
+
+
+class StreamGroup:
+    """`consumer` of consumer group `group` on `stream`. Every method raises BusUnavailable when
+    Redis is gone (the connection is reopened on the next call) and BusReplyError when Redis
+    refuses (code NOGROUP: the group must be created again)."""
+
+    def __init__(
+        self, url: str, stream: str, group: str, consumer: str, *, timeout_s: float, connect_timeout_s: float = 5.0
+    ) -> None:
+        self.stream = stream
+        self.group = group
+        self.consumer = consumer
+        self._commands = RespConnection(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+        self._reads = RespConnection(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+
+    async def ping(self) -> None:
+        await self._commands.execute("PING")
+
+    async def ensure_group(self) -> bool:
+        """XGROUP CREATE ... MKSTREAM from the stream's start; False when the group existed."""
+        try:
+            await self._commands.execute("XGROUP", "CREATE", self.stream, self.group, "0", "MKSTREAM")
+        except BusReplyError as exc:
+            if exc.code == BUSYGROUP:
+                return False
+            raise
+        return True
+
+    async def claim_idle(self, min_idle_ms: int, count: int) -> int:
+        """XAUTOCLAIM every entry of the group pending longer than `min_idle_ms` into this
+        consumer's PEL; how many were claimed."""
+        claimed = 0
+        start: Reply = b"0-0"
+        for _ in range(_CLAIM_ROUNDS):
+            reply = await self._commands.execute(
+                "XAUTOCLAIM", self.stream, self.group, self.consumer, min_idle_ms, cast(bytes, start), "COUNT", count
+            )
+            if not isinstance(reply, list) or len(reply) < 2 or not isinstance(reply[1], list):
+                raise BusUnavailable(f"redis: XAUTOCLAIM: unexpected reply {reply!r:.80}")
+            claimed += len(reply[1])
+            start = reply[0]
+            if start == b"0-0":
+                break
+        return claimed
+
+    async def read(self, after: str, count: int, block_ms: int | None) -> list[RawEntry]:
+        """XREADGROUP from `after` ("0": this consumer's PEL; ">": new entries), blocking up to
+        `block_ms` for new ones (None: not at all)."""
+        args: list[str | int] = ["XREADGROUP", "GROUP", self.group, self.consumer, "COUNT", count]
+        if block_ms is not None:
+            args += ["BLOCK", block_ms]
+        args += ["STREAMS", self.stream, after]
+        return entries_of(await self._reads.execute(*args))
+
+    async def ack(self, ids: list[bytes]) -> None:
+        await self._commands.execute("XACK", self.stream, self.group, *ids)
+
+    async def figures(self) -> GroupFigures | None:
+        """The group's lag and pending count and the stream's length, in one round trip (None
+        when the stream has no such group)."""
+        groups, info = await self._commands.pipeline(
+            [("XINFO", "GROUPS", self.stream), ("XINFO", "STREAM", self.stream)]
+        )
+        length = _int(_pairs(info).get(b"length"), "XINFO STREAM length")
+        for raw in groups if isinstance(groups, list) else []:
+            group = _pairs(raw)
+            if group.get(b"name") == self.group.encode():
+                lag = group.get(b"lag")
+                return GroupFigures(
+                    None if lag is None else _int(lag, "lag"), _int(group.get(b"pending"), "pending"), length
+                )
+        return None
+
+    async def close(self) -> None:
+        await self._reads.close()
+        await self._commands.close()
