@@ -1,8 +1,11 @@
-"""server_log as a real process: day files by the NY date of ts_upstream, the closed day gzip'd,
-every quote once through a kill and a restart."""
+"""server_log: day files by the NY date of ts_upstream and the closed day gzip'd (the consumer
+and sink in-process, their clock driven by the test), and every quote once through a kill and a
+restart of the real process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
 import json
 import signal
@@ -11,9 +14,13 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from servers.server_log.rotation import file_name, ny_date, ny_midnight_after
+from lib_common.clock import ManualClock
+from servers.durable.config import ConsumerConfig
+from servers.durable.consumer import DurableConsumer
+from servers.server_log.files import LogSink
+from servers.server_log.rotation import RotationPolicy, file_name, ny_date, ny_midnight_after
 from tests.servers.conftest import Launcher, ServerProcess
-from tests.servers.persistence.services import SHARED_REDIS, pending, publish, quote, wait_for
+from tests.servers.persistence.services import SHARED_REDIS, TS0, pending, publish, quote, wait_for
 
 
 def start(launcher: Launcher, prefix: str, directory: Path, *flags: str) -> ServerProcess:
@@ -37,35 +44,49 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
-def test_day_files_across_ny_midnight(start_server_log: Launcher, names: tuple[str, str], tmp_path: Path) -> None:
+def test_day_files_across_ny_midnight(names: tuple[str, str], tmp_path: Path) -> None:
+    """The consumer and the log sink in this process, on the real Redis and file system, with
+    the sink's clock in the test's hands: both days written, then NY midnight (plus the grace)
+    passes when the test says so, and yesterday is gzip'd while the consumer runs."""
     prefix, _ = names
-    today = ny_date(now_us())
-    midnight = ny_midnight_after(today - timedelta(days=1))  # the NY midnight that began today
-    if (wait := 60 - (now_us() - midnight) / 1e6) > 0:
-        time.sleep(wait)  # within a minute of NY midnight: let the new day settle first (≤ 60 s)
-    before = [quote(i, midnight - 5_000_000) for i in range(1000)]  # the last seconds of yesterday
-    after = [quote(i, midnight) for i in range(1000, 2500)]  # today, from its first µs
+    today = ny_date(TS0)
+    midnight = ny_midnight_after(today)  # the NY midnight that ends `today`
+    before = [quote(i, midnight - 5_000_000) for i in range(1000)]  # the last seconds of the day
+    after = [quote(i, midnight) for i in range(1000, 2500)]  # the next day, from its first µs
     interleaved = [q for pair in zip(before, after, strict=False) for q in pair] + after[len(before) :]
     ids = publish(SHARED_REDIS, prefix, interleaved)
     out = tmp_path / "logs"
-    # Yesterday stays open for a few more seconds: the server writes both days, then sees
-    # yesterday close while it runs, as it would at NY midnight (plus the grace).
-    grace_s = (now_us() - midnight) / 1e6 + 8
-    server = start(start_server_log, prefix, out, "--close-grace-s", f"{grace_s:.3f}", "--batch-size", "300")
-    wait_for(lambda: len(all_ids(out)) == len(ids), 6, "both days written before yesterday closes")
-    assert (out / file_name(today - timedelta(days=1))).exists()
-    closed = out / file_name(today - timedelta(days=1), gzipped=True)
-    open_file = out / file_name(today)
-    wait_for(lambda: closed.exists() and len(lines_of(open_file)) == len(after), 30, "yesterday closed, today written")
-    assert not (out / file_name(today - timedelta(days=1))).exists()
+    clock = ManualClock(midnight + 1_000_000)  # a second into the new day, inside the grace
+    sink = LogSink(out, clock, RotationPolicy(grace_s=30))
+    config = ConsumerConfig("server_log", SHARED_REDIS, prefix=prefix, consumer="c", batch_size=300, max_wait_ms=20)
+    consumer = DurableConsumer(config, sink, name="server_log")
+    closed = out / file_name(today, gzipped=True)
+    open_file = out / file_name(today + timedelta(days=1))
+
+    async def scenario() -> None:
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(60):
+                while sink.lines < len(ids):
+                    await asyncio.sleep(0.02)
+                assert (out / file_name(today)).exists() and not closed.exists()
+                clock.advance(30)  # past midnight by the grace: the next idle read closes the day
+                while not closed.exists():
+                    await asyncio.sleep(0.02)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(scenario())
     assert sorted(p.name for p in out.iterdir()) == sorted([closed.name, open_file.name])
     yesterday = lines_of(closed)  # gzip.open reads it through: the archive is whole
     assert [line["ts_upstream"] for line in yesterday] == [q["ts_upstream"] for q in before]
-    assert all(ny_date(int(str(line["ts_upstream"]))) == today for line in lines_of(open_file))
+    assert [line["ts_upstream"] for line in lines_of(open_file)] == [q["ts_upstream"] for q in after]
     assert sorted(all_ids(out)) == sorted(ids)
     assert yesterday[0]["symbol"] == before[0]["symbol"] and "stream_id" in yesterday[0]
-    sink = server.status()["sink"]
-    assert isinstance(sink, dict) and sink["closed"] == 1 and sink["late"] == 0
+    assert (sink.closed, sink.late, consumer.acked, consumer.malformed) == (1, 0, len(ids), 0)
+    assert pending(SHARED_REDIS, prefix, "server_log") == 0
 
 
 def test_kill_and_restart_mid_stream(start_server_log: Launcher, names: tuple[str, str], tmp_path: Path) -> None:
