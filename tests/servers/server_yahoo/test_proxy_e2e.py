@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from yfinance import AsyncWebSocket  # type: ignore[import-untyped]
 
-from tests.servers.conftest import Launcher, ServerProcess, StartServerDummy
+from tests.servers.conftest import Launcher, ServerProcess, StartServerDummy, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,12 +26,6 @@ def start_proxy(tmp_path: Path) -> Any:
 
 def proxy_config(dummy: ServerProcess, **extra: object) -> dict[str, object]:
     return {"upstream_url": dummy.url("/?version=2", ws=True), "linger_s": 5, **extra}
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
 
 
 def dummy_subscriptions(dummy: ServerProcess) -> dict[str, int]:
