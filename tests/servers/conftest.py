@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+
+async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait for an observable condition (polled), failing after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

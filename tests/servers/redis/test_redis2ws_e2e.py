@@ -10,9 +10,8 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from tests.servers.conftest import Launcher, ServerProcess
+from tests.servers.conftest import Launcher, ServerProcess, until
 from tests.servers.redis.conftest import SHARED_REDIS
-from tests.servers.redis.test_scale_out_e2e import until
 from tests.servers.restream.test_protocol_e2e import recv_until
 
 pytestmark = pytest.mark.asyncio

@@ -8,9 +8,9 @@ import pytest
 
 from lib_common.errors import ConfigError, ProtocolError
 from lib_common.redis_bus.subscriber import BusMessage
-from servers.redis2ws.config import ChannelTenant, parse_config
+from servers.kit.config import ClientLimits, Tenant, find_tenant
+from servers.redis2ws.config import allows_pattern, parse_config
 from servers.redis2ws.protocol import message_frame, parse_request
-from servers.restream.config import ClientLimits
 from servers.restream.config import parse_config as parse_restream_config
 
 
@@ -28,12 +28,12 @@ from servers.restream.config import parse_config as parse_restream_config
     ],
 )
 def test_patterns_are_allowed_only_inside_the_grants(pattern: str, allowed: bool) -> None:
-    tenant = ChannelTenant("t", "x", channels=("rsdev:quote:*", "alerts"))
-    assert tenant.allows_pattern(pattern) is allowed
+    tenant = Tenant("t", "x", grants=("rsdev:quote:*", "alerts"))
+    assert allows_pattern(tenant, pattern) is allowed
 
 
 def test_a_single_character_grant_does_not_admit_a_star() -> None:
-    assert not ChannelTenant("t", "x", channels=("a?c",)).allows_pattern("a*c")
+    assert not allows_pattern(Tenant("t", "x", grants=("a?c",)), "a*c")
 
 
 def test_requests_parse_and_dedupe() -> None:
@@ -54,8 +54,9 @@ def test_message_frames_embed_json_quote_text_and_base64_binary() -> None:
 
 def test_config_reads_tenants_channels_and_redis_url() -> None:
     config = parse_config('{redis_url: "redis://h:1/0", tenants: [{name: "a", token: "t", channels: ["x:*"]}]}')
-    assert config.redis_url == "redis://h:1/0" and config.tenant_for("t") == ChannelTenant("a", "t", channels=("x:*",))
-    assert config.tenant_for("bad") is None
+    assert config.redis_url == "redis://h:1/0"
+    assert find_tenant(config.tenants, "t") == Tenant("a", "t", grants=("x:*",))
+    assert find_tenant(config.tenants, "bad") is None
 
 
 def test_limits_are_named_for_what_clients_subscribe_to() -> None:

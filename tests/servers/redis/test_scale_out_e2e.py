@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.servers.conftest import Launcher, ServerProcess, StartRestream
+from tests.servers.conftest import Launcher, ServerProcess, StartRestream, until
 from tests.servers.redis.conftest import SHARED_REDIS, PrivateRedis
 from tests.servers.restream.test_protocol_e2e import recv_until, subscribe
 
@@ -32,12 +31,6 @@ def edge(start: StartRestream, url: str, prefix: str) -> ServerProcess:
 
 async def quotes(ws: ClientConnection, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
     return [await recv_until(ws, "quote", timeout) for _ in range(n)]
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.1)
 
 
 def section(server: ServerProcess, *path: str) -> dict[str, Any]:

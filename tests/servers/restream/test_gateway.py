@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from lib_common.clock import ManualClock
 from lib_common.core.session import ClientSession
-from servers.restream.config import ClientLimits, RestreamConfig, Tenant
+from servers.kit.config import ClientLimits, Tenant
+from servers.restream.config import RestreamConfig
 from servers.restream.gateway import Gateway
 from tests.lib_common.core.test_dispatcher import FakeEgress
 
@@ -33,18 +34,22 @@ def test_per_client_symbol_limit_counts_held_symbols() -> None:
 def test_tenant_patterns_and_fixed_feed() -> None:
     gw = gateway(feed_symbols=("BTC-USD", "AAPL"))
     s, _ = session(gw)
-    crypto = Tenant("c", "x", symbols=("*-USD",))
+    crypto = Tenant("c", "x", grants=("*-USD",))
     added, refused = gw.subscribe_client(s, crypto, ("BTC-USD", "AAPL", "ETH-USD"))
     assert added == ["BTC-USD"]
     assert refused == {"AAPL": "not allowed for this tenant", "ETH-USD": "not served by this feed"}
 
 
 def test_admission_limit_per_tenant() -> None:
+    """The admission every client session passes (kit.session.serve_client uses the server's)."""
     gw = gateway()
-    tenant = Tenant("t", "x", max_connections=1)
-    assert gw.admit(tenant) and not gw.admit(tenant)
-    gw.leave(tenant)
-    assert gw.admit(tenant)
+    tenant, other = Tenant("t", "x", max_connections=1), Tenant("u", "y", max_connections=1)
+    assert gw.admission.admit(tenant) and not gw.admission.admit(tenant)
+    assert gw.admission.admit(other)
+    gw.admission.leave(tenant)
+    assert gw.admission.admit(tenant)
+    assert gw.status()["clients"] == {"connected": 0, "by_tenant": {"t": 1, "u": 1}}
+    assert 'restream_tenant_clients{tenant="t"} 1' in gw.metrics()
 
 
 def test_snapshot_and_upstream_follow_the_registry() -> None:
@@ -56,7 +61,7 @@ def test_snapshot_and_upstream_follow_the_registry() -> None:
     gw.dispatcher.flush()
     s2, egress2 = session(gw)
     gw.subscribe_client(s2, Tenant("t", "x"), ("AAPL",))
-    gw.snapshot(s2, ["AAPL"])
+    gw.fanout.snapshot(s2, ["AAPL"])
     gw.dispatcher.flush()
     assert egress2.messages() == egress.messages()
     gw.dispatcher.detach(s)

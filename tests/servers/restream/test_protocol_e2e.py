@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.servers.conftest import StartRestream
+from tests.servers.conftest import RestreamProcess, StartRestream, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,6 +28,11 @@ async def recv_until(ws: ClientConnection, kind: str, timeout: float = 5.0) -> d
             body = await recv_json(ws)
             if body["type"] == kind:
                 return body
+
+
+def upstream_of(server: RestreamProcess) -> dict[str, Any]:
+    upstream: dict[str, Any] = server.status()["upstream"]  # type: ignore[assignment]
+    return upstream
 
 
 async def subscribe(ws: ClientConnection, *symbols: str) -> None:
@@ -124,6 +129,10 @@ async def test_tenant_connection_limit_and_symbol_rules(start_restream: StartRes
             async with connect(url):
                 pass
         assert info.value.response.status_code == 429
+    # Leaving frees the tenant's places: a client that left counts no more.
+    await until(lambda: server.status()["clients"] == {"connected": 0, "by_tenant": {"desk": 0}})
+    async with connect(url), connect(url):
+        pass
     async with connect(server.url("/ws?token=c0in", ws=True)) as ws:
         await ws.send(json.dumps({"op": "subscribe", "symbols": ["AAPL", "BTC-USD"]}))
         error = await recv_until(ws, "error")
@@ -165,23 +174,21 @@ async def test_linger_resubscribe_causes_no_upstream_unsubscribe(start_restream:
     server = start_restream({"registry": {"linger_s": 30}})
     async with connect(server.url("/ws", ws=True)) as ws:
         await subscribe(ws, "AAPL")
-    await asyncio.sleep(0.3)
-    assert server.status()["symbols"] == {"active": 0, "lingering": 1, "list": []}
+    await until(lambda: server.status()["symbols"] == {"active": 0, "lingering": 1, "list": []})
     async with connect(server.url("/ws", ws=True)) as ws:
         await subscribe(ws, "AAPL")
         await recv_until(ws, "quote")
-    upstream = server.status()["upstream"]
-    assert isinstance(upstream, dict)
+    upstream = upstream_of(server)
     assert upstream["subscribes"] == 1 and upstream["unsubscribes"] == 0
 
 
 async def test_linger_expiry_unsubscribes_upstream(start_restream: StartRestream) -> None:
-    server = start_restream({"registry": {"linger_s": 0.3}})
+    server = start_restream({"registry": {"linger_s": 0.2}})
     async with connect(server.url("/ws", ws=True)) as ws:
         await subscribe(ws, "AAPL")
-    await asyncio.sleep(1.0)
-    upstream = server.status()["upstream"]
-    assert isinstance(upstream, dict) and upstream["unsubscribes"] == 1
+        assert upstream_of(server)["unsubscribes"] == 0
+    await until(lambda: upstream_of(server)["unsubscribes"] == 1)
+    assert server.status()["symbols"] == {"active": 0, "lingering": 0, "list": []}
 
 
 async def test_sigterm_closes_clients_with_1001(start_restream: StartRestream) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 from yfinance import AsyncWebSocket  # type: ignore[import-untyped]
 
-from tests.servers.conftest import Launcher, ServerProcess, StartServerDummy
+from tests.servers.conftest import Launcher, ServerProcess, StartServerDummy, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,10 +29,9 @@ def proxy_config(dummy: ServerProcess, **extra: object) -> dict[str, object]:
     return {"upstream_url": dummy.url("/?version=2", ws=True), "linger_s": 5, **extra}
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.05)
+def upstream_connects(proxy: ServerProcess) -> int:
+    upstream: dict[str, int] = proxy.status()["upstream"]  # type: ignore[assignment]
+    return upstream["connects"]
 
 
 def dummy_subscriptions(dummy: ServerProcess) -> dict[str, int]:
@@ -95,13 +94,12 @@ async def test_survives_upstream_drops_without_clients_noticing(
     async with connect(proxy.url("/", ws=True)) as client:
         await client.send(json.dumps({"subscribe": ["AAPL"]}))
         await asyncio.wait_for(client.recv(), 5)
-        for mode in ("abort", "close"):
+        for n, mode in enumerate(("abort", "close"), start=2):
             httpx.post(dummy.url("/fault"), json={"mode": mode}, timeout=5).raise_for_status()
-            await asyncio.sleep(0.3)
+            await until(lambda: upstream_connects(proxy) >= n)  # noqa: B023 (awaited in the loop)
             for _ in range(5):  # the same client connection keeps receiving
                 await asyncio.wait_for(client.recv(), 5)
-    upstream = proxy.status()["upstream"]
-    assert upstream["connects"] >= 3  # type: ignore[index]
+    assert upstream_connects(proxy) >= 3
 
 
 async def test_resubscribe_within_linger_costs_no_upstream_churn(
@@ -114,7 +112,8 @@ async def test_resubscribe_within_linger_costs_no_upstream_churn(
             await client.send(json.dumps({"subscribe": ["AAPL"]}))
             await asyncio.wait_for(client.recv(), 5)
             await client.send(json.dumps({"unsubscribe": ["AAPL"]}))
-    await asyncio.sleep(0.3)
+    await until(lambda: proxy.status()["clients"] == {"connected": 0, "by_tenant": {"anonymous": 0}})
+    assert proxy.status()["symbols"] == {"active": 0, "lingering": 1, "list": []}
     assert proxy.status()["upstream_subscriptions"] == {"subscribes": 1, "unsubscribes": 0}
     assert dummy_subscriptions(dummy) == {"AAPL": 1}
 
@@ -129,3 +128,22 @@ async def test_bad_requests_are_ignored_and_counted(start_server_dummy: StartSer
         await asyncio.wait_for(client.recv(), 5)
     assert sum(proxy.status()["bad_requests"].values()) == 4  # type: ignore[union-attr]
     assert "server_yahoo_bad_requests_total" in proxy.get("/metrics").text
+
+
+async def test_binary_frames_are_counted_and_floods_closed_with_1008(
+    start_server_dummy: StartServerDummy, start_proxy: Any
+) -> None:
+    """The same session loop as restream's: a token bucket per client (20/s, burst 40); Yahoo's
+    protocol has no error frame, so a binary message is only counted."""
+    dummy = start_server_dummy("--rate", "5")
+    proxy = start_proxy(proxy_config(dummy))
+    async with connect(proxy.url("/", ws=True)) as client:
+        await client.send(b"\x00binary")
+        await until(lambda: proxy.status()["bad_requests"] == {"binary frame": 1})
+        for _ in range(60):
+            await client.send(json.dumps({"subscribe": ["AAPL"]}))
+        with pytest.raises(ConnectionClosed) as info:
+            async with asyncio.timeout(5):
+                while True:
+                    await client.recv()
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1008

@@ -1,124 +1,15 @@
-"""What every rsdev server's command line shares: flag types and running uvicorn to a clean exit."""
+"""Moved to servers.kit.serving; this name stays while durable, server_sql, server_log,
+server_speak and server_dummy import it."""
 
-from __future__ import annotations
+from servers.kit import config as _config
+from servers.kit import serving as _serving
 
-import argparse
-import asyncio
-import sys
-from collections.abc import Callable
-from dataclasses import replace
-from pathlib import Path
-from types import FrameType
-from typing import TypeVar
-from urllib.parse import urlsplit
-
-import uvicorn
-
-from lib_common.config import Section
-from lib_common.errors import ConfigError
-from lib_common.logging import Notifier, setup_logging
-
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-
-T = TypeVar("T")
-
-
-def ws_url(text: str) -> str:
-    """A flag that must be a WebSocket URL (an upstream streamer)."""
-    if urlsplit(text).scheme not in ("ws", "wss"):
-        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
-    return text
-
-
-class CleanExitServer(uvicorn.Server):
-    """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process dies by the
-    signal; a shutdown that completed is a success, and exits 0 (what supervisord and scripts
-    expect of a clean stop)."""
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        captured = getattr(self, "_captured_signals", None)
-        if isinstance(captured, list):
-            captured.clear()
-
-
-def configure_logging(
-    level: str,
-    *,
-    service: str | None = None,
-    log_dir: Path | None = None,
-    notify: Notifier | None = None,
-) -> None:
-    """rsdev's structured logging (lib_common.logging): human lines on stderr, and with `log_dir`
-    JSON lines rotated at New York midnight; `notify` receives CRITICAL records and outage events."""
-    name = service or _program_name()
-    setup_logging(service=name, level=level, log_dir=log_dir, notify=notify)
-
-
-def _program_name() -> str:
-    """`restream` for both the console script and `python -m servers.restream`."""
-    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("rsdev")
-    return argv0.parent.name if argv0.stem == "__main__" else argv0.stem
-
-
-def serve(
-    app: object,
-    *,
-    host: str,
-    port: int,
-    ws: type[asyncio.Protocol] | str,
-    log_level: str,
-    **options: object,
-) -> None:
-    """Run an ASGI app under uvicorn until SIGTERM/SIGINT; WebSocket compression off (frames
-    are built once and written as they are)."""
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
-        ws=ws,
-        ws_per_message_deflate=False,
-        log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-        **options,  # type: ignore[arg-type]
-    )
-    CleanExitServer(config).run()
-
-
-def read_listen(root: Section, default_port: int) -> tuple[str, int]:
-    """The `listen: {host, port}` section every server's config has."""
-    listen = root.section("listen")
-    listen.only(["host", "port"])
-    return listen.optional_str("host") or "127.0.0.1", listen.integer("port", default_port, minimum=0, maximum=65535)
-
-
-def read_log_level(root: Section) -> str:
-    log_level = root.optional_str("log_level") or "info"
-    if log_level not in LOG_LEVELS:
-        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
-    return log_level
-
-
-def overridden(config: T, **flags: object) -> T:
-    """`config` with the command-line flags that were given (None: not given) on top."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    return replace(config, **given)  # type: ignore[type-var]
-
-
-def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, default_port: int) -> None:
-    """--config, --host, --port and --log-level, as every server has them."""
-    parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help=f"port to listen on (default {default_port}; 0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-
-
-def load_or_exit(prog: str, load: Callable[[], T]) -> T:
-    """Load a config; on a ConfigError print `PROG: config error: ...` and exit 2."""
-    try:
-        return load()
-    except ConfigError as exc:
-        print(f"{prog}: config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+LOG_LEVELS = _serving.LOG_LEVELS
+add_common_flags = _serving.add_common_flags
+configure_logging = _serving.configure_logging
+load_or_exit = _serving.load_or_exit
+overridden = _serving.overridden
+read_listen = _config.read_listen
+read_log_level = _serving.read_log_level
+serve = _serving.serve
+ws_url = _serving.ws_url

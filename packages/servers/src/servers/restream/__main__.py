@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from lib_common.errors import ConfigError
 from lib_common.flags import positive_float
-from servers.http_views import serve_gateway
+from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
+from servers.kit.serving import common_flags, run_gateway, server_parser, ws_url
 from servers.redis_options import redis_url
-from servers.restream.app import create_app
-from servers.restream.config import FEEDS, YAHOO_STREAMER_URL, RestreamConfig, load_config
-from servers.serving import LOG_LEVELS, configure_logging, ws_url
+from servers.restream.config import FEEDS, RestreamConfig, load_config
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -23,16 +20,13 @@ def parse_symbols(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="restream",
-        description="Fan market data out to WebSocket clients. With no config it serves a synthetic "
+    parser = server_parser(
+        "restream",
+        "Fan market data out to WebSocket clients. With no config it serves a synthetic "
         "feed on 127.0.0.1:8765 without auth; flags override the config file.",
+        config_help="listen, tls, feed, tenants, memory, registry, limits, publish",
+        default_port=8765,
     )
-    parser.add_argument(
-        "--config", type=Path, help="JSON5 config file (listen, tls, feed, tenants, memory, registry, limits, publish)"
-    )
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8765; 0 picks a free one)")
     parser.add_argument("--feed", choices=FEEDS, help="where quotes come from (default synthetic)")
     parser.add_argument(
         "--symbols",
@@ -56,14 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         const=True,
         help="publish every quote frame to Redis (pub/sub PREFIX+quote:SYMBOL and the stream PREFIX+quotes)",
     )
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
     return parser
 
 
 def resolve_config(args: argparse.Namespace) -> RestreamConfig:
     return load_config(args.config).with_overrides(
-        host=args.host,
-        port=args.port,
+        **common_flags(args),
         feed_kind=args.feed,
         feed_symbols=args.symbols,
         feed_rate=args.rate,
@@ -71,23 +63,11 @@ def resolve_config(args: argparse.Namespace) -> RestreamConfig:
         feed_redis_url=args.redis_url,
         publish_redis_url=args.redis_url,
         publish_enabled=args.publish,
-        log_level=args.log_level,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"restream: config error: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(config.log_level)
-    memory = config.memory
-    serve_gateway(
-        create_app(config), config, high_water_bytes=memory.high_water_bytes, sndbuf_bytes=memory.sndbuf_bytes
-    )
-    return 0
+    return run_gateway("restream", lambda: resolve_config(build_parser().parse_args(argv)), "servers.restream.app")
 
 
 if __name__ == "__main__":

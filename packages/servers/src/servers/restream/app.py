@@ -1,4 +1,4 @@
-"""restream's ASGI application: routes, lifespan, and the HTTP views."""
+"""restream's ASGI application: the dashboard on /, the WebSocket on /ws, and the kit's figure routes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
-from servers.http_views import figure_routes, lifespan_of
+from servers.kit import app as kit
+from servers.kit.session import serve_client
 from servers.restream.config import RestreamConfig
-from servers.restream.endpoint import ws_endpoint
+from servers.restream.endpoint import handle
 from servers.restream.gateway import Gateway
 
 DASHBOARD = resources.files("servers.restream").joinpath("dashboard.html")
@@ -23,20 +25,9 @@ def create_app(config: RestreamConfig) -> Starlette:
     async def dashboard(request: Request) -> Response:
         return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
 
-    app = Starlette(
-        routes=[
-            Route("/", dashboard),
-            # Serving is healthy whatever the upstream does (idle with no subscribers, polling...);
-            # the body says what the upstream is doing.
-            *figure_routes(
-                health=gateway.health,
-                serving=lambda: gateway.serving,
-                status=gateway.status,
-                metrics=gateway.metrics,
-            ),
-            WebSocketRoute("/ws", ws_endpoint),
-        ],
-        lifespan=lifespan_of(gateway.start, gateway.stop),
-    )
-    app.state.gateway = gateway
-    return app
+    async def ws_endpoint(websocket: WebSocket) -> None:
+        await serve_client(websocket, gateway, lambda tenant, session, text: handle(gateway, tenant, session, text))
+
+    # Serving is healthy whatever the upstream does (idle with no subscribers, polling...);
+    # the body says what the upstream is doing.
+    return kit.create_app(gateway, Route("/", dashboard), WebSocketRoute("/ws", ws_endpoint), health=gateway.health)

@@ -1,13 +1,11 @@
 """The feeds restream can serve from, behind one small interface.
 
-A feed is an ingestor the Registry drives (`subscribe` / `unsubscribe`, `accepts`), with a
+A feed is an ingestor the Registry drives (`subscribe` / `unsubscribe`), with a
 lifecycle (`start` / `stop`), a state for /health, and figures for /status and /metrics.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -24,6 +22,7 @@ from lib_common.ingestors.synthetic import SyntheticFeed
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 from lib_common.ingestors.yahoo_chart import ChartPoller
 from lib_common.ky_http import KyHttp
+from servers.kit.background import Background
 from servers.restream.config import FeedConfig
 
 YAHOO_CHART_URL = "https://query2.finance.yahoo.com"
@@ -34,8 +33,6 @@ class Feed(Protocol):
     def subscribe(self, symbols: list[str]) -> None: ...
 
     def unsubscribe(self, symbols: list[str]) -> None: ...
-
-    def accepts(self, symbol: str) -> bool: ...
 
     async def start(self) -> None: ...
 
@@ -99,15 +96,13 @@ class YahooFeed:
             calendar=calendar,
             url=config.fear_greed_url or fear_greed_url_for(config.upstream_url),
         )
-        self._fear_greed_task: asyncio.Task[None] | None = None
+        self._fear_greed_task = Background(self.fear_greed.run, name="fear-greed")
         self.manager = UpstreamManager(
             sink,
             make_stream=make_stream,
             make_poller=make_poller,
             clock=clock,
-            calendar=AlwaysOpen()
-            if config.hours == "always"
-            else MarketCalendar((*KNOWN_CLOSURES, *config.extra_closed)),
+            calendar=AlwaysOpen() if config.hours == "always" else calendar,
             policy=UpstreamPolicy(inactivity_s=config.inactivity_timeout_s, failover_after_s=config.failover_after_s),
             poll_interval_open_s=config.poll_interval_s,
             on_transition=on_transition,
@@ -121,19 +116,12 @@ class YahooFeed:
         self.fear_greed.unsubscribe([s for s in symbols if s == FEAR_GREED_SYMBOL])
         self.manager.unsubscribe([s for s in symbols if s != FEAR_GREED_SYMBOL])
 
-    def accepts(self, symbol: str) -> bool:
-        return True
-
     async def start(self) -> None:
         await self.manager.start()
-        self._fear_greed_task = asyncio.get_running_loop().create_task(self.fear_greed.run(), name="fear-greed")
+        await self._fear_greed_task.start()
 
     async def stop(self) -> None:
-        task, self._fear_greed_task = self._fear_greed_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._fear_greed_task.stop()
         await self.manager.stop()
         await self.http.aclose()
 

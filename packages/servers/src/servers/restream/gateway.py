@@ -1,18 +1,16 @@
-"""Gateway: the core objects of one restream process, wired together.
+"""Gateway: one restream process, a FanoutServer fed by a feed (synthetic, yahoo, redis).
 
-Owns the clock, registry, memory guard, dispatcher and feed; runs the feed and the periodic
-sweep; answers the figures for /health, /status and /metrics. No HTTP here.
+Runs the feed (and, on an ingest node, the Redis publisher), applies the tenant's and the
+feed's rules to subscriptions, tells clients when the upstream changes state, and adds the
+feed's figures to /health, /status and /metrics. No HTTP here.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
-from collections.abc import Callable
 
-from lib_common.clock import Clock, LoopClock
-from lib_common.core.fanout import Fanout, loop_defer
+from lib_common.clock import Clock
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
@@ -21,9 +19,10 @@ from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.publisher import Publisher
-from servers.restream.config import PublishConfig, RestreamConfig, Tenant
+from servers.kit.config import Tenant
+from servers.kit.process import Defer, FanoutServer
+from servers.restream.config import PublishConfig, RestreamConfig
 from servers.restream.feeds import build_feed
-from servers.ws_session import Admission
 
 log = logging.getLogger(__name__)
 
@@ -38,53 +37,33 @@ def build_publisher(config: PublishConfig) -> Publisher:
     )
 
 
-class Gateway:
-    def __init__(
-        self,
-        config: RestreamConfig,
-        clock: Clock | None = None,
-        defer: Callable[[Callable[[], None]], object] | None = None,
-    ) -> None:
-        self.config = config
-        self.clock = clock or LoopClock()
+class Gateway(FanoutServer[RestreamConfig]):
+    name = "restream"
+
+    def __init__(self, config: RestreamConfig, clock: Clock | None = None, defer: Defer | None = None) -> None:
+        super().__init__(config, self, clock=clock, defer=defer)
         self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
+        # A synthetic feed given its symbols serves only those; every other feed takes any symbol.
+        fixed = config.feed.symbols if config.feed.kind == "synthetic" else None
+        self.served = None if fixed is None else frozenset(fixed)
         # An ingest node: every dispatched quote frame also goes to Redis, the same bytes.
         self.publisher = build_publisher(config.publish) if config.publish.enabled else None
         # Quoted (and published) with or without local clients; never released upstream.
         self.pinned = frozenset(config.pinned_symbols)
-        self.fanout = Fanout(
-            self,
-            self.clock,
-            linger_s=config.linger_s,
-            budget_bytes=config.memory.budget_bytes,
-            stall_timeout_s=config.memory.stall_timeout_s,
-            defer=defer or loop_defer,
-        )
-        self.registry = self.fanout.registry
-        self.guard = self.fanout.guard
-        self.dispatcher = self.fanout.dispatcher
-        self.admission: Admission[Tenant] = Admission()
-        self.connections = self.admission.connections
-        self._started = time.monotonic()
-        self._started_feed = False
         self.upstream_transitions: Counter[str] = Counter()
 
     # Lifecycle
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         if self.publisher is not None:
             await self.publisher.start()
         await self.feed.start()
         if self.pinned:
             self.feed.subscribe(sorted(self.pinned))
-        self._started_feed = True
-        self.fanout.start()
         log.info("feed %s started: %s", self.config.feed.kind, self.feed.state)
 
-    async def stop(self) -> None:
-        self._started_feed = False
+    async def close(self) -> None:
         await self.feed.stop()
-        self.fanout.stop()
         if self.publisher is not None:
             await self.publisher.stop()
 
@@ -108,12 +87,8 @@ class Gateway:
         self.dispatcher.broadcast(frame)
 
     @property
-    def serving(self) -> bool:
-        return self._started_feed
-
-    @property
     def state(self) -> str:
-        return self.feed.state if self._started_feed else "idle"
+        return self.feed.state if self.serving else "idle"
 
     # UpstreamControl, as the registry drives it
 
@@ -127,12 +102,6 @@ class Gateway:
 
     # Sessions
 
-    def admit(self, tenant: Tenant) -> bool:
-        return self.admission.admit(tenant)
-
-    def leave(self, tenant: Tenant) -> None:
-        self.admission.leave(tenant)
-
     def subscribe_client(
         self, session: ClientSession, tenant: Tenant, symbols: tuple[str, ...]
     ) -> tuple[list[str], dict[str, str]]:
@@ -145,7 +114,7 @@ class Gateway:
         for symbol in symbols:
             if not tenant.allows(symbol):
                 refused[symbol] = "not allowed for this tenant"
-            elif not self.feed.accepts(symbol):
+            elif self.served is not None and symbol not in self.served:
                 refused[symbol] = "not served by this feed"
             elif symbol not in held and len(held) + new >= limit:
                 refused[symbol] = f"limit of {limit} symbols per client"
@@ -155,23 +124,17 @@ class Gateway:
         added = self.registry.subscribe(session, wanted)
         return added, refused
 
-    def snapshot(self, session: ClientSession, symbols: list[str]) -> None:
-        self.fanout.snapshot(session, symbols)
-
     # Figures
 
     def health(self) -> dict[str, object]:
         return {"status": "ok", "upstream": {"feed": self.config.feed.kind, "state": self.state}}
 
-    def status(self) -> dict[str, object]:
+    def describe(self, core: dict[str, object]) -> dict[str, object]:
         d = self.dispatcher
-        core = self.fanout.status()
         subscriptions = core.pop("upstream_subscriptions")
         assert isinstance(subscriptions, dict)
         return {
-            "uptime_s": round(time.monotonic() - self._started, 3),
             **core,
-            "clients": {"connected": len(d.sessions), "by_tenant": dict(self.connections)},
             "upstream": {
                 **self.feed.figures(),
                 "feed": self.config.feed.kind,
@@ -194,14 +157,7 @@ class Gateway:
             "pinned_symbols": sorted(self.pinned),
         }
 
-    def metrics(self) -> str:
-        out = Exposition()
-        self.fanout.expose(out, "restream")
-        out.gauges(
-            "restream_tenant_clients",
-            "Connected clients per tenant.",
-            (({"tenant": name}, n) for name, n in sorted(self.connections.items())),
-        )
+    def expose(self, out: Exposition) -> None:
         out.gauges(
             "restream_upstream_state",
             "1 for the state the upstream is in, 0 for the others.",
@@ -222,7 +178,6 @@ class Gateway:
             self._expose_publisher(out, self.publisher)
         if isinstance(self.feed, RedisFeed):
             self._expose_redis_feed(out, self.feed)
-        return out.render()
 
     @staticmethod
     def _expose_publisher(out: Exposition, p: Publisher) -> None:

@@ -6,10 +6,7 @@ graphdata); /health, /status and /fault always answer, so a test can undo what i
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 
 from starlette.applications import Starlette
@@ -18,6 +15,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from lib_common.clock import Clock, LoopClock
+from servers.kit.app import create_app as kit_create_app
+from servers.kit.background import Background
 from servers.server_dummy import chart, fear_greed
 from servers.server_dummy.book import PriceBook
 from servers.server_dummy.config import DummyConfig
@@ -51,21 +50,11 @@ def create_app(config: DummyConfig, clock: Clock | None = None) -> Starlette:
     book = PriceBook(clock, rate=config.rate, seed=config.seed, unknown=config.unknown_symbols)
     hub = Hub(book, faults, max_symbols=config.max_symbols)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ticker = asyncio.create_task(book.run(), name="server_dummy.book")
-        try:
-            yield
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+    def health() -> dict[str, object]:
+        return {"status": "ok", "connections": hub.connection_count, "fault": faults.stream.value}
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "connections": hub.connection_count, "fault": faults.stream.value})
-
-    async def status(request: Request) -> Response:
-        return JSONResponse({**hub.status(), "rate": config.rate, "max_symbols": config.max_symbols})
+    def status() -> dict[str, object]:
+        return {**hub.status(), "rate": config.rate, "max_symbols": config.max_symbols}
 
     async def fault(request: Request) -> Response:
         if request.method == "GET":
@@ -116,17 +105,16 @@ def create_app(config: DummyConfig, clock: Clock | None = None) -> Starlette:
                 return PlainTextResponse(f"expected a date YYYY-MM-DD, found {found!r}\n", status_code=400)
         return JSONResponse(fear_greed.graphdata(clock.now_us() // 1000, start))
 
-    app = Starlette(
-        routes=[
-            WebSocketRoute("/", streamer),
-            Route("/health", health),
-            Route("/status", status),
-            Route("/fault", fault, methods=["GET", "POST"]),
-            Route("/v8/finance/chart/{symbol}", chart_view),
-            Route("/index/fearandgreed/graphdata", graphdata),
-            Route("/index/fearandgreed/graphdata/{date}", graphdata),
-        ],
-        lifespan=lifespan,
+    # The price book ticks for the app's lifetime; server_dummy has no /metrics.
+    app = kit_create_app(
+        Background(book.run, name="server_dummy.book", status=status),
+        WebSocketRoute("/", streamer),
+        Route("/fault", fault, methods=["GET", "POST"]),
+        Route("/v8/finance/chart/{symbol}", chart_view),
+        Route("/index/fearandgreed/graphdata", graphdata),
+        Route("/index/fearandgreed/graphdata/{date}", graphdata),
+        health=health,
+        metrics=False,
     )
     app.state.hub = hub
     return app

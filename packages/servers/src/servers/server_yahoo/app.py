@@ -1,52 +1,28 @@
-"""server_yahoo's ASGI app: the Yahoo-protocol WebSocket on `/`, and /health, /status, /metrics."""
+"""server_yahoo's ASGI app: the Yahoo-protocol WebSocket on `/`, and the kit's figure routes."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
+from servers.kit import app as kit
+from servers.kit.session import serve_client
 from servers.server_yahoo.config import ProxyConfig
-from servers.server_yahoo.endpoint import yahoo_endpoint
+from servers.server_yahoo.endpoint import handle
 from servers.server_yahoo.proxy import Proxy
 
 
 def create_app(config: ProxyConfig) -> Starlette:
     proxy = Proxy(config)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await proxy.start()
-        try:
-            yield
-        finally:
-            await proxy.stop()
+    async def yahoo_endpoint(websocket: WebSocket) -> None:
+        # Yahoo's protocol has no error frame: a bad message, binary included, is only counted.
+        await serve_client(
+            websocket,
+            proxy,
+            lambda tenant, session, text: handle(proxy, session, text),
+            on_binary=lambda session: handle(proxy, session, None),
+        )
 
-    async def health(request: Request) -> Response:
-        body = {
-            "status": "ok" if proxy.serving else "starting",
-            "upstream_connected": proxy.streamer.status().connected,
-        }
-        return JSONResponse(body, status_code=200 if proxy.serving else 503)
-
-    async def status(request: Request) -> Response:
-        return JSONResponse(proxy.status())
-
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(proxy.metrics(), media_type="text/plain; version=0.0.4")
-
-    app = Starlette(
-        routes=[
-            WebSocketRoute("/", yahoo_endpoint),
-            Route("/health", health),
-            Route("/status", status),
-            Route("/metrics", metrics),
-        ],
-        lifespan=lifespan,
-    )
-    app.state.proxy = proxy
-    return app
+    return kit.create_app(proxy, WebSocketRoute("/", yahoo_endpoint), health=proxy.health)

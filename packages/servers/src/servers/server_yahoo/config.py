@@ -9,6 +9,8 @@
   memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10 },
   log_level: "info",
 }
+
+No tenants (everyone is the open tenant) and no TLS; clients get the kit's default limits.
 """
 
 from __future__ import annotations
@@ -18,24 +20,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common.config import Section, load_json5, parse_json5
-from servers.serving import read_listen, read_log_level
+from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
+from servers.kit.config import GatewayConfig, read_listen, read_memory
+from servers.kit.serving import read_log_level
 
 DEFAULT_PORT = 8771
-YAHOO_STREAMER_URL = "wss://streamer.finance.yahoo.com/?version=2"
 
 
 @dataclass(frozen=True, slots=True)
-class ProxyConfig:
-    host: str = "127.0.0.1"
+class ProxyConfig(GatewayConfig):
     port: int = DEFAULT_PORT
     upstream_url: str = YAHOO_STREAMER_URL
-    linger_s: float = 30.0
     per_connection: int = 100
     inactivity_timeout_s: float = 60.0
-    budget_bytes: int = 64 * 1024 * 1024
-    client_queue: int = 1024
-    stall_timeout_s: float = 10.0
-    log_level: str = "info"
 
 
 def load_config(path: str | Path | None) -> ProxyConfig:
@@ -52,8 +49,6 @@ def from_section(root: Section) -> ProxyConfig:
     url = root.optional_str("upstream_url") or YAHOO_STREAMER_URL
     if urlsplit(url).scheme not in ("ws", "wss"):
         raise root.error("upstream_url", f"expected a ws:// or wss:// URL, found {url!r}")
-    memory = root.section("memory")
-    memory.only(["budget_bytes", "client_queue", "stall_timeout_s"])
     d = ProxyConfig()
     return ProxyConfig(
         host=host,
@@ -62,8 +57,6 @@ def from_section(root: Section) -> ProxyConfig:
         linger_s=root.number("linger_s", d.linger_s, minimum=0.0),
         per_connection=root.integer("per_connection", d.per_connection, minimum=1, maximum=1000),
         inactivity_timeout_s=root.number("inactivity_timeout_s", d.inactivity_timeout_s, minimum=0.1),
-        budget_bytes=memory.integer("budget_bytes", d.budget_bytes, minimum=4096),
-        client_queue=memory.integer("client_queue", d.client_queue, minimum=1),
-        stall_timeout_s=memory.number("stall_timeout_s", d.stall_timeout_s, minimum=0.1),
+        memory=read_memory(root.section("memory"), ["budget_bytes", "client_queue", "stall_timeout_s"]),
         log_level=read_log_level(root),
     )

@@ -1,4 +1,4 @@
-"""The client side: Yahoo's streamer protocol on `/` (also `/?version=2`).
+"""What server_yahoo's clients ask, in Yahoo's streamer protocol on `/` (also `/?version=2`).
 
     {"subscribe": ["AAPL", "BTC-USD"]}      {"unsubscribe": ["AAPL"]}
 
@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import logging
 
-from starlette.websockets import WebSocket
-
 from lib_common.core.client_messages import SYMBOL_RE
 from lib_common.core.session import ClientSession
-from servers.egress import EXTENSION, GatewayProtocol
 from servers.server_yahoo.proxy import Proxy
 
 log = logging.getLogger(__name__)
@@ -40,36 +37,19 @@ def parse_request(text: str) -> tuple[str, list[str]]:
     raise ValueError("neither subscribe nor unsubscribe")
 
 
-async def yahoo_endpoint(websocket: WebSocket) -> None:
-    proxy: Proxy = websocket.app.state.proxy
-    egress = websocket.scope.get("extensions", {}).get(EXTENSION)
-    if not isinstance(egress, GatewayProtocol):
-        raise RuntimeError(f"server_yahoo needs uvicorn with ws={GatewayProtocol.__name__}")
-    await websocket.accept()
-    dispatcher = proxy.fanout.dispatcher
-    registry = proxy.fanout.registry
-    session = ClientSession(egress, queue_capacity=proxy.config.client_queue)
-    dispatcher.attach(session)
-    egress.on_writable = lambda writable: dispatcher.writable(session, writable)
+def handle(proxy: Proxy, session: ClientSession, text: str | None) -> None:
+    """One client message (None: a binary one): a (un)subscription, or a bad request counted
+    and logged."""
     try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            try:
-                if text is None:
-                    raise ValueError("binary frame")
-                op, symbols = parse_request(text)
-            except ValueError as exc:
-                proxy.bad_requests[str(exc)] += 1
-                log.warning("client %d: ignoring a bad request (%s)", session.id, exc)
-                continue
-            if op == "subscribe":
-                added = registry.subscribe(session, symbols)
-                proxy.fanout.snapshot(session, added)
-            else:
-                registry.unsubscribe(session, symbols)
-    finally:
-        egress.on_writable = None
-        dispatcher.detach(session)
+        if text is None:
+            raise ValueError("binary frame")
+        op, symbols = parse_request(text)
+    except ValueError as exc:
+        proxy.bad_requests[str(exc)] += 1
+        log.warning("client %d: ignoring a bad request (%s)", session.id, exc)
+        return
+    if op == "subscribe":
+        added = proxy.registry.subscribe(session, symbols)
+        proxy.fanout.snapshot(session, added)
+    else:
+        proxy.registry.unsubscribe(session, symbols)

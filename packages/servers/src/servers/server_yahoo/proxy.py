@@ -1,4 +1,4 @@
-"""The proxy's core: one upstream streamer, many Yahoo-protocol clients.
+"""Proxy: one server_yahoo process, a FanoutServer fed by one upstream streamer.
 
 Upstream frames are relayed unchanged: each is decoded only to learn its symbol, then written
 as it came to the clients subscribed to that symbol (one pre-built WebSocket frame for all of
@@ -9,16 +9,15 @@ upstream churn.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from lib_common.clock import Clock, LoopClock
-from lib_common.core.fanout import Fanout
 from lib_common.core.frame import Frame
 from lib_common.core.wsframe import text_frame
 from lib_common.ingestors.yahoo.normalise import decode_frame
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 from lib_common.metrics import Exposition
+from servers.kit.process import FanoutServer
 from servers.server_yahoo.config import ProxyConfig
 
 
@@ -29,47 +28,38 @@ def relay_frame(message: str | bytes, ts_library_in: int) -> Frame:
     return Frame(symbol, payload, text_frame(payload), ts_library_in=ts_library_in)
 
 
-class Proxy:
+class Proxy(FanoutServer[ProxyConfig]):
+    name = "server_yahoo"
+
     def __init__(self, config: ProxyConfig, clock: Clock | None = None) -> None:
-        self.config = config
-        self.clock = clock or LoopClock()
+        clock = clock or LoopClock()
         self.streamer: YahooStreamer[Frame] = YahooStreamer(
             self._relay,
-            clock=self.clock,
+            clock=clock,
             decode=relay_frame,
             url=config.upstream_url,
             per_connection=config.per_connection,
             inactivity_timeout_s=config.inactivity_timeout_s,
         )
-        self.fanout = Fanout(
-            self.streamer,
-            self.clock,
-            linger_s=config.linger_s,
-            budget_bytes=config.budget_bytes,
-            stall_timeout_s=config.stall_timeout_s,
-        )
+        super().__init__(config, self.streamer, clock=clock)
         self.bad_requests: Counter[str] = Counter()
-        self._started = time.monotonic()
-        self.serving = False
 
     def _relay(self, frames: list[Frame]) -> None:
-        self.fanout.dispatcher.publish_frames(frames)
+        self.dispatcher.publish_frames(frames)
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         await self.streamer.start()
-        self.fanout.start()
-        self.serving = True
 
-    async def stop(self) -> None:
-        self.serving = False
+    async def close(self) -> None:
         await self.streamer.stop()
-        self.fanout.stop()
 
-    def status(self) -> dict[str, object]:
+    def health(self) -> dict[str, object]:
+        return {**super().health(), "upstream_connected": self.streamer.status().connected}
+
+    def describe(self, core: dict[str, object]) -> dict[str, object]:
         stream = self.streamer.status()
         return {
-            "uptime_s": round(time.monotonic() - self._started, 3),
-            **self.fanout.status(),
+            **core,
             "upstream": {
                 "url": self.config.upstream_url,
                 "connected": stream.connected,
@@ -83,23 +73,20 @@ class Proxy:
             "bad_requests": dict(self.bad_requests),
         }
 
-    def metrics(self) -> str:
-        out = Exposition()
-        self.fanout.expose(out, "server_yahoo")
+    def expose(self, out: Exposition) -> None:
         out.gauge(
             "server_yahoo_upstream_connected",
             "1 while every upstream connection is up.",
             int(self.streamer.status().connected),
         )
         out.counter("server_yahoo_upstream_frames_total", "Frames received from upstream.", self.streamer.frames)
-        out.counters(
-            "server_yahoo_upstream_malformed_total",
-            "Upstream frames that could not be decoded, by kind.",
-            (({"kind": kind}, n) for kind, n in sorted(self.streamer.malformed.items())),
+        by_kind = (
+            ("upstream_malformed", "Upstream frames that could not be decoded", self.streamer.malformed),
+            ("bad_requests", "Client messages that were not Yahoo subscribe/unsubscribe requests", self.bad_requests),
         )
-        out.counters(
-            "server_yahoo_bad_requests_total",
-            "Client messages that were not Yahoo subscribe/unsubscribe requests.",
-            (({"kind": kind}, n) for kind, n in sorted(self.bad_requests.items())),
-        )
-        return out.render()
+        for name, description, counts in by_kind:
+            out.counters(
+                f"server_yahoo_{name}_total",
+                f"{description}, by kind.",
+                (({"kind": kind}, n) for kind, n in sorted(counts.items())),
+            )

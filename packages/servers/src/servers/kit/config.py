@@ -1,0 +1,208 @@
+"""The config pieces the servers share, each read from its own section of a JSON5 config:
+
+    listen: { host: "127.0.0.1", port: 8765 },
+    tls: { cert: "server.pem", key: "server.key" },       // relative to the config file
+    tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, <grants>: ["*"] } ],
+    memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
+              high_water_bytes: 65536, sndbuf_bytes: 65536 },
+    registry: { linger_s: 30 },
+    limits: { max_<noun>_per_message: 100, max_<noun>_per_client: 500,
+              max_message_bytes: 65536, messages_per_second: 20, burst: 40 },
+
+What a tenant is granted is named by the server: `symbols` in restream, `channels` in redis2ws.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from lib_common.config import Section
+from servers.kit.serving import read_log_level
+
+DEFAULT_LINGER_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """Who a token belongs to: its eviction priority, its connection limit, and its grants,
+    shell-style globs of the names it may subscribe to (symbols, or Redis channels)."""
+
+    name: str
+    token: str
+    priority: int = 0
+    max_connections: int = 100
+    grants: tuple[str, ...] = ("*",)
+
+    def allows(self, name: str) -> bool:
+        return any(fnmatchcase(name, grant) for grant in self.grants)
+
+
+# Without tenants everyone is "anonymous", bounded only by the machine (and the memory guard).
+OPEN_TENANT = Tenant(name="anonymous", token="", max_connections=1_000_000)
+
+
+def find_tenant(tenants: tuple[Tenant, ...], token: str | None) -> Tenant | None:
+    """The tenant a token belongs to (compared in constant time); the open tenant when none are
+    configured; None for a missing or unknown token."""
+    if not tenants:
+        return OPEN_TENANT
+    for tenant in tenants:
+        if token is not None and hmac.compare_digest(token.encode(), tenant.token.encode()):
+            return tenant
+    return None
+
+
+def read_tenants(
+    root: Section, grants_key: str, normalise: Callable[[str], str] = lambda grant: grant
+) -> tuple[Tenant, ...]:
+    """The `tenants: [{name, token, priority, max_connections, <grants_key>}]` list; names and
+    tokens unique; each grant passed through `normalise` (restream upper-cases symbols)."""
+    tenants: list[Tenant] = []
+    names: set[str] = set()
+    tokens: set[str] = set()
+    for section in root.sections("tenants"):
+        section.only(["name", "token", "priority", "max_connections", grants_key])
+        name = section.required_str("name")
+        token = section.required_str("token")
+        if name in names:
+            raise section.error("name", f"tenant {name!r} is defined twice")
+        if token in tokens:
+            raise section.error("token", f"tenant {name!r} reuses another tenant's token")
+        names.add(name)
+        tokens.add(token)
+        grants = section.optional_str_list(grants_key) or ["*"]
+        tenants.append(
+            Tenant(
+                name,
+                token,
+                section.integer("priority", 0),
+                section.integer("max_connections", 100, minimum=1),
+                tuple(normalise(grant) for grant in grants),
+            )
+        )
+    return tuple(tenants)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryConfig:
+    budget_bytes: int = 64 * 1024 * 1024
+    client_queue: int = 1024
+    stall_timeout_s: float = 10.0
+    high_water_bytes: int = 64 * 1024
+    sndbuf_bytes: int = 64 * 1024  # 0 leaves the kernel's default (up to ~4 MiB of hidden backlog)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLimits:
+    """What one client may ask of a gateway: names (symbols for restream, channels and patterns
+    for redis2ws) per message and in all, a message's size, and its message rate (token bucket).
+    In the config the first two are named for the noun: `max_symbols_per_message`,
+    `max_channels_per_client`, ..."""
+
+    max_per_message: int = 100
+    max_per_client: int = 500
+    max_message_bytes: int = 64 * 1024
+    messages_per_second: float = 20.0
+    burst: int = 40
+
+
+_MEMORY = MemoryConfig()
+_LIMITS = ClientLimits()
+MEMORY_KEYS = ("budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes")
+
+
+def read_listen(root: Section, default_port: int) -> tuple[str, int]:
+    """The `listen: {host, port}` section every server's config has."""
+    listen = root.section("listen")
+    listen.only(["host", "port"])
+    return listen.optional_str("host") or "127.0.0.1", listen.integer("port", default_port, minimum=0, maximum=65535)
+
+
+def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
+    """The `tls: {cert, key}` section: both or neither, relative to the config file."""
+    tls = root.section("tls")
+    tls.only(["cert", "key"])
+    cert, key = tls.optional_str("cert"), tls.optional_str("key")
+    if (cert is None) != (key is None):
+        raise tls.error(None, "give both cert and key for TLS, or neither")
+    return (base_dir / cert if cert else None), (base_dir / key if key else None)
+
+
+def read_memory(section: Section, keys: Iterable[str] = MEMORY_KEYS) -> MemoryConfig:
+    """The `memory` section; `keys` are the ones this server's config takes."""
+    section.only(keys)
+    return MemoryConfig(
+        budget_bytes=section.integer("budget_bytes", _MEMORY.budget_bytes, minimum=4096),
+        client_queue=section.integer("client_queue", _MEMORY.client_queue, minimum=1),
+        stall_timeout_s=section.number("stall_timeout_s", _MEMORY.stall_timeout_s, minimum=0.1),
+        high_water_bytes=section.integer("high_water_bytes", _MEMORY.high_water_bytes, minimum=1024),
+        sndbuf_bytes=section.integer("sndbuf_bytes", _MEMORY.sndbuf_bytes, minimum=0),
+    )
+
+
+def read_linger(section: Section) -> float:
+    """The `registry: {linger_s}` section."""
+    section.only(["linger_s"])
+    return section.number("linger_s", DEFAULT_LINGER_S, minimum=0.0)
+
+
+def read_limits(section: Section, noun: str) -> ClientLimits:
+    """The `limits` section; `noun` names what clients subscribe to ("symbols", "channels")."""
+    per_message, per_client = f"max_{noun}_per_message", f"max_{noun}_per_client"
+    section.only([per_message, per_client, "max_message_bytes", "messages_per_second", "burst"])
+    return ClientLimits(
+        max_per_message=section.integer(per_message, _LIMITS.max_per_message, minimum=1),
+        max_per_client=section.integer(per_client, _LIMITS.max_per_client, minimum=1),
+        max_message_bytes=section.integer("max_message_bytes", _LIMITS.max_message_bytes, minimum=64, maximum=1 << 20),
+        messages_per_second=section.number("messages_per_second", _LIMITS.messages_per_second, minimum=0.1),
+        burst=section.integer("burst", _LIMITS.burst, minimum=1),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """What every fan-out gateway's config has; a server's config adds its own source's part
+    (and its default port)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tenants: tuple[Tenant, ...] = ()
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    linger_s: float = DEFAULT_LINGER_S
+    limits: ClientLimits = field(default_factory=ClientLimits)
+    log_level: str = "info"
+
+
+GATEWAY_KEYS = ("listen", "tls", "tenants", "memory", "registry", "limits", "log_level")
+
+
+def read_gateway(
+    root: Section,
+    base_dir: Path,
+    *,
+    default_port: int,
+    noun: str,
+    normalise: Callable[[str], str] = lambda grant: grant,
+) -> dict[str, Any]:
+    """The `GatewayConfig` fields from their sections, as keyword arguments for a server's config
+    class; `noun` names the tenants' grants and the limits' keys ("symbols", "channels")."""
+    host, port = read_listen(root, default_port)
+    tls_cert, tls_key = read_tls(root, base_dir)
+    return {
+        "host": host,
+        "port": port,
+        "tls_cert": tls_cert,
+        "tls_key": tls_key,
+        "tenants": read_tenants(root, noun, normalise),
+        "memory": read_memory(root.section("memory")),
+        "linger_s": read_linger(root.section("registry")),
+        "limits": read_limits(root.section("limits"), noun),
+        "log_level": read_log_level(root),
+    }

@@ -1,0 +1,109 @@
+"""uvicorn's WebSocket protocol, opened up so the dispatcher can write frames directly.
+
+ASGI makes every send an awaited message through a per-connection task: a task switch per
+client per frame, which is most of the cost of fan-out. This subclass of uvicorn's sans-I/O
+protocol hands itself to the application as the `rsdev.egress` scope extension, so the
+dispatcher can write pre-built frames straight to the transport, learn about back-pressure
+from `pause_writing` / `resume_writing`, and abort a client that stopped reading (ASGI has no
+abort). Receiving, the handshake, pings and the closing handshake stay uvicorn's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable
+from typing import Any, cast
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+from lib_common.core.fanout import SHUTDOWN
+
+EXTENSION = "rsdev.egress"
+
+# What this class relies on beyond uvicorn's public surface: the base class's attributes, with
+# the types it expects them to have, and the methods it overrides. uvicorn is pinned exactly;
+# tests/servers/kit/test_egress.py checks each one on a protocol a real uvicorn server made, so
+# an upgrade that renames or retypes one fails naming it.
+RELIED_ON: dict[str, type | tuple[type, ...]] = {
+    "transport": asyncio.Transport,
+    "loop": asyncio.AbstractEventLoop,
+    "conn": ServerProtocol,
+    "queue": asyncio.Queue,
+    "scope": dict,
+    "handshake_complete": bool,
+    "close_sent": bool,
+    "disconnected": bool,
+    "read_paused": bool,
+    "writable": asyncio.Event,
+    "close_timer": (asyncio.TimerHandle, type(None)),
+}
+OVERRIDDEN = ("connection_made", "handle_connect", "pause_writing", "resume_writing", "shutdown")
+
+
+class GatewayProtocol(WebSocketsSansIOProtocol):
+    """A uvicorn WebSocket protocol that is also the dispatcher's Egress."""
+
+    on_writable: Callable[[bool], None] | None = None
+    high_water_bytes = 64 * 1024
+    sndbuf_bytes = 64 * 1024
+
+    @classmethod
+    def configured(cls, *, high_water_bytes: int, sndbuf_bytes: int) -> type[GatewayProtocol]:
+        """A subclass with these limits: uvicorn instantiates the class itself."""
+        attrs = {"high_water_bytes": high_water_bytes, "sndbuf_bytes": sndbuf_bytes}
+        return type(cls.__name__, (cls,), attrs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and self.sndbuf_bytes > 0:
+            # The kernel would otherwise hide megabytes of a stalled client's backlog from us.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf_bytes)
+        cast(asyncio.WriteTransport, transport).set_write_buffer_limits(high=self.high_water_bytes)
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = cast(dict[str, Any] | None, getattr(self, "scope", None))
+        if scope is not None:
+            scope["extensions"][EXTENSION] = self
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.on_writable is not None:
+            self.on_writable(False)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.on_writable is not None:
+            self.on_writable(True)
+
+    def shutdown(self) -> None:
+        # uvicorn would send 1012 (service restart); the contract says 1001 (going away).
+        if self.handshake_complete and not self.close_sent and not self.disconnected:
+            self.close(*SHUTDOWN)
+            return
+        super().shutdown()
+
+    # Egress
+
+    def write(self, data: bytes) -> None:
+        if not self.close_sent and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake without waiting on the peer; abort if it stays silent."""
+        if self.close_sent or self.transport.is_closing():
+            return
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        # A peer that stopped reading never answers: don't let its socket outlive the budget.
+        grace = 1.0 if not self.writable.is_set() else 5.0
+        self.close_timer = self.loop.call_later(grace, self.transport.abort)

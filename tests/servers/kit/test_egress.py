@@ -1,0 +1,75 @@
+"""GatewayProtocol against the uvicorn installed: every non-public attribute it relies on, on a
+protocol a real uvicorn server made, and every method it overrides, on the base class."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.asyncio.client import connect
+
+from servers.kit.egress import EXTENSION, OVERRIDDEN, RELIED_ON, GatewayProtocol
+
+
+@pytest_asyncio.fixture
+async def live_protocol() -> AsyncIterator[GatewayProtocol]:
+    """The GatewayProtocol of one connection to a real uvicorn server, after the handshake."""
+    made: asyncio.Future[GatewayProtocol] = asyncio.get_running_loop().create_future()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        made.set_result(scope["extensions"][EXTENSION])
+        while (await receive())["type"] != "websocket.disconnect":
+            pass
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, ws=GatewayProtocol, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}/"):
+            async with asyncio.timeout(10):
+                yield await made
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.mark.asyncio
+async def test_the_attributes_gateway_protocol_relies_on_are_there(live_protocol: GatewayProtocol) -> None:
+    for name, expected in RELIED_ON.items():
+        assert hasattr(live_protocol, name), f"uvicorn's WebSocketsSansIOProtocol has no attribute {name!r} any more"
+        value = getattr(live_protocol, name)
+        assert isinstance(value, expected), (
+            f"uvicorn's WebSocketsSansIOProtocol.{name} is a {type(value).__name__}, GatewayProtocol expects {expected}"
+        )
+    for name in ("send_close", "data_to_send"):
+        assert callable(getattr(live_protocol.conn, name, None)), f"websockets' ServerProtocol has no {name}()"
+
+
+def test_the_methods_gateway_protocol_overrides_exist_on_the_base() -> None:
+    for name in OVERRIDDEN:
+        base = getattr(WebSocketsSansIOProtocol, name, None)
+        assert callable(base), f"uvicorn's WebSocketsSansIOProtocol has no method {name}() to override"
+        ours = inspect.signature(getattr(GatewayProtocol, name))
+        assert list(inspect.signature(base).parameters) == list(ours.parameters), (
+            f"uvicorn's WebSocketsSansIOProtocol.{name}{inspect.signature(base)} no longer matches "
+            f"GatewayProtocol.{name}{ours}"
+        )
+
+
+def test_every_override_is_listed() -> None:
+    ours = {name for name, value in vars(GatewayProtocol).items() if inspect.isfunction(value)}
+    inherited = {name for name in ours if hasattr(WebSocketsSansIOProtocol, name)}
+    assert inherited == set(OVERRIDDEN)
