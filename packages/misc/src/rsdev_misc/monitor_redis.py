@@ -21,22 +21,22 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from lib_common.config import Section, load_json5
+from lib_common.config import Section, read_config
+from lib_common.flags import config_flags, load_or_exit, read_log_level
 from rsdev_misc.monitor import (
+    MONITOR_FLAGS,
     CheckResult,
     HealthListen,
     add_monitor_flags,
     configure,
-    load_or_exit,
     read_health,
-    read_log_level,
     run_main,
-    with_flags,
 )
 
 PROG = "monitor_redis"
@@ -59,7 +59,7 @@ def from_section(root: Section) -> RedisConfig:
     d = RedisConfig()
     url = root.optional_str("url") or d.url
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise root.error("url", f"expected a redis://, rediss:// or unix:// URL, found {url!r}")
+        root.problem("url", f"expected a redis://, rediss:// or unix:// URL, found {url!r}")
     return RedisConfig(
         url=url,
         heartbeat_key=root.optional_str("heartbeat_key") or d.heartbeat_key,
@@ -125,9 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve(args: argparse.Namespace) -> RedisConfig:
-    config = RedisConfig() if args.config is None else from_section(load_json5(args.config))
-    return with_flags(config, args, url=args.url)
+FLAGS = {**MONITOR_FLAGS, "--url": "url"}
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> RedisConfig:
+    """The config file, the environment (os.environ by default) and the flags, in that order."""
+    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
