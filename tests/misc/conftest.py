@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,6 +94,22 @@ class MonitorProcess:
                 return response
             time.sleep(0.1)
         raise AssertionError(f"/health not {code} within {timeout}s (last: {response}):\n{self.output()}")
+
+    def wait_health(self, until: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> httpx.Response:
+        """The first /health response whose JSON body satisfies `until`."""
+        deadline = time.monotonic() + timeout
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"monitor exited with {self.proc.returncode}:\n{self.output()}")
+            response = self.health()
+            body = response.json()
+            if until(body):
+                return response
+            time.sleep(0.1)
+        raise AssertionError(
+            f"/health never satisfied the condition within {timeout}s (last: {body}):\n{self.output()}"
+        )
 
     def events(self) -> list[dict[str, object]]:
         import json

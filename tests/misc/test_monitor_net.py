@@ -41,8 +41,13 @@ def test_outage_start_and_end_from_listeners_that_stop_and_start(tmp_path: Path,
     try:
         body = monitor.wait_status(200).json()
         assert body["state"] == "up" and all(t["up"] for t in body["targets"].values())
-        listeners[0].close()  # one target down is no outage
-        body = monitor.wait_status(200).json()
+        first, second = (f"127.0.0.1:{p}" for p in ports)
+        listeners[0].close()  # one target down is no outage, however long it stays down:
+        # wait until it failed at least fail_after (3) of the last 10 checks.
+        one_down = monitor.wait_health(lambda b: not b["targets"][first]["up"] and b["targets"][first]["loss"] >= 0.3)
+        body = one_down.json()
+        assert one_down.status_code == 200 and body["state"] == "up" and body["outages"] == 0
+        assert body["targets"][second]["up"] and body["targets"][second]["loss"] == 0
         listeners[1].close()
         down = monitor.wait_status(503).json()
         assert down["state"] in ("down", "recovering") and down["error"] == "no target answered"

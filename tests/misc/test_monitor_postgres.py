@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from lib_common.config import parse_json5
+from lib_common.config import parse_config
 from lib_common.errors import ConfigError
 from rsdev_misc.monitor_postgres import PostgresConfig, from_section
 from tests.misc.conftest import POSTGRES_DSN, StartMonitor, free_port, run_monitor
@@ -78,12 +78,14 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
 
 
 def test_config_reads_tls_settings() -> None:
-    config = from_section(
-        parse_json5('{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "/ca.pem", health: {port: 0}}')
+    config = parse_config(
+        '{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "/ca.pem", health: {port: 0}}',
+        from_section,
+        env={},
     )
     assert config == PostgresConfig(
         dsn="postgresql://db/app", sslmode="verify-full", sslrootcert="/ca.pem", health=config.health
     )
     assert config.health.port == 0
     with pytest.raises(ConfigError, match="sslmode: expected one of"):
-        from_section(parse_json5('{sslmode: "always"}'))
+        parse_config('{sslmode: "always"}', from_section, env={})

@@ -1,20 +1,28 @@
-"""Loading JSON5 configuration with errors that say where and why.
+"""Reading configuration: a JSON5 file, then the environment, then flags; every problem at once.
 
-Parse errors read `FILE:LINE:COL: message`; value errors name the JSON path
-(`config.json5: tenants[1].priority: expected an integer, found "high"`). Unknown keys are
-errors too: a typo must not silently fall back to a default.
+    config = read_config(args.config, from_section, flags={"listen.port": Flag("--port", args.port)})
 
-Loading also decrypts every string that is an `rsdev:v1:` token (lib_common.secrets), with its
-JSON path as associated data, so a token copied to another key does not decrypt. `load_config`
-adds, in this order: environment overrides (`RSDEV__SECTION__KEY=value`, typed by the schema),
-token decryption, and validation against a `lib_common.schema` schema, and reports every
-problem at once (`ConfigErrors`, one `where: message` a line) rather than the first.
+1. The file is parsed (no file: an empty object). A syntax error is `FILE:LINE:COL: message`.
+2. Environment overrides `RSDEV__SECTION__KEY=value` set `section.key` (lib_common.overrides).
+3. Flags, given as config paths, set values on top (None: the flag was not given).
+4. Every `rsdev:v1:` token string is decrypted with its JSON path as associated data
+   (lib_common.secrets), so a token copied to another key does not decrypt.
+5. `build(root)` reads the result through `Section`'s typed accessors, which record each problem
+   and return the default, so one read finds them all; a ConfigError that `build` raises (a
+   cross-field check) joins them. Then `ConfigErrors` lists every problem, one a line:
+   `file:line:col: path: message` for a value from the file, `RSDEV__LISTEN__PORT: message` for
+   one from the environment, `--port: message` for a flag's.
+
+Unknown keys are errors too: a typo must not silently fall back to a default. docs/config.md
+is the user's side of all this.
+
+`load_json5` / `parse_json5` give a Section whose accessors raise at the first problem, for
+readers not yet on `read_config`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,65 +31,89 @@ from json5format.errors import ParseError
 from json5format.locate import value_positions
 from lib_common import secrets
 from lib_common.errors import ConfigError, ConfigErrors, SecretError
-from lib_common.schema import Array, Field, Object, Problem, coerce, validate
-from lib_common.schema import kind as _kind
+from lib_common.overrides import ENV_PREFIX, Flag, Origins, apply_env, apply_flags, kind
 
 T = TypeVar("T")
 
+NO_FILE = "(no config file)"
 
-ENV_PREFIX = "RSDEV__"
+__all__ = [
+    "ENV_PREFIX",
+    "NO_FILE",
+    "Flag",
+    "Section",
+    "load_json5",
+    "parse_config",
+    "parse_json5",
+    "read_config",
+]
 
 
-def load_json5(path: str | Path, *, key: secrets.MasterKey | None = None) -> Section:
-    """Read and parse a JSON5 file whose top level is an object, decrypting its tokens."""
-    return parse_json5(_read(path), str(path), key=key)
-
-
-def load_config(
-    path: str | Path,
-    schema: Object | None = None,
+def read_config(
+    path: str | Path | None,
+    build: Callable[[Section], T],
     *,
+    flags: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
     key: secrets.MasterKey | None = None,
-) -> Section:
-    """`load_json5` with environment overrides and schema validation, reporting every problem."""
-    return parse_config(_read(path), str(path), schema, env=env, key=key)
+) -> T:
+    """`build(root)` of the file at `path` (None: no file) with the environment (os.environ by
+    default) and `flags` on top; ConfigErrors lists every problem found."""
+    if path is None:
+        return parse_config("{}", build, source=NO_FILE, flags=flags, env=env, key=key)
+    return parse_config(_read(path), build, source=str(path), flags=flags, env=env, key=key, base_dir=Path(path).parent)
 
 
 def parse_config(
     text: str,
-    source: str = "<config>",
-    schema: Object | None = None,
+    build: Callable[[Section], T],
     *,
+    source: str = "<config>",
+    flags: Mapping[str, object] | None = None,
     env: Mapping[str, str] | None = None,
     key: secrets.MasterKey | None = None,
-) -> Section:
-    env = os.environ if env is None else env
+    base_dir: Path = Path("."),
+) -> T:
+    """`read_config` of a text; `source` names it in errors, `base_dir` is what relative paths in
+    it are relative to."""
     data = _parse_object(text, source)
     problems: list[ConfigError] = []
-    for name in sorted(env):
-        if name.startswith(ENV_PREFIX):
-            try:
-                _override(data, schema, name, env[name])
-            except ValueError as exc:
-                problems.append(ConfigError(name, str(exc)))
-    problems += decrypt_tokens(data, source, key=key, env=env)
-    if schema is not None:
-        positions = value_positions(text)
-        problems += [_problem(source, problem, positions) for problem in validate(data, schema)]
+    origins = Origins(source, value_positions(text), problems)
+    apply_env(data, env, origins)
+    apply_flags(data, flags or {}, origins)
+    _decrypt_tokens(data, origins, key, env)
+    try:
+        config = build(Section(data, "", origins, base_dir))
+    except ConfigErrors as exc:
+        problems += exc.problems
+    except ConfigError as exc:
+        problems.append(exc)
     if problems:
-        raise ConfigErrors(problems)
-    return Section(data, source, "", value_positions(text))
+        raise ConfigErrors(_unique(problems))
+    return config
 
 
-def decrypt_tokens(
-    data: object, source: str, *, key: secrets.MasterKey | None = None, env: Mapping[str, str] | None = None
-) -> list[ConfigError]:
-    """Replace every token string in `data` by its plaintext, in place; return what failed."""
+def load_json5(path: str | Path, *, key: secrets.MasterKey | None = None) -> Section:
+    """The file's top-level object as a Section that raises at the first problem (no overrides)."""
+    return parse_json5(_read(path), str(path), key=key, base_dir=Path(path).parent)
+
+
+def parse_json5(
+    text: str, source: str = "<config>", *, key: secrets.MasterKey | None = None, base_dir: Path = Path(".")
+) -> Section:
+    data = _parse_object(text, source)
     problems: list[ConfigError] = []
-    stack: list[tuple[dict[str, object] | list[object], str]] = []
-    if isinstance(data, dict | list):
-        stack.append((data, ""))
+    _decrypt_tokens(data, Origins(source, value_positions(text), problems), key, None)
+    if problems:
+        raise problems[0] if len(problems) == 1 else ConfigErrors(problems)
+    return Section(data, "", Origins(source, value_positions(text), None), base_dir)
+
+
+def _decrypt_tokens(
+    data: dict[str, object], origins: Origins, key: secrets.MasterKey | None, env: Mapping[str, str] | None
+) -> None:
+    """Replace every token string in `data` by its plaintext, in place; report what fails."""
+    stack: list[tuple[dict[str, object] | list[object], str]] = [(data, "")]
     while stack:
         container, path = stack.pop()
         items = list(container.items()) if isinstance(container, dict) else list(enumerate(container))
@@ -89,84 +121,23 @@ def decrypt_tokens(
             child = secrets.config_path(path, name)
             if isinstance(value, dict | list):
                 stack.append((value, child))
-            elif secrets.is_token(value):
-                assert isinstance(value, str)
+            elif isinstance(value, str) and secrets.is_token(value):
                 try:
                     if key is None:
                         key = secrets.load_master_key(env)
                     container[name] = secrets.decrypt(value, key, child)  # type: ignore[index]
                 except SecretError as exc:
-                    problems.append(ConfigError(f"{source}: {child}", str(exc)))
-    return problems
+                    origins.report(ConfigError(origins.locate(child), str(exc)))
 
 
-def _override(data: dict[str, object], schema: Object | None, name: str, text: str) -> None:
-    """Apply `RSDEV__A__B=text` to data["a"]["b"]: names match keys case-insensitively."""
-    segments = name[len(ENV_PREFIX) :].split("__")
-    if not all(segments):
-        raise ValueError(f"expected {ENV_PREFIX}SECTION__KEY, found an empty segment")
-    node: dict[str, object] | list[object] = data
-    field: Field | None = schema
-    for depth, segment in enumerate(segments):
-        last = depth == len(segments) - 1
-        if isinstance(node, list):
-            if not segment.isdigit() or int(segment) >= len(node):
-                raise ValueError(f"no item {segment} in the array at {'.'.join(segments[:depth]).lower()}")
-            index = int(segment)
-            field = getattr(field, "items", None)
-            if last:
-                node[index] = _typed(text, field)
-                return
-            child = node[index]
-        else:
-            key = _match_key(segment, node, field)
-            field = _field_of(field, key)
-            if field is None and schema is not None:
-                raise ValueError(f"no key {key!r} in the schema")
-            if last:
-                node[key] = _typed(text, field)
-                return
-            if key not in node and isinstance(field, Array):
-                raise ValueError(f"no array {key!r} in the file to set item {segments[depth + 1]} of")
-            child = node.setdefault(key, {})
-        if not isinstance(child, dict | list):
-            raise ValueError(f"{segment.lower()} is {_kind(child)}, not an object or array")
-        node = child
-
-
-def _match_key(segment: str, node: dict[str, object], field: Field | None) -> str:
-    names = list(node)
-    if isinstance(field, Object):
-        names += list(field.fields)
-    for candidate in names:
-        if candidate.lower() == segment.lower():
-            return candidate
-    return segment.lower()
-
-
-def _field_of(field: Field | None, key: str) -> Field | None:
-    if isinstance(field, Object):
-        return field.fields.get(key, field.extra)
-    return None
-
-
-def _typed(text: str, field: Field | None) -> object:
-    return text if field is None else coerce(text, field)
-
-
-def _located(source: str, path: str, positions: Mapping[str, tuple[int, int]]) -> str:
-    """`file:line:col: path` where the value sits (or, for a missing key, its object)."""
-    at = positions.get(path)
-    parent = path
-    while at is None and parent:
-        parent = parent.rpartition(".")[0] if "." in parent else ""
-        at = positions.get(parent)
-    place = f"{source}:{at[0]}:{at[1]}" if at is not None else source
-    return f"{place}: {path}" if path else place
-
-
-def _problem(source: str, problem: Problem, positions: Mapping[str, tuple[int, int]]) -> ConfigError:
-    return ConfigError(_located(source, problem.path, positions), problem.message)
+def _unique(problems: list[ConfigError]) -> list[ConfigError]:
+    seen: set[str] = set()
+    out = []
+    for problem in problems:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            out.append(problem)
+    return out
 
 
 def _read(path: str | Path) -> str:
@@ -180,134 +151,160 @@ def _read(path: str | Path) -> str:
     return text
 
 
-def parse_json5(text: str, source: str = "<config>", *, key: secrets.MasterKey | None = None) -> Section:
-    data = _parse_object(text, source)
-    problems = decrypt_tokens(data, source, key=key)
-    if problems:
-        raise problems[0] if len(problems) == 1 else ConfigErrors(problems)
-    return Section(data, source, "", value_positions(text))
-
-
 def _parse_object(text: str, source: str) -> dict[str, object]:
     try:
         data = json5format.loads(text, source=source)
     except ParseError as exc:
         raise ConfigError(f"{source}:{exc.line}:{exc.column}", exc.message) from None
     if not isinstance(data, dict):
-        raise ConfigError(source, f"expected an object at the top level, found {_kind(data)}")
+        raise ConfigError(source, f"expected an object at the top level, found {kind(data)}")
     return data
 
 
-class Section:
-    """A JSON object in a config file, read with typed accessors that know their path."""
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off"})
 
-    def __init__(
-        self, data: dict[str, object], source: str, path: str, positions: Mapping[str, tuple[int, int]] | None = None
-    ) -> None:
+
+class Section:
+    """A JSON object in a configuration, read with typed accessors that know their path.
+
+    An accessor that finds a problem reports it (read_config collects them all; a Section from
+    `parse_json5` raises it) and returns the default, so reading goes on. `problem(key, message)`
+    reports one of the reader's own (a value out of the accessors' reach, like a bad URL)."""
+
+    def __init__(self, data: dict[str, object], path: str, origins: Origins, base_dir: Path = Path(".")) -> None:
         self._data = data
-        self.source = source
         self.path = path
-        self._positions: Mapping[str, tuple[int, int]] = positions or {}
+        self._origins = origins
+        self.base_dir = base_dir  # relative paths in the config are relative to its file
+
+    @property
+    def source(self) -> str:
+        return self._origins.source
+
+    def _path(self, key: str | None) -> str:
+        return self.path if key is None else secrets.config_path(self.path, key)
 
     def where(self, key: str | None = None) -> str:
-        """`file:line:col: path` of a value (of its object when the key is missing)."""
-        path = self.path if key is None else (f"{self.path}.{key}" if self.path else key)
-        return _located(self.source, path, self._positions)
+        """Where a value came from: `file:line:col: path` (its object's place when the key is
+        missing), or the environment variable or flag that set it."""
+        return self._origins.locate(self._path(key))
 
     def error(self, key: str | None, message: str) -> ConfigError:
         return ConfigError(self.where(key), message)
 
+    def problem(self, key: str | None, message: str) -> None:
+        """Report a problem with `key` (None: this object) and read on."""
+        self._origins.report(self.error(key, message))
+
     def __contains__(self, key: str) -> bool:
         return key in self._data
 
+    def keys(self) -> list[str]:
+        return list(self._data)
+
     def only(self, allowed: Iterable[str]) -> None:
-        """Reject keys outside `allowed`: a typo must not silently fall back to a default."""
+        """Report every key outside `allowed`: a typo must not silently fall back to a default."""
         allowed = list(allowed)
         for key in self._data:
             if key not in allowed:
-                raise self.error(key, f"unknown key; expected one of {', '.join(allowed)}")
+                self.problem(key, f"unknown key; expected one of {', '.join(allowed)}")
 
-    def _get(self, key: str, default: object, expected: str) -> object:
-        if key not in self._data:
-            if default is _REQUIRED:
-                raise self.error(key, f"missing; expected {expected}")
-            return default
-        return self._data[key]
+    def _env_text(self, key: str) -> str | None:
+        """The text an environment variable gave this key, as written."""
+        return self._origins.texts.get(self._path(key))
 
     def optional_str(self, key: str) -> str | None:
         value = self._data.get(key)
         if value is None:
             return None
+        text = self._env_text(key)
+        if text is not None and isinstance(value, int | float):  # RSDEV__PREFIX=123 is "123"
+            return text
         if not isinstance(value, str):
-            raise self.error(key, f"expected a string, found {_kind(value)}")
+            self.problem(key, f"expected a string, found {kind(value)}")
+            return None
         return value
 
     def required_str(self, key: str) -> str:
-        value = self._get(key, _REQUIRED, "a string")
+        if key not in self._data:
+            self.problem(key, "missing; expected a string")
+            return ""
+        value = self._data[key]
+        text = self._env_text(key)
+        if text is not None and isinstance(value, int | float):
+            return text
         if not isinstance(value, str) or not value:
-            raise self.error(key, f"expected a non-empty string, found {_kind(value)}")
+            self.problem(key, f"expected a non-empty string, found {kind(value)}")
+            return ""
         return value
 
     def integer(self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self._get(key, default, "an integer")
+        value = self._data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"expected an integer, found {_kind(value)}")
-        return self._range(key, value, minimum, maximum)
+            self.problem(key, f"expected an integer, found {kind(value)}")
+            return default
+        return self._range(key, value, default, minimum, maximum)
 
     def number(self, key: str, default: float, *, minimum: float | None = None, maximum: float | None = None) -> float:
-        value = self._get(key, default, "a number")
+        value = self._data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-            raise self.error(key, f"expected a number, found {_kind(value)}")
-        return self._range(key, float(value), minimum, maximum)
+            self.problem(key, f"expected a number, found {kind(value)}")
+            return default
+        return self._range(key, float(value), default, minimum, maximum)
 
     def flag(self, key: str, default: bool) -> bool:
-        value = self._get(key, default, "true or false")
+        value = self._data.get(key, default)
+        text = self._env_text(key)
+        if text is not None and text.strip().lower() in _TRUE | _FALSE:  # RSDEV__TLS=yes
+            return text.strip().lower() in _TRUE
         if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, found {_kind(value)}")
+            self.problem(key, f"expected true or false, found {kind(value)}")
+            return default
         return value
 
     def optional_str_list(self, key: str) -> list[str] | None:
         value = self._data.get(key)
         if value is None:
             return None
+        if isinstance(value, str) and self._env_text(key) is not None:  # RSDEV__SYMBOLS=AAPL,MSFT
+            return [part.strip() for part in value.split(",") if part.strip()]
         if not isinstance(value, list):
-            raise self.error(key, f"expected an array of strings, found {_kind(value)}")
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                raise self.error(f"{key}[{i}]", f"expected a string, found {_kind(item)}")
-        return list(value)
+            self.problem(key, f"expected an array of strings, found {kind(value)}")
+            return None
+        bad = [(i, item) for i, item in enumerate(value) if not isinstance(item, str)]
+        for i, item in bad:
+            self.problem(f"{key}[{i}]", f"expected a string, found {kind(item)}")
+        return None if bad else list(value)
 
     def section(self, key: str) -> Section:
-        """A nested object; an absent key reads as an empty object."""
+        """A nested object; an absent key (or a bad one, reported) reads as an empty object."""
         value = self._data.get(key, {})
         if not isinstance(value, dict):
-            raise self.error(key, f"expected an object, found {_kind(value)}")
-        return Section(value, self.source, f"{self.path}.{key}" if self.path else key, self._positions)
+            self.problem(key, f"expected an object, found {kind(value)}")
+            value = {}
+        return Section(value, self._path(key), self._origins, self.base_dir)
 
     def sections(self, key: str) -> list[Section]:
+        """An array of objects; an absent key reads as an empty array, bad items are reported."""
         value = self._data.get(key, [])
         if not isinstance(value, list):
-            raise self.error(key, f"expected an array of objects, found {_kind(value)}")
-        base = f"{self.path}.{key}" if self.path else key
+            self.problem(key, f"expected an array of objects, found {kind(value)}")
+            return []
         out = []
         for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise ConfigError(
-                    _located(self.source, f"{base}[{i}]", self._positions), f"expected an object, found {_kind(item)}"
-                )
-            out.append(Section(item, self.source, f"{base}[{i}]", self._positions))
+            path = f"{self._path(key)}[{i}]"
+            if isinstance(item, dict):
+                out.append(Section(item, path, self._origins, self.base_dir))
+            else:
+                self._origins.report(ConfigError(self._origins.locate(path), f"expected an object, found {kind(item)}"))
         return out
 
-    def _range(self, key: str, value: T, minimum: object, maximum: object) -> T:
+    def _range(self, key: str, value: T, default: T, minimum: object, maximum: object) -> T:
         if minimum is not None and value < minimum:  # type: ignore[operator]
-            raise self.error(key, f"must be at least {minimum}, found {value}")
+            self.problem(key, f"must be at least {minimum}, found {value}")
+            return default
         if maximum is not None and value > maximum:  # type: ignore[operator]
-            raise self.error(key, f"must be at most {maximum}, found {value}")
+            self.problem(key, f"must be at most {maximum}, found {value}")
+            return default
         return value
-
-
-class _Sentinel:
-    pass
-
-
-_REQUIRED = _Sentinel()

@@ -3,6 +3,10 @@
 Health is exposed the same way as the servers': `GET /health` on the monitor's port (200 while
 the last check was healthy, 503 otherwise, JSON body with the result), or, with `--once` (for
 cron), the exit code: 0 healthy, 1 unhealthy, 2 usage or configuration error.
+
+Config as every rsdev program reads it (docs/config.md): the `--config` file, then
+`RSDEV__SECTION__KEY` variables (`RSDEV__HEALTH__PORT=9413`), then flags (`MONITOR_FLAGS` and
+each monitor's own).
 """
 
 from __future__ import annotations
@@ -13,28 +17,30 @@ import contextlib
 import json
 import logging
 import signal
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from lib_common.config import Section
 from lib_common.core.backoff import Backoff
-from lib_common.errors import ConfigError
-from lib_common.flags import positive_float
+from lib_common.flags import EXIT_CONFIG, LOG_LEVELS, positive_float
 from lib_common.logging import log_event, setup_logging, speak_notifier
 
 log = logging.getLogger(__name__)
 
 EXIT_HEALTHY = 0
 EXIT_UNHEALTHY = 1
-EXIT_USAGE = 2
+EXIT_USAGE = EXIT_CONFIG
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-
-T = TypeVar("T")
+# The flags every monitor has, and the config paths they set.
+MONITOR_FLAGS = {
+    "--interval": "interval_s",
+    "--host": "health.host",
+    "--port": "health.port",
+    "--log-level": "log_level",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +80,6 @@ def read_health(root: Section) -> HealthListen:
     return HealthListen(health.optional_str("host") or "127.0.0.1", port)
 
 
-def read_log_level(root: Section) -> str:
-    level = root.optional_str("log_level") or "info"
-    if level not in LOG_LEVELS:
-        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {level!r}")
-    return level
-
-
 def add_monitor_flags(parser: argparse.ArgumentParser, *, config_help: str, default_interval: float) -> None:
     parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
     mode = parser.add_mutually_exclusive_group()
@@ -95,22 +94,6 @@ def add_monitor_flags(parser: argparse.ArgumentParser, *, config_help: str, defa
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
     parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
     parser.add_argument("--speak-url", help="POST outage events and CRITICAL records to server_speak (…/speak)")
-
-
-def with_flags(config: T, args: argparse.Namespace, **flags: object) -> T:
-    """`config` (a monitor's config dataclass) with the common flags that were given on top."""
-    current: Any = config
-    health = HealthListen(args.host or current.health.host, args.port if args.port is not None else current.health.port)
-    given = {"interval_s": args.interval, "log_level": args.log_level, **flags}
-    return replace(current, health=health, **{k: v for k, v in given.items() if v is not None})  # type: ignore[no-any-return]
-
-
-def load_or_exit(prog: str, load: Callable[[], T]) -> T:
-    try:
-        return load()
-    except ConfigError as exc:
-        print(f"{prog}: config error: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
 
 
 def configure(prog: str, args: argparse.Namespace, level: str) -> None:

@@ -26,23 +26,22 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lib_common.audio import AudioError, Speaker
-from lib_common.config import Section, load_json5
+from lib_common.config import Section, read_config
+from lib_common.flags import config_flags, load_or_exit, read_log_level
 from lib_common.logging import log_event
 from rsdev_misc.monitor import (
+    MONITOR_FLAGS,
     CheckResult,
     HealthListen,
     add_monitor_flags,
     configure,
-    load_or_exit,
     read_health,
-    read_log_level,
     run_main,
-    with_flags,
 )
 from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
 
@@ -103,11 +102,11 @@ def from_section(root: Section) -> NetConfig:
     raw = root.optional_str_list("targets")
     if raw is not None:
         if not raw:
-            raise root.error("targets", "expected at least one host:port")
+            root.problem("targets", "expected at least one host:port")
         try:
-            targets = tuple(parse_target(t) for t in raw)
+            targets = tuple(parse_target(t) for t in raw) or targets
         except ValueError as exc:
-            raise root.error("targets", str(exc)) from None
+            root.problem("targets", str(exc))
     alert = root.section("alert")
     alert.only(["enabled", "dir"])
     return NetConfig(
@@ -251,17 +250,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _target_arg(text: str) -> Target:
+def _target_arg(text: str) -> str:
     try:
-        return parse_target(text)
+        parse_target(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
-def resolve(args: argparse.Namespace) -> NetConfig:
-    config = NetConfig() if args.config is None else from_section(load_json5(args.config))
-    targets = tuple(args.target) if args.target else None
-    return with_flags(config, args, targets=targets, alert_dir=args.alert_dir)
+FLAGS = {**MONITOR_FLAGS, "--target": "targets", "--alert-dir": "alert.dir"}
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> NetConfig:
+    """The config file, the environment (os.environ by default) and the flags, in that order."""
+    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,21 +25,21 @@ import contextlib
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
 
-from lib_common.config import Section, load_json5
+from lib_common.config import Section, read_config
+from lib_common.flags import config_flags, load_or_exit, read_log_level
 from rsdev_misc.monitor import (
+    MONITOR_FLAGS,
     CheckResult,
     HealthListen,
     add_monitor_flags,
     configure,
-    load_or_exit,
     read_health,
-    read_log_level,
     run_main,
-    with_flags,
 )
 
 PROG = "monitor_postgres"
@@ -68,10 +68,10 @@ def from_section(root: Section) -> PostgresConfig:
     d = PostgresConfig()
     table = root.optional_str("heartbeat_table") or d.heartbeat_table
     if not _IDENTIFIER.match(table):
-        raise root.error("heartbeat_table", f"expected a plain SQL identifier, found {table!r}")
+        root.problem("heartbeat_table", f"expected a plain SQL identifier, found {table!r}")
     sslmode = root.optional_str("sslmode")
     if sslmode is not None and sslmode not in SSLMODES:
-        raise root.error("sslmode", f"expected one of {', '.join(SSLMODES)}, found {sslmode!r}")
+        root.problem("sslmode", f"expected one of {', '.join(SSLMODES)}, found {sslmode!r}")
     return PostgresConfig(
         dsn=root.optional_str("dsn") or d.dsn,
         sslmode=sslmode,
@@ -157,9 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve(args: argparse.Namespace) -> PostgresConfig:
-    config = PostgresConfig() if args.config is None else from_section(load_json5(args.config))
-    return with_flags(config, args, dsn=args.dsn)
+FLAGS = {**MONITOR_FLAGS, "--dsn": "dsn"}
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> PostgresConfig:
+    """The config file, the environment (os.environ by default) and the flags, in that order."""
+    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

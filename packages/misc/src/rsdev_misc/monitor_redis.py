@@ -20,21 +20,21 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lib_common.config import Section, load_json5
+from lib_common.config import Section, read_config
 from lib_common.errors import BusError
+from lib_common.flags import config_flags, load_or_exit, read_log_level
 from lib_common.redis_bus.connection import RespConnection
 from rsdev_misc.monitor import (
+    MONITOR_FLAGS,
     CheckResult,
     HealthListen,
     add_monitor_flags,
     configure,
-    load_or_exit,
     read_health,
-    read_log_level,
     run_main,
-    with_flags,
 )
 
 PROG = "monitor_redis"
@@ -57,7 +57,7 @@ def from_section(root: Section) -> RedisConfig:
     d = RedisConfig()
     url = root.optional_str("url") or d.url
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise root.error("url", f"expected a redis://, rediss:// or unix:// URL, found {url!r}")
+        root.problem("url", f"expected a redis://, rediss:// or unix:// URL, found {url!r}")
     return RedisConfig(
         url=url,
         heartbeat_key=root.optional_str("heartbeat_key") or d.heartbeat_key,
@@ -124,9 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve(args: argparse.Namespace) -> RedisConfig:
-    config = RedisConfig() if args.config is None else from_section(load_json5(args.config))
-    return with_flags(config, args, url=args.url)
+FLAGS = {**MONITOR_FLAGS, "--url": "url"}
+
+
+def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> RedisConfig:
+    """The config file, the environment (os.environ by default) and the flags, in that order."""
+    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

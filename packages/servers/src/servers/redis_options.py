@@ -21,5 +21,6 @@ def read_redis_url(section: Section, key: str) -> str | None:
     if url is not None:
         problem = redis_url_problem(url)
         if problem is not None:
-            raise section.error(key, problem)
+            section.problem(key, problem)
+            return None
     return url

@@ -1,17 +1,22 @@
-"""Command-line pieces the durable consumers share: flags on top of the config (the consumer's
-included), the missing-setting error, and serving the consumer's HTTP app."""
+"""Command-line pieces the durable consumers share: reading the config (file, environment, then
+the common, consumer and sink flags), the missing-setting error, and serving the consumer's app."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
-from servers.durable.config import ConsumerConfig, consumer_flags
+from lib_common.config import Section, read_config
+from lib_common.flags import config_flags
+from servers.durable.config import CONSUMER_FLAGS, ConsumerConfig
 from servers.durable.consumer import DurableConsumer, Sink
 from servers.egress import GatewayProtocol
-from servers.serving import configure_logging, overridden, serve
+from servers.serving import configure_logging, serve
+
+# The flags every server has and the config paths they set.
+SERVER_FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}
 
 
 class ServerConfig(Protocol):
@@ -28,13 +33,21 @@ class ServerConfig(Protocol):
 C = TypeVar("C", bound=ServerConfig)
 
 
-def resolve(prog: str, config: C, args: argparse.Namespace, **sink_flags: object) -> C:
-    """`config` with the common, consumer and sink flags on top; exit 2 when no Redis is named."""
-    config = overridden(config, host=args.host, port=args.port, log_level=args.log_level, **sink_flags)
-    consumer = overridden(config.consumer, **consumer_flags(args))
-    if not consumer.redis_url:
+def read(
+    args: argparse.Namespace,
+    build: Callable[[Section], C],
+    sink_flags: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
+) -> C:
+    """The config file, the environment (os.environ by default), then the common, consumer and
+    sink flags (`{"--dsn": "dsn"}`); ConfigErrors lists every problem."""
+    flags = config_flags(args, {**SERVER_FLAGS, **CONSUMER_FLAGS, **sink_flags})
+    return read_config(args.config, build, flags=flags, env=env)
+
+
+def require_redis(prog: str, config: ServerConfig) -> None:
+    if not config.consumer.redis_url:
         usage_error(prog, "no Redis: give --redis-url URL or redis_url in the config")
-    return replace(config, consumer=consumer)  # type: ignore[type-var]
 
 
 def usage_error(prog: str, message: str) -> None:

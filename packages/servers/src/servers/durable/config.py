@@ -1,4 +1,4 @@
-"""The settings every durable consumer shares (JSON5 keys, and the flags on top of them).
+"""The settings every durable consumer shares (JSON5 keys, and the flags that set them).
 
 redis_url: "redis://127.0.0.1:6379/0",
 prefix: "rsdev:",               // the stream is PREFIX + "quotes"
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib_common.config import Section
+from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key
 from servers.redis_options import read_redis_url, redis_url
-from servers.serving import read_listen, read_log_level
+from servers.serving import read_listen
 
 KEYS = (
     "redis_url",
@@ -93,13 +94,12 @@ def add_consumer_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-wait-ms", type=int, help="how long a read waits for new entries (default 200)")
 
 
-def consumer_flags(args: argparse.Namespace) -> dict[str, object]:
-    """The consumer flags given on the command line, as `overridden` keyword arguments."""
-    return {
-        "redis_url": args.redis_url,
-        "prefix": args.prefix,
-        "group": args.group,
-        "consumer": args.consumer,
-        "batch_size": args.batch_size,
-        "max_wait_ms": args.max_wait_ms,
-    }
+# The consumer's flags and the config paths they set.
+CONSUMER_FLAGS = {
+    "--redis-url": "redis_url",
+    "--prefix": "prefix",
+    "--group": "group",
+    "--consumer": "consumer",
+    "--batch-size": "batch_size",
+    "--max-wait-ms": "max_wait_ms",
+}

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from lib_common.errors import ConfigError
-from lib_common.flags import positive_float
+from lib_common.flags import LOG_LEVELS, config_flags, load_or_exit, positive_float
 from servers.server_dummy.config import DEFAULT_PORT, DummyConfig, load_config
 from servers.server_dummy.transport import DummyProtocol
-from servers.serving import LOG_LEVELS, configure_logging, serve
+from servers.serving import configure_logging, serve
+
+# The flags and the config paths they set.
+FLAGS = {"--host": "listen.host", "--port": "listen.port", "--rate": "rate", "--log-level": "log_level"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,19 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> DummyConfig:
-    return load_config(args.config).with_overrides(
-        host=args.host, port=args.port, rate=args.rate, log_level=args.log_level
-    )
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> DummyConfig:
+    """The config file, the environment (os.environ by default), then the flags."""
+    return load_config(args.config, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        config = resolve_config(args)
-    except ConfigError as exc:
-        print(f"server_dummy: config error: {exc}", file=sys.stderr)
-        return 2
+    config = load_or_exit("server_dummy", lambda: resolve_config(args))
     configure_logging(config.log_level)
     # Imported late: the app pulls in betterproto and starlette, which --help does not need.
     from servers.server_dummy.app import create_app

@@ -1,4 +1,4 @@
-"""server_dummy's configuration: JSON5 file, then command-line flags on top.
+"""server_dummy's configuration: JSON5 file, RSDEV__ variables, then flags (docs/config.md).
 
 {
   listen: { host: "127.0.0.1", port: 8770 },
@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from lib_common.config import Section, load_json5, parse_json5
-from servers.serving import LOG_LEVELS
+from lib_common import config
+from lib_common.config import Flag, Section
+from lib_common.flags import read_log_level
 
 DEFAULT_PORT = 8770
 
@@ -31,29 +33,21 @@ class DummyConfig:
     seed: int = 0
     log_level: str = "info"
 
-    def with_overrides(self, **overrides: object) -> DummyConfig:
-        """Flags on top of the file: None means the flag was not given."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, **given)  # type: ignore[arg-type]
+
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> DummyConfig:
+    return config.read_config(path, from_section, flags=flags, env=env)
 
 
-def load_config(path: str | Path | None) -> DummyConfig:
-    if path is None:
-        return DummyConfig()
-    return from_section(load_json5(path))
-
-
-def parse_config(text: str, source: str = "<config>") -> DummyConfig:
-    return from_section(parse_json5(text, source))
+def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> DummyConfig:
+    return config.parse_config(text, from_section, source=source, env=env)
 
 
 def from_section(root: Section) -> DummyConfig:
     root.only(["listen", "rate", "max_symbols", "unknown_symbols", "seed", "log_level"])
     listen = root.section("listen")
     listen.only(["host", "port"])
-    log_level = root.optional_str("log_level") or "info"
-    if log_level not in LOG_LEVELS:
-        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
     return DummyConfig(
         host=listen.optional_str("host") or "127.0.0.1",
         port=listen.integer("port", DEFAULT_PORT, minimum=0, maximum=65535),
@@ -61,5 +55,5 @@ def from_section(root: Section) -> DummyConfig:
         max_symbols=root.integer("max_symbols", 100, minimum=1),
         unknown_symbols=frozenset(s.strip().upper() for s in root.optional_str_list("unknown_symbols") or ()),
         seed=root.integer("seed", 0),
-        log_level=log_level,
+        log_level=read_log_level(root),
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from servers.durable.cli import bounded, resolve, run_consumer, usage_error
+from lib_common.flags import load_or_exit
+from servers.durable.cli import bounded, read, require_redis, run_consumer, usage_error
 from servers.durable.config import add_consumer_flags
-from servers.server_log.config import DEFAULT_PORT, NAME, LogConfig, load_config
-from servers.serving import add_common_flags, load_or_exit
+from servers.server_log.config import DEFAULT_PORT, NAME, LogConfig, from_section
+from servers.serving import add_common_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> LogConfig:
-    return resolve(NAME, load_config(args.config), args, dir=args.dir, close_grace_s=args.close_grace_s)
+SINK_FLAGS = {"--dir": "dir", "--close-grace-s": "close_grace_s"}
+
+
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> LogConfig:
+    """The config file, the environment (os.environ by default), then the flags."""
+    return read(args, from_section, SINK_FLAGS, env)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = load_or_exit(NAME, lambda: resolve_config(args))
+    require_redis(NAME, config)
     if config.dir is None:
         usage_error(NAME, "no directory: give --dir DIR or dir in the config")
     from lib_common.clock import LoopClock

@@ -1,4 +1,4 @@
-"""server_log's configuration (JSON5), flags on top.
+"""server_log's configuration: JSON5 file, RSDEV__ variables, then flags (docs/config.md).
 
 {
   listen: { host: "127.0.0.1", port: 8775 },
@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
 from servers.durable.config import ConsumerConfig, read_server
 
 NAME = "server_log"
@@ -35,12 +37,14 @@ class LogConfig:
     log_level: str = "info"
 
 
-def load_config(path: str | Path | None) -> LogConfig:
-    return LogConfig() if path is None else from_section(load_json5(path))
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> LogConfig:
+    return config.read_config(path, from_section, flags=flags, env=env)
 
 
-def parse_config(text: str, source: str = "<config>") -> LogConfig:
-    return from_section(parse_json5(text, source))
+def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> LogConfig:
+    return config.parse_config(text, from_section, source=source, env=env)
 
 
 def from_section(root: Section) -> LogConfig:

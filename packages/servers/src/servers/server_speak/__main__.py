@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+from lib_common.flags import config_flags, load_or_exit
 from servers.server_speak.config import DEFAULT_PORT, SpeakConfig, load_config
-from servers.serving import add_common_flags, configure_logging, load_or_exit, overridden, serve
+from servers.serving import add_common_flags, configure_logging, serve
+
+# The flags and the config paths they set.
+FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level", "--output-dir": "output_dir"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,14 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> SpeakConfig:
-    return overridden(
-        load_config(args.config),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        output_dir=args.output_dir,
-    )
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> SpeakConfig:
+    """The config file, the environment (os.environ by default), then the flags."""
+    return load_config(args.config, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

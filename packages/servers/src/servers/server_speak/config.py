@@ -1,4 +1,4 @@
-"""server_speak's configuration (JSON5), flags on top.
+"""server_speak's configuration: JSON5 file, RSDEV__ variables, then flags (docs/config.md).
 
 {
   listen: { host: "127.0.0.1", port: 8774 },
@@ -23,14 +23,17 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
+from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
-from servers.serving import read_listen, read_log_level
+from servers.serving import read_listen
 
 DEFAULT_PORT = 8774
 DEFAULT_OUTPUT_DIR = Path(tempfile.gettempdir()) / "rsdev-speech"
@@ -57,12 +60,14 @@ class SpeakConfig:
         return sorted({rule.symbol for rule in self.rules})
 
 
-def load_config(path: str | Path | None) -> SpeakConfig:
-    return SpeakConfig() if path is None else from_section(load_json5(path))
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> SpeakConfig:
+    return config.read_config(path, from_section, flags=flags, env=env)
 
 
-def parse_config(text: str, source: str = "<config>") -> SpeakConfig:
-    return from_section(parse_json5(text, source))
+def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> SpeakConfig:
+    return config.parse_config(text, from_section, source=source, env=env)
 
 
 def _priority(section: Section) -> Priority:
@@ -70,10 +75,11 @@ def _priority(section: Section) -> Priority:
     try:
         return Priority.parse(text)
     except ValueError as exc:
-        raise section.error("priority", str(exc)) from None
+        section.problem("priority", str(exc))
+        return Priority.parse("normal")
 
 
-def read_rule(section: Section) -> Rule | frozenset[str]:
+def read_rule(section: Section) -> Rule | frozenset[str] | None:
     kind = section.required_str("kind")
     if kind == "price_cross":
         section.only(["kind", "symbol", "level", "direction", "priority"])
@@ -81,7 +87,8 @@ def read_rule(section: Section) -> Rule | frozenset[str]:
         try:
             parsed = Direction(direction)
         except ValueError:
-            raise section.error("direction", f"expected up, down or any, found {direction!r}") from None
+            section.problem("direction", f"expected up, down or any, found {direction!r}")
+            parsed = Direction("any")
         return PriceCross(
             section.required_str("symbol").upper(), section.number("level", 0.0), parsed, _priority(section)
         )
@@ -99,7 +106,9 @@ def read_rule(section: Section) -> Rule | frozenset[str]:
     if kind == "monitor":
         section.only(["kind", "events"])
         return frozenset(section.optional_str_list("events") or ["outage_start", "outage_end"])
-    raise section.error("kind", f"expected one of {', '.join(RULE_KINDS)}, found {kind!r}")
+    if kind:  # a missing kind is reported already
+        section.problem("kind", f"expected one of {', '.join(RULE_KINDS)}, found {kind!r}")
+    return None
 
 
 def from_section(root: Section) -> SpeakConfig:
@@ -109,17 +118,17 @@ def from_section(root: Section) -> SpeakConfig:
     sources.only(["restream_url", "redis_url", "channel_prefix"])
     restream_url = sources.optional_str("restream_url")
     if restream_url is not None and urlsplit(restream_url).scheme not in ("ws", "wss"):
-        raise sources.error("restream_url", f"expected a ws:// or wss:// URL, found {restream_url!r}")
+        sources.problem("restream_url", f"expected a ws:// or wss:// URL, found {restream_url!r}")
     redis_url = sources.optional_str("redis_url")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise sources.error("redis_url", f"expected a redis:// or rediss:// URL, found {redis_url!r}")
+        sources.problem("redis_url", f"expected a redis:// or rediss:// URL, found {redis_url!r}")
     rules: list[Rule] = []
     events: set[str] | None = None
     for section in root.sections("rules"):
         rule = read_rule(section)
         if isinstance(rule, frozenset):
             events = (events or set()) | rule
-        else:
+        elif rule is not None:
             rules.append(rule)
     queue = root.section("queue")
     queue.only(["min_gap_s", "dedup_s", "capacity"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
-from servers.durable.cli import bounded, resolve, run_consumer, usage_error
+from lib_common.flags import load_or_exit
+from servers.durable.cli import bounded, read, require_redis, run_consumer, usage_error
 from servers.durable.config import add_consumer_flags
-from servers.server_sql.config import DEFAULT_PORT, NAME, SqlConfig, load_config
-from servers.serving import add_common_flags, load_or_exit
+from servers.server_sql.config import DEFAULT_PORT, NAME, SqlConfig, from_section
+from servers.serving import add_common_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> SqlConfig:
-    return resolve(NAME, load_config(args.config), args, dsn=args.dsn, table=args.table, writers=args.writers)
+SINK_FLAGS = {"--dsn": "dsn", "--table": "table", "--writers": "writers"}
+
+
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> SqlConfig:
+    """The config file, the environment (os.environ by default), then the flags."""
+    return read(args, from_section, SINK_FLAGS, env)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = load_or_exit(NAME, lambda: resolve_config(args))
+    require_redis(NAME, config)
     if not config.dsn:
         usage_error(NAME, "no database: give --dsn DSN or dsn in the config")
     from servers.server_sql.writer import PostgresSink

@@ -1,4 +1,4 @@
-"""server_sql's configuration (JSON5), flags on top.
+"""server_sql's configuration: JSON5 file, RSDEV__ variables, then flags (docs/config.md).
 
 {
   listen: { host: "127.0.0.1", port: 8774 },
@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
 from servers.durable.config import ConsumerConfig, read_server
 from servers.server_sql.schema import TABLE_NAME
 
@@ -37,18 +39,20 @@ class SqlConfig:
     log_level: str = "info"
 
 
-def load_config(path: str | Path | None) -> SqlConfig:
-    return SqlConfig() if path is None else from_section(load_json5(path))
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> SqlConfig:
+    return config.read_config(path, from_section, flags=flags, env=env)
 
 
-def parse_config(text: str, source: str = "<config>") -> SqlConfig:
-    return from_section(parse_json5(text, source))
+def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> SqlConfig:
+    return config.parse_config(text, from_section, source=source, env=env)
 
 
 def from_section(root: Section) -> SqlConfig:
     common = read_server(root, NAME, DEFAULT_PORT, ["dsn", "table", "writers"])
     table = root.optional_str("table") or "quotes"
     if not TABLE_NAME.match(table):
-        raise root.error("table", f"expected a lower-case SQL name ([a-z_][a-z0-9_]*), found {table!r}")
+        root.problem("table", f"expected a lower-case SQL name ([a-z_][a-z0-9_]*), found {table!r}")
     writers = root.integer("writers", 2, minimum=1, maximum=16)
     return SqlConfig(**common, dsn=root.optional_str("dsn"), table=table, writers=writers)
