@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lib_common.clock import ManualClock
 from lib_common.core.session import ClientSession
 from servers.kit.config import ClientLimits, Tenant
-from servers.restream.config import RestreamConfig
+from servers.restream.config import FeedConfig, RestreamConfig
 from servers.restream.gateway import Gateway
 from tests.lib_common.core.test_dispatcher import FakeEgress
 
 
 def gateway(**overrides: object) -> Gateway:
-    return Gateway(RestreamConfig().with_overrides(**overrides), clock=ManualClock(), defer=lambda callback: None)
+    return Gateway(replace(RestreamConfig(), **overrides), clock=ManualClock(), defer=lambda callback: None)  # type: ignore[arg-type]
 
 
 def session(gw: Gateway) -> tuple[ClientSession, FakeEgress]:
@@ -32,7 +34,7 @@ def test_per_client_symbol_limit_counts_held_symbols() -> None:
 
 
 def test_tenant_patterns_and_fixed_feed() -> None:
-    gw = gateway(feed_symbols=("BTC-USD", "AAPL"))
+    gw = gateway(feed=FeedConfig(symbols=("BTC-USD", "AAPL")))
     s, _ = session(gw)
     crypto = Tenant("c", "x", grants=("*-USD",))
     added, refused = gw.subscribe_client(s, crypto, ("BTC-USD", "AAPL", "ETH-USD"))

@@ -12,8 +12,8 @@ from lib_common.config import Section, read_config
 from lib_common.flags import config_flags
 from servers.durable.config import CONSUMER_FLAGS, ConsumerConfig
 from servers.durable.consumer import DurableConsumer, Sink
-from servers.egress import GatewayProtocol
-from servers.serving import configure_logging, serve
+from servers.kit.egress import GatewayProtocol
+from servers.kit.serving import configure_logging, serve
 
 # The flags every server has and the config paths they set.
 SERVER_FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}

@@ -21,8 +21,8 @@ from typing import Any
 from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key
+from servers.kit.config import read_listen
 from servers.redis_options import read_redis_url, redis_url
-from servers.serving import read_listen
 
 KEYS = (
     "redis_url",

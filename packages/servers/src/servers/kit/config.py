@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lib_common.config import Section
-from servers.kit.serving import read_log_level
+from lib_common.flags import read_log_level
 
 DEFAULT_LINGER_S = 30.0
 

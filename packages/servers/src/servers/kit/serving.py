@@ -9,7 +9,6 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
@@ -17,15 +16,13 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
-from lib_common.config import Section
-from lib_common.errors import ConfigError
+from lib_common.flags import LOG_LEVELS, load_or_exit
 from lib_common.logging import Notifier, setup_logging
 from servers.kit.egress import GatewayProtocol
 
 if TYPE_CHECKING:
     from servers.kit.config import GatewayConfig
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
 
 T = TypeVar("T")
@@ -95,19 +92,6 @@ def serve(
     CleanExitServer(config).run()
 
 
-def read_log_level(root: Section) -> str:
-    log_level = root.optional_str("log_level") or "info"
-    if log_level not in LOG_LEVELS:
-        raise root.error("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {log_level!r}")
-    return log_level
-
-
-def overridden(config: T, **flags: object) -> T:
-    """`config` with the command-line flags that were given (None: not given) on top."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    return replace(config, **given)  # type: ignore[type-var]
-
-
 def server_parser(prog: str, description: str, *, config_help: str, default_port: int) -> argparse.ArgumentParser:
     """A server's argument parser with the common flags."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -115,9 +99,8 @@ def server_parser(prog: str, description: str, *, config_help: str, default_port
     return parser
 
 
-def common_flags(args: argparse.Namespace) -> dict[str, object]:
-    """The common flags as given (None: not given), for a config's overrides."""
-    return {"host": args.host, "port": args.port, "log_level": args.log_level}
+COMMON_FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}
+"""The config paths the common flags set (lib_common.flags.config_flags)."""
 
 
 def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, default_port: int) -> None:
@@ -126,15 +109,6 @@ def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, defau
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"port to listen on (default {default_port}; 0 picks a free one)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-
-
-def load_or_exit(prog: str, load: Callable[[], T]) -> T:
-    """Load a config; on a ConfigError print `PROG: config error: ...` and exit 2."""
-    try:
-        return load()
-    except ConfigError as exc:
-        print(f"{prog}: config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 G = TypeVar("G", bound="GatewayConfig")

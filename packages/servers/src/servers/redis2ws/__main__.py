@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
-from servers.kit.serving import common_flags, overridden, run_gateway, server_parser
+from lib_common.flags import config_flags
+from servers.kit.serving import COMMON_FLAGS, run_gateway, server_parser
 from servers.redis2ws.config import DEFAULT_PORT, BridgeConfig, load_config
 from servers.redis_options import redis_url
 
@@ -23,8 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> BridgeConfig:
-    return overridden(load_config(args.config), **common_flags(args), redis_url=args.redis_url)
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> BridgeConfig:
+    """The config file, then RSDEV__ variables, then the flags (docs/config.md)."""
+    flags = config_flags(args, {**COMMON_FLAGS, "--redis-url": "redis_url"})
+    return load_config(args.config, flags=flags, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
 from lib_common.redis_bus.format import DEFAULT_REDIS_URL
 from servers.kit.config import GATEWAY_KEYS, GatewayConfig, Tenant, read_gateway
 from servers.redis_options import read_redis_url
@@ -43,12 +45,19 @@ class BridgeConfig(GatewayConfig):
     redis_url: str = DEFAULT_REDIS_URL
 
 
-def load_config(path: str | Path | None) -> BridgeConfig:
-    return BridgeConfig() if path is None else from_section(load_json5(path), Path(path).parent)
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> BridgeConfig:
+    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
+    return config.read_config(path, lambda root: from_section(root, root.base_dir), flags=flags, env=env)
 
 
-def parse_config(text: str, source: str = "<config>", base_dir: Path = Path(".")) -> BridgeConfig:
-    return from_section(parse_json5(text, source), base_dir)
+def parse_config(
+    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
+) -> BridgeConfig:
+    return config.parse_config(
+        text, lambda root: from_section(root, root.base_dir), source=source, base_dir=base_dir, env=env
+    )
 
 
 def from_section(root: Section, base_dir: Path) -> BridgeConfig:

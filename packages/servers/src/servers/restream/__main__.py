@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
-from lib_common.flags import positive_float
+from lib_common.flags import config_flags, positive_float
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
-from servers.kit.serving import common_flags, run_gateway, server_parser, ws_url
+from servers.kit.serving import COMMON_FLAGS, run_gateway, server_parser, ws_url
 from servers.redis_options import redis_url
 from servers.restream.config import FEEDS, RestreamConfig, load_config
 
 
-def parse_symbols(text: str) -> tuple[str, ...]:
-    symbols = tuple(s.strip().upper() for s in text.split(",") if s.strip())
+def parse_symbols(text: str) -> list[str]:
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
     if not symbols:
         raise argparse.ArgumentTypeError("expected a comma-separated list of symbols, e.g. AAPL,MSFT")
     return symbols
@@ -53,17 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> RestreamConfig:
-    return load_config(args.config).with_overrides(
-        **common_flags(args),
-        feed_kind=args.feed,
-        feed_symbols=args.symbols,
-        feed_rate=args.rate,
-        feed_upstream_url=args.upstream_url,
-        feed_redis_url=args.redis_url,
-        publish_redis_url=args.redis_url,
-        publish_enabled=args.publish,
-    )
+# Flag -> the config path(s) it sets. --publish comes first: `publish?.redis_url` sets the
+# publisher's Redis only where publishing is on, so --redis-url alone never turns it on.
+FLAGS = {
+    **COMMON_FLAGS,
+    "--feed": "feed.kind",
+    "--symbols": "feed.symbols",
+    "--rate": "feed.rate",
+    "--upstream-url": "feed.upstream_url",
+    "--publish": "publish.enabled",
+    "--redis-url": ["feed.redis_url", "publish?.redis_url"],
+}
+
+
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> RestreamConfig:
+    """The config file, then RSDEV__ variables, then the flags (docs/config.md)."""
+    return load_config(args.config, flags=config_flags(args, FLAGS), env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

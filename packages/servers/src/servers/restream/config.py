@@ -20,12 +20,14 @@ Without tenants the gateway serves anyone who connects (the offline default).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
 from lib_common.errors import ConfigError
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
@@ -102,29 +104,22 @@ class RestreamConfig(GatewayConfig):
             )
         return self
 
-    def with_overrides(self, **overrides: object) -> RestreamConfig:
-        """Flags on top of the file: None means the flag was not given. Feed settings are
-        named `feed_<field>` (e.g. feed_kind, feed_rate), publish settings `publish_<field>`."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        feed = {k.removeprefix("feed_"): v for k, v in given.items() if k.startswith("feed_")}
-        publish = {k.removeprefix("publish_"): v for k, v in given.items() if k.startswith("publish_")}
-        top = {k: v for k, v in given.items() if not k.startswith(("feed_", "publish_"))}
-        return replace(
-            self,
-            feed=replace(self.feed, **feed),  # type: ignore[arg-type]
-            publish=replace(self.publish, **publish),  # type: ignore[arg-type]
-            **top,  # type: ignore[arg-type]
-        ).checked()
+
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> RestreamConfig:
+    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
+    return config.read_config(path, _build, flags=flags, env=env)
 
 
-def load_config(path: str | Path | None) -> RestreamConfig:
-    if path is None:
-        return RestreamConfig()
-    return from_section(load_json5(path), base_dir=Path(path).parent)
+def parse_config(
+    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
+) -> RestreamConfig:
+    return config.parse_config(text, _build, source=source, base_dir=base_dir, env=env)
 
 
-def parse_config(text: str, source: str = "<config>", base_dir: Path = Path(".")) -> RestreamConfig:
-    return from_section(parse_json5(text, source), base_dir=base_dir)
+def _build(root: Section) -> RestreamConfig:
+    return from_section(root, root.base_dir)
 
 
 def from_section(root: Section, base_dir: Path) -> RestreamConfig:

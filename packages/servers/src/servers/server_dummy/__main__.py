@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lib_common.flags import LOG_LEVELS, config_flags, load_or_exit, positive_float
+from servers.kit.serving import configure_logging, serve
 from servers.server_dummy.config import DEFAULT_PORT, DummyConfig, load_config
 from servers.server_dummy.transport import DummyProtocol
-from servers.serving import configure_logging, serve
 
 # The flags and the config paths they set.
 FLAGS = {"--host": "listen.host", "--port": "listen.port", "--rate": "rate", "--log-level": "log_level"}

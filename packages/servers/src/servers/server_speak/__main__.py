@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lib_common.flags import config_flags, load_or_exit
+from servers.kit.serving import add_common_flags, configure_logging, serve
 from servers.server_speak.config import DEFAULT_PORT, SpeakConfig, load_config
-from servers.serving import add_common_flags, configure_logging, serve
 
 # The flags and the config paths they set.
 FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level", "--output-dir": "output_dir"}

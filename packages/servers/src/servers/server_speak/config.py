@@ -32,8 +32,8 @@ from lib_common import config
 from lib_common.config import Flag, Section
 from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
+from servers.kit.config import read_listen
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
-from servers.serving import read_listen
 
 DEFAULT_PORT = 8774
 DEFAULT_OUTPUT_DIR = Path(tempfile.gettempdir()) / "rsdev-speech"

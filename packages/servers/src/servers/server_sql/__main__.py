@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from lib_common.flags import load_or_exit
 from servers.durable.cli import bounded, read, require_redis, run_consumer, usage_error
 from servers.durable.config import add_consumer_flags
+from servers.kit.serving import add_common_flags
 from servers.server_sql.config import DEFAULT_PORT, NAME, SqlConfig, from_section
-from servers.serving import add_common_flags
 
 
 def build_parser() -> argparse.ArgumentParser:

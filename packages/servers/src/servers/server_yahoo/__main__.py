@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
+from lib_common.flags import config_flags
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
-from servers.kit.serving import common_flags, overridden, run_gateway, server_parser, ws_url
+from servers.kit.serving import COMMON_FLAGS, run_gateway, server_parser, ws_url
 from servers.server_yahoo.config import DEFAULT_PORT, ProxyConfig, load_config
 
 
@@ -24,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args: argparse.Namespace) -> ProxyConfig:
-    return overridden(load_config(args.config), **common_flags(args), upstream_url=args.upstream_url)
+def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ProxyConfig:
+    """The config file, then RSDEV__ variables, then the flags (docs/config.md)."""
+    flags = config_flags(args, {**COMMON_FLAGS, "--upstream-url": "upstream_url"})
+    return load_config(args.config, flags=flags, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,14 +15,16 @@ No tenants (everyone is the open tenant) and no TLS; clients get the kit's defau
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lib_common.config import Section, load_json5, parse_json5
+from lib_common import config
+from lib_common.config import Flag, Section
+from lib_common.flags import read_log_level
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.config import GatewayConfig, read_listen, read_memory
-from servers.kit.serving import read_log_level
 
 DEFAULT_PORT = 8771
 
@@ -35,12 +37,17 @@ class ProxyConfig(GatewayConfig):
     inactivity_timeout_s: float = 60.0
 
 
-def load_config(path: str | Path | None) -> ProxyConfig:
-    return ProxyConfig() if path is None else from_section(load_json5(path))
+def load_config(
+    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
+) -> ProxyConfig:
+    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
+    return config.read_config(path, from_section, flags=flags, env=env)
 
 
-def parse_config(text: str, source: str = "<config>") -> ProxyConfig:
-    return from_section(parse_json5(text, source))
+def parse_config(
+    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
+) -> ProxyConfig:
+    return config.parse_config(text, from_section, source=source, base_dir=base_dir, env=env)
 
 
 def from_section(root: Section) -> ProxyConfig:
