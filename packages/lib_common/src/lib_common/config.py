@@ -23,8 +23,9 @@ readers not yet on `read_config`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import json5format
 from json5format.errors import ParseError
@@ -41,6 +42,7 @@ __all__ = [
     "ENV_PREFIX",
     "NO_FILE",
     "Flag",
+    "Loader",
     "Section",
     "load_json5",
     "parse_config",
@@ -91,6 +93,28 @@ def parse_config(
     if problems:
         raise ConfigErrors(_unique(problems))
     return config
+
+
+@dataclass(frozen=True, slots=True)
+class Loader(Generic[T]):
+    """A program's two ways in to its config, over its `build`: `load` (a file, or none, with
+    the environment and flags) and `parse` (a text, for tests and tools)."""
+
+    build: Callable[[Section], T]
+
+    def load(
+        self,
+        path: str | Path | None,
+        *,
+        flags: Mapping[str, object] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> T:
+        return read_config(path, self.build, flags=flags, env=env)
+
+    def parse(
+        self, text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
+    ) -> T:
+        return parse_config(text, self.build, source=source, base_dir=base_dir, env=env)
 
 
 def load_json5(path: str | Path, *, key: secrets.MasterKey | None = None) -> Section:

@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from lib_common.redis_bus.format import DEFAULT_REDIS_URL
 from servers.kit.config import GATEWAY_KEYS, GatewayConfig, Tenant, read_gateway
 from servers.redis_options import read_redis_url
@@ -45,24 +44,19 @@ class BridgeConfig(GatewayConfig):
     redis_url: str = DEFAULT_REDIS_URL
 
 
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> BridgeConfig:
-    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
-    return config.read_config(path, lambda root: from_section(root, root.base_dir), flags=flags, env=env)
-
-
-def parse_config(
-    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
-) -> BridgeConfig:
-    return config.parse_config(
-        text, lambda root: from_section(root, root.base_dir), source=source, base_dir=base_dir, env=env
-    )
-
-
 def from_section(root: Section, base_dir: Path) -> BridgeConfig:
     root.only([*GATEWAY_KEYS, "redis_url"])
     return BridgeConfig(
         **read_gateway(root, base_dir, default_port=DEFAULT_PORT, noun="channels"),
         redis_url=read_redis_url(root, "redis_url") or DEFAULT_REDIS_URL,
     )
+
+
+def _build(root: Section) -> BridgeConfig:
+    return from_section(root, root.base_dir)
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(_build)
+load_config = LOADER.load
+parse_config = LOADER.parse

@@ -20,14 +20,13 @@ Without tenants the gateway serves anyone who connects (the offline default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from lib_common.errors import ConfigError
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
@@ -103,19 +102,6 @@ class RestreamConfig(GatewayConfig):
                 "frames; give publish another prefix or redis_url",
             )
         return self
-
-
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> RestreamConfig:
-    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
-    return config.read_config(path, _build, flags=flags, env=env)
-
-
-def parse_config(
-    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
-) -> RestreamConfig:
-    return config.parse_config(text, _build, source=source, base_dir=base_dir, env=env)
 
 
 def _build(root: Section) -> RestreamConfig:
@@ -194,3 +180,9 @@ def _publish(section: Section, *, present: bool) -> PublishConfig:
         buffer=section.integer("buffer", _PUBLISH.buffer, minimum=1),
         symbols=tuple(s.upper() for s in symbols) if symbols else None,
     )
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(_build)
+load_config = LOADER.load
+parse_config = LOADER.parse

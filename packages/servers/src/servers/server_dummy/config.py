@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from lib_common.flags import read_log_level
 
 DEFAULT_PORT = 8770
@@ -34,16 +32,6 @@ class DummyConfig:
     log_level: str = "info"
 
 
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> DummyConfig:
-    return config.read_config(path, from_section, flags=flags, env=env)
-
-
-def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> DummyConfig:
-    return config.parse_config(text, from_section, source=source, env=env)
-
-
 def from_section(root: Section) -> DummyConfig:
     root.only(["listen", "rate", "max_symbols", "unknown_symbols", "seed", "log_level"])
     listen = root.section("listen")
@@ -57,3 +45,9 @@ def from_section(root: Section) -> DummyConfig:
         seed=root.integer("seed", 0),
         log_level=read_log_level(root),
     )
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(from_section)
+load_config = LOADER.load
+parse_config = LOADER.parse

@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from servers.durable.config import ConsumerConfig, read_server
 
 NAME = "server_log"
@@ -37,18 +36,14 @@ class LogConfig:
     log_level: str = "info"
 
 
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> LogConfig:
-    return config.read_config(path, from_section, flags=flags, env=env)
-
-
-def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> LogConfig:
-    return config.parse_config(text, from_section, source=source, env=env)
-
-
 def from_section(root: Section) -> LogConfig:
     common = read_server(root, NAME, DEFAULT_PORT, ["dir", "close_grace_s"])
     directory = root.optional_str("dir")
     grace_s = root.number("close_grace_s", DEFAULT_GRACE_S, minimum=0.0, maximum=MAX_GRACE_S)
     return LogConfig(**common, dir=Path(directory) if directory else None, close_grace_s=grace_s)
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(from_section)
+load_config = LOADER.load
+parse_config = LOADER.parse

@@ -23,13 +23,12 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
 from servers.kit.config import read_listen
@@ -58,16 +57,6 @@ class SpeakConfig:
 
     def rule_symbols(self) -> list[str]:
         return sorted({rule.symbol for rule in self.rules})
-
-
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> SpeakConfig:
-    return config.read_config(path, from_section, flags=flags, env=env)
-
-
-def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> SpeakConfig:
-    return config.parse_config(text, from_section, source=source, env=env)
 
 
 def _priority(section: Section) -> Priority:
@@ -148,3 +137,9 @@ def from_section(root: Section) -> SpeakConfig:
         speech_timeout_s=root.number("speech_timeout_s", d.speech_timeout_s, minimum=0.1),
         log_level=read_log_level(root),
     )
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(from_section)
+load_config = LOADER.load
+parse_config = LOADER.parse

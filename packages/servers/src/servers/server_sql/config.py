@@ -15,12 +15,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from servers.durable.config import ConsumerConfig, read_server
 from servers.server_sql.schema import TABLE_NAME
 
@@ -39,16 +37,6 @@ class SqlConfig:
     log_level: str = "info"
 
 
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> SqlConfig:
-    return config.read_config(path, from_section, flags=flags, env=env)
-
-
-def parse_config(text: str, source: str = "<config>", *, env: Mapping[str, str] | None = None) -> SqlConfig:
-    return config.parse_config(text, from_section, source=source, env=env)
-
-
 def from_section(root: Section) -> SqlConfig:
     common = read_server(root, NAME, DEFAULT_PORT, ["dsn", "table", "writers"])
     table = root.optional_str("table") or "quotes"
@@ -56,3 +44,9 @@ def from_section(root: Section) -> SqlConfig:
         root.problem("table", f"expected a lower-case SQL name ([a-z_][a-z0-9_]*), found {table!r}")
     writers = root.integer("writers", 2, minimum=1, maximum=16)
     return SqlConfig(**common, dsn=root.optional_str("dsn"), table=table, writers=writers)
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(from_section)
+load_config = LOADER.load
+parse_config = LOADER.parse

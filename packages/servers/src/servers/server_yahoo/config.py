@@ -15,13 +15,11 @@ No tenants (everyone is the open tenant) and no TLS; clients get the kit's defau
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from lib_common import config
-from lib_common.config import Flag, Section
+from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.config import GatewayConfig, read_listen, read_memory
@@ -35,19 +33,6 @@ class ProxyConfig(GatewayConfig):
     upstream_url: str = YAHOO_STREAMER_URL
     per_connection: int = 100
     inactivity_timeout_s: float = 60.0
-
-
-def load_config(
-    path: str | Path | None, *, flags: Mapping[str, Flag] | None = None, env: Mapping[str, str] | None = None
-) -> ProxyConfig:
-    """The file (None: none), then RSDEV__ variables (os.environ by default), then `flags`."""
-    return config.read_config(path, from_section, flags=flags, env=env)
-
-
-def parse_config(
-    text: str, source: str = "<config>", base_dir: Path = Path("."), *, env: Mapping[str, str] | None = None
-) -> ProxyConfig:
-    return config.parse_config(text, from_section, source=source, base_dir=base_dir, env=env)
 
 
 def from_section(root: Section) -> ProxyConfig:
@@ -67,3 +52,9 @@ def from_section(root: Section) -> ProxyConfig:
         memory=read_memory(root.section("memory"), ["budget_bytes", "client_queue", "stall_timeout_s"]),
         log_level=read_log_level(root),
     )
+
+
+# The file (None: none), then RSDEV__ variables (os.environ by default), then flags.
+LOADER = config.Loader(from_section)
+load_config = LOADER.load
+parse_config = LOADER.parse
