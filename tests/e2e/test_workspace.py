@@ -26,7 +26,9 @@ def copy_workspace(tmp_path: Path) -> Path:
 def test_a_range_that_excludes_the_sibling_is_reported(tmp_path: Path) -> None:
     base = copy_workspace(tmp_path)
     pyproject = base / "packages/servers/pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"lib-common>=0.1,<0.2"', '"lib-common>=0.2,<0.3"'))
+    text = pyproject.read_text()
+    assert "lib-common[betterproto]>=0.1,<0.2" in text
+    pyproject.write_text(text.replace("lib-common[betterproto]>=0.1,<0.2", "lib-common[betterproto]>=0.2,<0.3"))
     assert check_workspace.check(base) == [
         "packages/servers/pyproject.toml: lib-common<0.3,>=0.2 does not admit the sibling's version 0.1.0"
     ]
