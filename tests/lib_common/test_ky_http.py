@@ -110,14 +110,6 @@ async def test_request_headers_override_the_default_user_agent() -> None:
 
 
 @pytest.mark.asyncio
-async def test_get_text_returns_the_decoded_body() -> None:
-    http, _ = client(replies(httpx.Response(200, text="hello")))
-    async with http:
-        response = await http.get_text(URL)
-    assert response.ok and response.data == "hello"
-
-
-@pytest.mark.asyncio
 async def test_a_body_that_is_not_json_is_an_error_without_retry() -> None:
     handler = replies(httpx.Response(200, text="<html>captcha</html>"))
     http, sleep = client(handler)

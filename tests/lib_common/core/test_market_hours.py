@@ -22,6 +22,17 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EARLY_CLOSES = [date(2025, 7, 3), date(2025, 11, 28), date(2025, 12, 24), date(2026, 11, 27), date(2026, 12, 24)]
 
 
+def trading_days(calendar: MarketCalendar, year: int) -> list[date]:
+    first = date(year, 1, 1)
+    days = (first + timedelta(days=n) for n in range((date(year + 1, 1, 1) - first).days))
+    return [d for d in days if calendar.trading_hours(d) is not None]
+
+
+def is_early_close(day: date) -> bool:
+    hours = CALENDAR.trading_hours(day)
+    return hours is not None and hours.early_close
+
+
 def at(text: str) -> int:
     """µs of a New York wall time."""
     return us(datetime.fromisoformat(text).replace(tzinfo=NEW_YORK))
@@ -58,28 +69,26 @@ def test_sessions_by_new_york_wall_time(local: str, session: str) -> None:
 
 def test_2025_by_rule_has_251_sessions_and_250_with_the_carter_closure() -> None:
     # 261 weekdays less 10 rule holidays; NYSE's published 250 includes the 2025-01-09 closure.
-    assert CALENDAR.sessions_in_year(2025) == 251
+    assert len(trading_days(CALENDAR, 2025)) == 251
     closed_for_carter = MarketCalendar(extra_closed=[CARTER_MOURNING])
-    assert closed_for_carter.sessions_in_year(2025) == 250
-    assert len(list(closed_for_carter.trading_days(2025))) == 250
-    assert CARTER_MOURNING not in set(closed_for_carter.trading_days(2025))
+    assert len(trading_days(closed_for_carter, 2025)) == 250
+    assert CARTER_MOURNING not in trading_days(closed_for_carter, 2025)
 
 
-def test_extra_closed_date_is_closed_all_day_and_named() -> None:
+def test_extra_closed_date_is_closed_all_day() -> None:
     calendar = MarketCalendar(extra_closed=[CARTER_MOURNING])
-    assert not calendar.is_trading_day(CARTER_MOURNING)
-    assert calendar.regular_hours(CARTER_MOURNING) is None
-    assert calendar.holiday_name(CARTER_MOURNING) == "unscheduled closure"
+    assert calendar.trading_hours(CARTER_MOURNING) is None
     assert calendar.session_at(at("2025-01-09 10:00:00")) == "closed"
     assert calendar.next_open(at("2025-01-08 16:00:00")) == at("2025-01-10 09:30:00")
-    assert CALENDAR.is_trading_day(CARTER_MOURNING)  # the rules alone do not know it
-    assert CALENDAR.holiday_name(CARTER_MOURNING) is None
+    assert CALENDAR.trading_hours(CARTER_MOURNING) is not None  # the rules alone do not know it
+    assert CARTER_MOURNING not in nyse_holidays(2025)
 
 
 @pytest.mark.parametrize("day", EARLY_CLOSES)
 def test_early_closes(day: date) -> None:
-    assert CALENDAR.is_early_close(day)
-    assert CALENDAR.regular_hours(day) == (
+    hours = CALENDAR.trading_hours(day)
+    assert hours is not None and hours.early_close
+    assert (hours.regular_open, hours.regular_close) == (
         datetime.combine(day, time(9, 30), tzinfo=NEW_YORK),
         datetime.combine(day, time(13, 0), tzinfo=NEW_YORK),
     )
@@ -88,11 +97,10 @@ def test_early_closes(day: date) -> None:
     assert CALENDAR.session_at(at(f"{iso} 13:00:00")) == "post"
     assert CALENDAR.session_at(at(f"{iso} 16:59:59")) == "post"
     assert CALENDAR.session_at(at(f"{iso} 17:00:00")) == "closed"
-    assert CALENDAR.next_close(at(f"{iso} 09:30:00")) == at(f"{iso} 13:00:00")
 
 
 def test_early_close_days_of_2025_and_2026_are_exactly_those() -> None:
-    early = [d for year in (2025, 2026) for d in CALENDAR.trading_days(year) if CALENDAR.is_early_close(d)]
+    early = [d for year in (2025, 2026) for d in trading_days(CALENDAR, year) if is_early_close(d)]
     assert early == EARLY_CLOSES
 
 
@@ -114,9 +122,8 @@ def test_early_close_days_of_2025_and_2026_are_exactly_those() -> None:
     ],
 )
 def test_holidays_are_closed(day: date, name: str) -> None:
-    assert CALENDAR.holiday_name(day) == name
-    assert not CALENDAR.is_trading_day(day)
-    assert CALENDAR.regular_hours(day) is None
+    assert nyse_holidays(day.year).get(day) == name
+    assert CALENDAR.trading_hours(day) is None
     assert CALENDAR.session_at(at(f"{day.isoformat()} 10:00:00")) == "closed"
 
 
@@ -130,14 +137,14 @@ def test_holidays_are_closed(day: date, name: str) -> None:
     ],
 )
 def test_days_that_stay_open(day: date) -> None:
-    assert CALENDAR.is_trading_day(day)
-    assert CALENDAR.holiday_name(day) is None
-    assert not CALENDAR.is_early_close(day)
+    assert CALENDAR.trading_hours(day) is not None
+    assert day not in nyse_holidays(day.year)
+    assert not is_early_close(day)
     assert CALENDAR.session_at(at(f"{day.isoformat()} 15:00:00")) == "regular"
 
 
 def test_no_july_3_early_close_when_it_is_the_observed_independence_day() -> None:
-    assert not CALENDAR.is_early_close(date(2026, 7, 3))
+    assert not is_early_close(date(2026, 7, 3))
     assert CALENDAR.next_open(at("2026-07-02 16:00:00")) == at("2026-07-06 09:30:00")
 
 
@@ -177,39 +184,24 @@ def test_dst_weeks_follow_new_york_wall_time(utc: str, session: str) -> None:
     assert CALENDAR.session_at(us(datetime.fromisoformat(utc).replace(tzinfo=UTC))) == session
 
 
-def test_next_change_across_the_spring_forward_weekend() -> None:
+def test_the_spring_forward_weekend_is_an_hour_short() -> None:
     after_close = at("2025-03-07 20:00:00")
-    assert CALENDAR.next_change(after_close) == (at("2025-03-10 04:00:00"), "pre")
+    assert CALENDAR.session_at(after_close) == "closed"
+    assert CALENDAR.session_at(at("2025-03-10 04:00:00") - 1) == "closed"
+    assert CALENDAR.session_at(at("2025-03-10 04:00:00")) == "pre"
     assert at("2025-03-10 04:00:00") - after_close == (2 * 24 + 7) * 3600 * 1_000_000  # one hour short
 
 
-def test_next_change_walks_a_day_and_crosses_the_year() -> None:
-    t = at("2025-12-31 00:00:00")
-    seen: list[tuple[int, MarketHours]] = []
-    for _ in range(5):
-        t, label = CALENDAR.next_change(t)
-        seen.append((t, label))
-    assert seen == [
-        (at("2025-12-31 04:00:00"), "pre"),
-        (at("2025-12-31 09:30:00"), "regular"),
-        (at("2025-12-31 16:00:00"), "post"),
-        (at("2025-12-31 20:00:00"), "closed"),
-        (at("2026-01-02 04:00:00"), "pre"),
-    ]
-
-
-def test_next_open_and_close_are_strictly_after() -> None:
+def test_next_open_is_strictly_after() -> None:
     open_ = at("2025-03-12 09:30:00")
     assert CALENDAR.next_open(open_ - 1) == open_
     assert CALENDAR.next_open(open_) == at("2025-03-13 09:30:00")
-    assert CALENDAR.next_close(open_) == at("2025-03-12 16:00:00")
-    assert CALENDAR.next_close(at("2025-03-12 16:00:00")) == at("2025-03-13 16:00:00")
     assert CALENDAR.next_open(at("2025-12-31 12:00:00")) == at("2026-01-02 09:30:00")
 
 
 def test_datetime_is_rejected_where_a_date_is_expected() -> None:
-    with pytest.raises(TypeError, match=r"is_trading_day: expected a date, found datetime"):
-        CALENDAR.is_trading_day(datetime(2025, 1, 2, 10, 0))
+    with pytest.raises(TypeError, match=r"trading_hours: expected a date, found datetime"):
+        CALENDAR.trading_hours(datetime(2025, 1, 2, 10, 0))
     with pytest.raises(TypeError, match=r"extra_closed\[1\]: expected a date, found str '2025-01-09'"):
         MarketCalendar(extra_closed=[date(2025, 1, 1), "2025-01-09"])  # type: ignore[list-item]
 
@@ -261,7 +253,6 @@ def test_session_boundaries_are_ordered_on_trading_days(day: date) -> None:
         return
     assert hours.pre_open < hours.regular_open < hours.regular_close <= hours.post_close
     assert all(t.date() == day and t.tzinfo is NEW_YORK for t in (hours.pre_open, hours.post_close))
-    assert CALENDAR.regular_hours(day) == (hours.regular_open, hours.regular_close)
 
 
 @given(instants)
@@ -270,39 +261,20 @@ def test_next_open_is_later_and_regular(ts_us: int) -> None:
     assert opens > ts_us
     assert CALENDAR.session_at(opens) == "regular"
     assert CALENDAR.session_at(opens - 1) != "regular"
-    closes = CALENDAR.next_close(ts_us)
-    assert closes > ts_us
-    assert CALENDAR.session_at(closes - 1) == "regular"
-    assert CALENDAR.session_at(closes) == "post"
-
-
-@given(instants, st.lists(st.floats(min_value=0, max_value=1, exclude_max=True), min_size=1, max_size=8))
-def test_next_change_is_the_first_later_change(ts_us: int, fractions: list[float]) -> None:
-    current = CALENDAR.session_at(ts_us)
-    changes_at, becomes = CALENDAR.next_change(ts_us)
-    assert changes_at > ts_us
-    assert becomes != current
-    assert CALENDAR.session_at(changes_at) == becomes
-    assert CALENDAR.session_at(changes_at - 1) == current
-    for fraction in fractions:
-        between = ts_us + int((changes_at - ts_us) * fraction)
-        assert CALENDAR.session_at(min(between, changes_at - 1)) == current
 
 
 @given(days, st.integers(min_value=0, max_value=24 * 3600 - 1))
 def test_holidays_and_weekends_are_closed_all_day(day: date, second: int) -> None:
-    if day.weekday() < 5 and CALENDAR.holiday_name(day) is None:
-        assert CALENDAR.is_trading_day(day)
+    if day.weekday() < 5 and day not in nyse_holidays(day.year):
+        assert CALENDAR.trading_hours(day) is not None
         return
-    assert not CALENDAR.is_trading_day(day)
+    assert CALENDAR.trading_hours(day) is None
     instant = us(datetime.combine(day, time(0, 0), tzinfo=NEW_YORK)) + second * 1_000_000
     if ny(instant).date() == day:  # a DST day is 23 or 25 hours long
         assert CALENDAR.session_at(instant) == "closed"
 
 
 def test_default_calendar_knows_recent_unscheduled_closures() -> None:
-    from lib_common.core.market_hours import KNOWN_CLOSURES, session_at
-
-    assert MarketCalendar(KNOWN_CLOSURES).sessions_in_year(2025) == 250  # NYSE's published count
+    assert len(trading_days(MarketCalendar(KNOWN_CLOSURES), 2025)) == 250  # NYSE's published count
     carter_day_10am = int(datetime(2025, 1, 9, 10, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)
     assert session_at(carter_day_10am) == "closed"

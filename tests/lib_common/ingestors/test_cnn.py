@@ -314,14 +314,15 @@ async def test_only_a_changed_score_or_timestamp_is_emitted() -> None:
 
 
 @pytest.mark.asyncio
-async def test_accepts_only_its_symbol() -> None:
+async def test_subscribes_only_to_its_own_symbol() -> None:
     fg, http, _ = poller(browser_only())
     async with http:
         fg.subscribe(["AAPL"])
         assert not fg.subscribed
         fg.subscribe(["AAPL", FEAR_GREED_SYMBOL])
         assert fg.subscribed
-    assert fg.accepts("FEAR-GREED") and not fg.accepts("AAPL") and not fg.accepts("fear-greed")
+    fg.unsubscribe([FEAR_GREED_SYMBOL.lower()])
+    assert fg.subscribed, "the symbol is FEAR-GREED exactly"
 
 
 @pytest.mark.asyncio
@@ -413,8 +414,8 @@ async def test_run_polls_on_the_schedule_only_while_subscribed() -> None:
     fg, http, batches = poller(handler, now_us=SATURDAY, sleep=sleep)
     async with http:
         task = asyncio.create_task(fg.run())
-        await asyncio.sleep(0.05)
-        assert requests == 0  # nobody subscribed: no traffic
+        await asyncio.wait_for(fg.idle.wait(), 5)
+        assert requests == 0  # nobody subscribed: the poller waits without traffic
         fg.subscribe([FEAR_GREED_SYMBOL])
         while len(delays) < 3:
             await asyncio.wait_for(slept.wait(), 1)
@@ -443,12 +444,28 @@ async def test_run_stops_polling_after_unsubscribe() -> None:
     async with http:
         fg.subscribe([FEAR_GREED_SYMBOL])
         task = asyncio.create_task(fg.run())
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(fg.idle.wait(), 5)  # back to waiting for a subscriber
+        assert not task.done()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
     assert requests == 1 and batches == []
 
 
-def test_the_default_user_agent_is_a_browsers() -> None:
-    assert BROWSER_USER_AGENT.startswith("Mozilla/5.0 ")
+@pytest.mark.asyncio
+async def test_the_default_user_agent_gets_past_cnns_browser_check() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["User-Agent"])
+        return browser_only()(request)
+
+    fg, http, _ = poller(handler)
+    library, library_http, _ = poller(handler, user_agent="python-httpx/0.28.1")
+    async with http, library_http:
+        fg.subscribe([FEAR_GREED_SYMBOL])
+        library.subscribe([FEAR_GREED_SYMBOL])
+        assert await fg.poll_once() is not None
+        assert await library.poll_once() is None  # what CNN answers a library: 418
+    assert seen == [BROWSER_USER_AGENT, "python-httpx/0.28.1"]
+    assert fg.errors == 0 and library.errors == 1 and "418" in str(library.last_error)

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from lib_common.clock import LoopClock, ManualClock
+from lib_common.clock import ManualClock
 from lib_common.core.quote import Quote
 from lib_common.ingestors.synthetic import SyntheticFeed
 
@@ -46,14 +46,48 @@ def test_bad_rate_is_refused() -> None:
         SyntheticFeed(lambda q: None, clock=ManualClock(), rate=0)
 
 
+async def settle() -> None:
+    """Let the feed's task run up to its next wait (no time passes: the clock is manual)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
 @pytest.mark.asyncio
-async def test_run_emits_at_rate() -> None:
+async def test_run_emits_at_rate_on_the_clock() -> None:
     batches: list[list[Quote]] = []
-    feed = SyntheticFeed(batches.append, clock=LoopClock(), rate=50)
+    clock = ManualClock()
+    feed = SyntheticFeed(batches.append, clock=clock, rate=4)
     feed.subscribe(["AAPL"])
     task = asyncio.create_task(feed.run())
-    await asyncio.sleep(0.5)
+    await settle()
+    assert len(batches) == 1  # the first tick at once
+    for _ in range(8):  # two seconds, a quarter at a time
+        clock.advance(0.25)
+        await settle()
+    assert len(batches) == 9
+    clock.advance(0.2)
+    await settle()
+    assert len(batches) == 9, "not before the next quarter second"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert 15 <= len(batches) <= 30
+    assert clock.pending_timers == 0
+
+
+@pytest.mark.asyncio
+async def test_a_late_tick_does_not_burst_to_catch_up() -> None:
+    batches: list[list[Quote]] = []
+    clock = ManualClock()
+    feed = SyntheticFeed(batches.append, clock=clock, rate=4)
+    feed.subscribe(["AAPL"])
+    task = asyncio.create_task(feed.run())
+    await settle()
+    clock.advance(10)  # the loop was busy for ten seconds: one timer fired, one tick follows
+    await settle()
+    assert len(batches) == 2
+    clock.advance(0.25)
+    await settle()
+    assert len(batches) == 3
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

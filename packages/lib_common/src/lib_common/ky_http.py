@@ -216,22 +216,6 @@ class KyHttp:
         self, url: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
     ) -> ApiResponse:
         """GET a JSON body; `data` is the parsed JSON (also on HTTP errors when the body is JSON)."""
-        return await self._get(url, params, headers, as_json=True)
-
-    async def get_text(
-        self, url: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
-    ) -> ApiResponse:
-        """GET a body as text; `data` is the decoded string."""
-        return await self._get(url, params, headers, as_json=False)
-
-    async def _get(
-        self,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        *,
-        as_json: bool,
-    ) -> ApiResponse:
         started = self._clock.monotonic()
         attempts = 0
         last_retry_after: float | None = None
@@ -267,8 +251,6 @@ class KyHttp:
             body = _json_or_none(response.content)
             detail = "" if body is not None or not response.text.strip() else f": {snippet(response.text)}"
             return done(response.status_code, body, f"HTTP {response.status_code} from {where}{tries}{detail}")
-        if not as_json:
-            return done(response.status_code, response.text, None)
         try:
             data: object = json.loads(response.content)
         except (ValueError, RecursionError) as exc:

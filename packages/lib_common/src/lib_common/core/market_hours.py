@@ -22,7 +22,7 @@ Each year's session boundaries are computed once, on first use, so `session_at` 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -152,9 +152,7 @@ class _YearPlan:
     bounds: list[int]  # labels[i] holds from bounds[i] until bounds[i + 1]
     labels: list[MarketHours]
     opens: list[int]
-    closes: list[int]
     hours: dict[date, TradingHours]
-    holidays: dict[date, str]
 
 
 def _plan_year(year: int, extra_closed: frozenset[date]) -> _YearPlan:
@@ -181,9 +179,7 @@ def _plan_year(year: int, extra_closed: frozenset[date]) -> _YearPlan:
         bounds=bounds,
         labels=labels,
         opens=[_to_us(h.regular_open) for h in hours.values()],
-        closes=[_to_us(h.regular_close) for h in hours.values()],
         hours=hours,
-        holidays=holidays,
     )
 
 
@@ -204,10 +200,6 @@ class MarketCalendar:
         self._years: dict[int, _YearPlan] = {}
         self._recent: _YearPlan | None = None
 
-    @property
-    def extra_closed(self) -> frozenset[date]:
-        return self._extra_closed
-
     def session_at(self, ts_us: int) -> MarketHours:
         """The session an instant (µs since the epoch) falls in."""
         plan = self._recent
@@ -215,60 +207,17 @@ class MarketCalendar:
             plan = self._recent = self._plan_containing(ts_us)
         return plan.labels[bisect_right(plan.bounds, ts_us) - 1]
 
-    def is_trading_day(self, d: date) -> bool:
-        return _require_date(d, "is_trading_day") in self._plan(d.year).hours
-
-    def is_early_close(self, d: date) -> bool:
-        hours = self.trading_hours(d)
-        return hours is not None and hours.early_close
-
     def trading_hours(self, d: date) -> TradingHours | None:
         """The day's four session boundaries, or None when the market is closed all day."""
         return self._plan(_require_date(d, "trading_hours").year).hours.get(d)
 
-    def regular_hours(self, d: date) -> tuple[datetime, datetime] | None:
-        """Open and close of the regular session in New York time, or None on a closed day."""
-        hours = self.trading_hours(d)
-        return None if hours is None else (hours.regular_open, hours.regular_close)
-
-    def trading_days(self, year: int) -> Iterator[date]:
-        return iter(self._plan(year).hours)
-
-    def sessions_in_year(self, year: int) -> int:
-        return len(self._plan(year).hours)
-
-    def holiday_name(self, d: date) -> str | None:
-        """The holiday closing the market that day ("… (observed)" when moved), else None."""
-        name = self._plan(_require_date(d, "holiday_name").year).holidays.get(d)
-        if name is None and d in self._extra_closed:
-            return "unscheduled closure"
-        return name
-
     def next_open(self, ts_us: int) -> int:
         """The first regular-session open strictly after the instant, in µs."""
-        return self._next_after(ts_us, lambda plan: plan.opens)
-
-    def next_close(self, ts_us: int) -> int:
-        """The first regular-session close strictly after the instant, in µs."""
-        return self._next_after(ts_us, lambda plan: plan.closes)
-
-    def next_change(self, ts_us: int) -> tuple[int, MarketHours]:
-        """When the session label next differs from the one at the instant, and what it becomes."""
-        plan = self._plan_containing(ts_us)
-        current = plan.labels[bisect_right(plan.bounds, ts_us) - 1]
-        while True:
-            for i in range(bisect_right(plan.bounds, ts_us), len(plan.bounds)):
-                if plan.labels[i] != current:
-                    return plan.bounds[i], plan.labels[i]
-            plan = self._plan(plan.year + 1)
-
-    def _next_after(self, ts_us: int, instants: Callable[[_YearPlan], list[int]]) -> int:
         plan = self._plan_containing(ts_us)
         while True:
-            times = instants(plan)
-            i = bisect_right(times, ts_us)
-            if i < len(times):
-                return times[i]
+            i = bisect_right(plan.opens, ts_us)
+            if i < len(plan.opens):
+                return plan.opens[i]
             plan = self._plan(plan.year + 1)
 
     def _plan_containing(self, ts_us: int) -> _YearPlan:

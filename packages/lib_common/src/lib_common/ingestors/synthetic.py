@@ -108,7 +108,21 @@ class SyntheticFeed:
             if quotes:
                 self._sink(quotes)
             next_at = max(next_at + interval, self._clock.monotonic())
-            await asyncio.sleep(next_at - self._clock.monotonic())
+            await self._sleep(next_at - self._clock.monotonic())
+
+    async def _sleep(self, delay: float) -> None:
+        """Wait on the injected clock's timer, so a ManualClock drives the rate in tests."""
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        timer = self._clock.call_later(delay, wake)
+        try:
+            await woken
+        finally:
+            timer.cancel()
 
     def _step(self, symbol: str, ts_upstream: int, now: int, session: str) -> Quote:
         walk = self._walks.get(symbol)

@@ -154,10 +154,7 @@ class ChartPoller:
         self.quotes = 0  # quotes emitted
         self.errors = 0  # requests that produced no quote
 
-    # UpstreamControl
-
-    def accepts(self, symbol: str) -> bool:
-        return bool(symbol)
+    # What the registry asks
 
     def subscribe(self, symbols: Iterable[str]) -> None:
         added = False

@@ -45,6 +45,9 @@ class FearGreedPoller:
         self._sleep = sleep
         self._subscribed = False
         self._wake = asyncio.Event()
+        # Set while `run` waits for a subscriber (no requests then): /status, and tests that check
+        # the idle poller makes no request without waiting on a clock.
+        self.idle = asyncio.Event()
         self._filter = MonotonicFilter()
         self.latest: FearGreed | None = None
         self.last_error: str | None = None
@@ -57,10 +60,7 @@ class FearGreedPoller:
         self.quotes = 0
         self.errors = 0
 
-    # UpstreamControl
-
-    def accepts(self, symbol: str) -> bool:
-        return symbol == FEAR_GREED_SYMBOL
+    # What the registry asks
 
     def subscribe(self, symbols: Iterable[str]) -> None:
         if FEAR_GREED_SYMBOL in symbols and not self._subscribed:
@@ -124,7 +124,11 @@ class FearGreedPoller:
         while True:
             self._wake.clear()
             if not self._subscribed:
-                await self._wake.wait()
+                self.idle.set()
+                try:
+                    await self._wake.wait()
+                finally:
+                    self.idle.clear()
                 continue
             await self.poll_once()
             await sleep_or_wake(self._sleep, self.next_delay(), self._wake)
