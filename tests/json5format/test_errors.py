@@ -113,3 +113,18 @@ def test_parse_error_pickles() -> None:
     error = _error("[1 2]", source="f")
     copy = pickle.loads(pickle.dumps(error))
     assert str(copy) == str(error)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{ memory: { stall_timeout_seconds_for_clients 10 } }",  # issue 13 #1: hung every config reader
+        "{ " + "a" * 5000 + " 1}",
+        "{" + "//" * 5000 + "\n!}",
+        "{" + " " * 20000 + "!}",
+    ],
+    ids=["missing-colon", "long-key", "many-comments", "long-space"],
+)
+def test_inputs_that_used_to_backtrack_fail_at_once(text: str) -> None:
+    assert _error(text).message.startswith("expected")

@@ -24,14 +24,18 @@ import unicodedata
 WHITESPACE = "\t\n\v\f\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 LINE_TERMINATORS = "\n\r\u2028\u2029"
 
-_TRIVIA = rf"(?:[{WHITESPACE}]+|//[^{LINE_TERMINATORS}]*|/\*[\s\S]*?\*/)*"
+# Atomic (Python 3.11+): trivia is taken whole or not at all, so a failing match after it cannot
+# re-split a run of spaces or comments (which was exponential: issue 13 #1).
+_TRIVIA = rf"(?>(?:[{WHITESPACE}]|//[^{LINE_TERMINATORS}]*+|/\*[\s\S]*?\*/)*)"
 _STRING_BODY = r"[^{q}\\\n\r]*(?:\\(?:\r\n|[\s\S])[^{q}\\\n\r]*)*"
 _DOUBLE = '"' + _STRING_BODY.format(q='"') + '"'
 _SINGLE = "'" + _STRING_BODY.format(q="'") + "'"
 # An identifier candidate: ASCII identifier characters, \uXXXX escapes, or any non-ASCII
 # character that is not whitespace; `decode_identifier` applies ID_Start/ID_Continue.
 _ID_OTHER = rf"[^\x00-\x7f{WHITESPACE}\x85]|\\u[0-9a-fA-F]{{4}}"
-_IDENT = rf"(?:[A-Za-z_$]|{_ID_OTHER})(?:[\w$]+|{_ID_OTHER})*"
+# One character per repetition from disjoint classes (ASCII word, non-ASCII, `\u` escape), taken
+# possessively: linear whatever follows (a key missing its colon used to backtrack exponentially).
+_IDENT = rf"(?:[A-Za-z_$]|{_ID_OTHER})(?:[A-Za-z0-9_$]|{_ID_OTHER})*+"
 _EXPONENT = r"(?:[eE][+-]?[0-9]+)?"
 _NUMBER = (
     r"[+-]?(?:0[xX][0-9a-fA-F]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?"
