@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pytest
 
 import json5format
 
@@ -80,6 +83,37 @@ def test_reserved_words_and_literal_names_as_keys() -> None:
 
 def test_duplicate_keys_keep_the_last_value() -> None:
     assert json5format.loads("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "key"),
+    [
+        ("{a: 1, b: 2, a: 3}", 1, 14, "a"),  # the fast path: a key straight after ','
+        ("{a: 1, /* note */ 'a': {}}", 1, 19, "a"),  # after a comment, quoted, a container value
+        ("{x: {tenants: [{name: 'a'}]},\n x: 1}", 2, 2, "x"),
+        ("{a: {b: 1, \\u0062: 2}}", 1, 12, "b"),  # the same key spelt with an escape
+    ],
+)
+def test_unique_keys_refuses_the_second_where_it_stands(text: str, line: int, column: int, key: str) -> None:
+    with pytest.raises(json5format.ParseError) as info:
+        json5format.loads(text, source="c.json5", unique_keys=True)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert info.value.message == f"duplicate key {key!r}: it is already set in this object"
+
+
+def test_unique_keys_allows_one_name_in_different_objects() -> None:
+    text = "{a: {x: 1}, b: {x: 2}, c: [{x: 3}, {x: 4}]}"
+    assert json5format.loads(text, unique_keys=True) == json5format.loads(text)
+
+
+def test_read_document_is_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "c.json5"
+    path.write_bytes(b"\xef\xbb\xbf{a: 1}")
+    assert json5format.read_document(path) == "{a: 1}"
+    path.write_bytes(b" " * 101)
+    with pytest.raises(json5format.DocumentTooLarge, match="larger than 100 bytes"):
+        json5format.read_document(path, max_bytes=100)
+    assert json5format.read_document(path, max_bytes=101) == " " * 101
 
 
 def test_comments_everywhere() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import json5format
 from lib_common import secrets
 from lib_common.config import Flag, Section, parse_config, read_config
 from lib_common.errors import ConfigError, ConfigErrors
@@ -173,6 +174,24 @@ def test_a_file_that_cannot_be_read_or_parsed_is_one_problem(tmp_path: Path) -> 
         read_config(tmp_path / "absent.json5", build, env={})
     with pytest.raises(ConfigError, match=r"^c:1:5: "):
         parse_config("{a: }", build, source="c", env={})
+
+
+def test_a_key_given_twice_is_refused_where_it_stands_again() -> None:
+    # issue 13 #8: a second `tenants: []` further down turned authentication off, last one winning
+    text = "{\n  tenants: [{name: 'desk', token: 'x'}],\n  rate: 2,\n  tenants: [],\n}"
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, lambda root: None, source="c.json5", env={})
+    assert str(info.value) == "c.json5:4:3: duplicate key 'tenants': it is already set in this object"
+
+
+def test_a_config_file_past_the_size_bound_is_refused_unread(tmp_path: Path) -> None:
+    # issue 13 #14: a 100 MB file took 46 s and 3.4 GB; the bound is checked before parsing
+    path = tmp_path / "big.json5"
+    with path.open("wb") as out:
+        out.write(b"{a: '")
+        out.truncate(json5format.MAX_DOCUMENT_BYTES + 1)
+    with pytest.raises(ConfigError, match=r"big\.json5: larger than 4,194,304 bytes: not read"):
+        read_config(path, build, env={})
 
 
 def test_config_flags_maps_parsed_arguments_to_paths() -> None:

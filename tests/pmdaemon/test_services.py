@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+import json5format
+
 from pmdaemon.errors import ConfigError
-from pmdaemon.services import parse_services
+from pmdaemon.services import load_services, parse_services
 
 STATE = Path("/state")
 
@@ -111,6 +113,7 @@ def test_full_service(tmp_path: Path) -> None:
             "services[0].backoff.max_s: expected max_s >= initial_s (10), found 5",
         ),
         ('{services: [{name: "a", command: "x", start_retries: true}]}', "expected an integer >= 0, found true"),
+        ("{services: [], services: []}", "svc.json5:1:16: duplicate key 'services'"),
     ],
 )
 def test_errors_name_position_path_and_reason(text: str, message: str) -> None:
@@ -121,3 +124,11 @@ def test_errors_point_into_multiline_files() -> None:
     text = '{\n  services: [\n    {\n      name: "a",\n      command: "x",\n'
     text += '      memory_limit_mb: "lots",\n    },\n  ],\n}\n'
     assert error(text) == "svc.json5:6:24: services[0].memory_limit_mb: expected a number > 0, found 'lots'"
+
+
+def test_a_services_file_past_the_size_bound_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "svc.json5"
+    with path.open("wb") as out:
+        out.truncate(json5format.MAX_DOCUMENT_BYTES + 1)
+    with pytest.raises(ConfigError, match="larger than 4,194,304 bytes: not read"):
+        load_services(path, state_dir=tmp_path)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.errors import BusReplyError, BusUnavailable
+from lib_common.redis_bus.connection import RespConnection
 from lib_common.redis_bus.links import RespPublishLink, RespPubSubLink
 from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, ReplyError, ReplyReader, RespReader, command
 from lib_common.redis_bus.stream import entries_of
@@ -56,6 +57,48 @@ def test_replies_split_anywhere_come_out_whole(replies: list[object], chunk: int
 def test_unknown_reply_type_is_a_protocol_violation() -> None:
     with pytest.raises(ProtocolViolation):
         ReplyReader().feed(b"!oops\r\n")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"%1\r\n%1\r\n+a\r\n+b\r\n+c\r\n",  # issue 13 #13: a RESP3 map keyed by a map
+        b"*1\r\n%1\r\n*1\r\n+a\r\n+b\r\n",  # ... by an array, inside an array
+    ],
+)
+def test_a_reply_hiredis_cannot_build_is_a_protocol_violation(reply: bytes) -> None:
+    with pytest.raises(ProtocolViolation, match="a reply that cannot be built"):
+        ReplyReader().feed(reply)
+
+
+@pytest.mark.asyncio
+async def test_a_server_sending_an_unbuildable_reply_is_unavailable_and_the_next_call_reconnects() -> None:
+    answers = [b"%1\r\n%1\r\n+a\r\n+b\r\n+c\r\n", b"+PONG\r\n"]
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        answer = answers.pop(0)
+        while await reader.read(1 << 16):  # the hello PING, then the command: one answer each
+            writer.write(b"+PONG\r\n" if answer is None else answer)
+            answer = None
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    conn = RespConnection(f"redis://127.0.0.1:{port}/0", timeout_s=2)
+    try:
+        with pytest.raises(BusUnavailable, match="a reply that cannot be built"):
+            await conn.execute("PING")
+        assert not conn.is_open
+        assert await conn.execute("PING") == b"PONG"
+        assert connections == 2
+    finally:
+        await conn.close()
+        server.close()
+        await server.wait_closed()
 
 
 XREADGROUP = (

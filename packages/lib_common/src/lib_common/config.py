@@ -167,17 +167,18 @@ def _unique(problems: list[ConfigError]) -> list[ConfigError]:
 def _read(path: str | Path) -> str:
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return json5format.read_document(path)
     except OSError as exc:
         raise ConfigError(source, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(source, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    return text
+    except json5format.DocumentTooLarge as exc:
+        raise ConfigError(source, str(exc)) from None
 
 
 def _parse_object(text: str, source: str) -> dict[str, object]:
     try:
-        data = json5format.loads(text, source=source)
+        data = json5format.loads(text, source=source, unique_keys=True)
     except ParseError as exc:
         raise ConfigError(f"{source}:{exc.line}:{exc.column}", exc.message) from None
     if not isinstance(data, dict):

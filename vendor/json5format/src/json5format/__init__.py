@@ -7,10 +7,12 @@ Public API::
     format(text, options)  JSON5 text laid out in one style, every comment kept
     render(document)       a syntax tree back to text
     ParseError             what every function raises on bad input: `source:line:col: message`
+    read_document(path)    a file's text, refused past MAX_DOCUMENT_BYTES (DocumentTooLarge)
 """
 
 from .cst import Document
 from .errors import ParseError
+from .files import MAX_DOCUMENT_BYTES, DocumentTooLarge, read_document
 from .formatter import format, render
 from .options import FormatOptions
 from .parser import parse
@@ -18,4 +20,16 @@ from .values import DEFAULT_MAX_DEPTH, loads
 
 __version__ = "0.1.0"
 
-__all__ = ["DEFAULT_MAX_DEPTH", "Document", "FormatOptions", "ParseError", "format", "loads", "parse", "render"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "MAX_DOCUMENT_BYTES",
+    "Document",
+    "DocumentTooLarge",
+    "FormatOptions",
+    "ParseError",
+    "format",
+    "loads",
+    "parse",
+    "read_document",
+    "render",
+]

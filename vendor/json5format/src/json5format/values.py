@@ -76,13 +76,23 @@ def scalar_value(token: str) -> object:
     return number_value(token)
 
 
-def loads(text: str, *, source: str = "<input>", max_depth: int = DEFAULT_MAX_DEPTH) -> object:
-    """Parse a JSON5 document into dict, list, str, int, float, bool and None values."""
+def loads(
+    text: str, *, source: str = "<input>", max_depth: int = DEFAULT_MAX_DEPTH, unique_keys: bool = False
+) -> object:
+    """Parse a JSON5 document into dict, list, str, int, float, bool and None values.
+
+    JSON5, like JSON, lets a later duplicate key replace an earlier one; `unique_keys=True`
+    refuses the second one instead (a ParseError at it), as a configuration reader should: a
+    repeated `tenants: []` must not switch something off without a word."""
     with paused():
-        return _loads(text, source, max_depth)
+        return _loads(text, source, max_depth, unique_keys)
 
 
-def _loads(text: str, source: str, max_depth: int) -> object:
+def duplicate_key(text: str, offset: int, key: str, source: str) -> ParseError:
+    return ParseError.at(text, offset, f"duplicate key {key!r}: it is already set in this object", source=source)
+
+
+def _loads(text: str, source: str, max_depth: int, unique_keys: bool) -> object:
     match = TOKEN.match
     match_key = KEY.match
     match_value = VALUE.match
@@ -90,6 +100,7 @@ def _loads(text: str, source: str, max_depth: int) -> object:
     stack: list[dict[str, object] | list[object]] = []
     top: dict[str, object] | list[object] | None = None
     key = ""
+    key_at = 0  # where `key` starts, for a duplicate's error
     result: object = None
     state = _VALUE
     pos = 0
@@ -99,10 +110,13 @@ def _loads(text: str, source: str, max_depth: int) -> object:
             m = match_key(text, pos)
             if m is not None:
                 token = m.group(m.lastgroup or "k")
+                key_at = m.start(m.lastgroup or "k")
                 try:
                     key = decode_string(token) if m.lastgroup == "q" else decode_identifier(token)
                 except TokenError as exc:
-                    raise token_error(text, m.start(m.lastgroup or "k"), exc, source) from None
+                    raise token_error(text, key_at, exc, source) from None
+                if unique_keys and key in top:  # type: ignore[operator]
+                    raise duplicate_key(text, key_at, key, source)
                 pos = m.end()
                 state = _VALUE
                 continue
@@ -156,10 +170,13 @@ def _loads(text: str, source: str, max_depth: int) -> object:
         if state == _KEY:
             if kind == "i" or kind == "s":
                 token = m.group(kind)
+                key_at = pos - len(token)
                 try:
                     key = decode_identifier(token) if kind == "i" else decode_string(token)
                 except TokenError as exc:
-                    raise token_error(text, pos - len(token), exc, source) from None
+                    raise token_error(text, key_at, exc, source) from None
+                if unique_keys and key in top:  # type: ignore[operator]
+                    raise duplicate_key(text, key_at, key, source)
                 state = _COLON
                 continue
             if kind == "p" and text[pos - 1] == "}":

@@ -113,16 +113,18 @@ class ServicesFile:
 def load_services(path: Path, *, state_dir: Path) -> ServicesFile:
     """Read and validate a services file; raise ConfigError pointing into it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = json5format.read_document(path)
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path="", source=str(path), line=1, column=1) from None
+    except (UnicodeDecodeError, json5format.DocumentTooLarge) as exc:
+        raise ConfigError(f"cannot read: {exc}", path="", source=str(path), line=1, column=1) from None
     return parse_services(text, source=path, base_dir=path.resolve().parent, state_dir=state_dir)
 
 
 def parse_services(text: str, *, source: Path, base_dir: Path, state_dir: Path) -> ServicesFile:
     """Validate services-file text; relative paths are taken from `base_dir`."""
     try:
-        document = json5format.loads(text, source=str(source))
+        document = json5format.loads(text, source=str(source), unique_keys=True)
     except json5format.ParseError as exc:
         raise ConfigError(exc.message, path="", source=exc.source, line=exc.line, column=exc.column) from None
     return _Validator(text, source, base_dir, state_dir).document(document)

@@ -73,6 +73,10 @@ class RespReader:
             reply: Reply | object = self._reader.gets()
         except hiredis.ProtocolError as exc:
             raise ProtocolViolation(str(exc)) from None
+        except TypeError as exc:
+            # A RESP3 map or set keyed by a map, set or array: hiredis cannot build it (and its
+            # reader is spent). We never ask for RESP3, so it is no Redis reply of ours either.
+            raise ProtocolViolation(f"a reply that cannot be built: {exc}") from None
         return reply
 
 
