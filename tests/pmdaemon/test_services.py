@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import json5format
-
 from pmdaemon.errors import ConfigError
 from pmdaemon.services import load_services, parse_services
 

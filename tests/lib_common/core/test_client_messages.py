@@ -34,10 +34,19 @@ def test_unsubscribe_and_ping() -> None:
     assert parse('{"op":"ping"}') == Ping()
 
 
+def test_json_nested_past_the_decoders_depth_is_bad_json() -> None:
+    # issue 13 #6: 60k levels raised RecursionError out of the parser (close 1006, a traceback)
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message("[" * 60_000, max_bytes=65_536, max_symbols=3)
+    assert info.value.code == "bad_json"
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
         ("not json", "bad_json"),
+        ('{"op":"ping","x":NaN}', "bad_json"),
+        ('{"op":"ping","x":1e999}', "bad_json"),
         ("[1]", "bad_message"),
         ("{}", "bad_message"),
         ('{"op":"dance"}', "unknown_op"),

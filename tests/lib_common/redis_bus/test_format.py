@@ -56,20 +56,34 @@ def test_names_are_the_contract() -> None:
         ({"ts_library_in": 1.5}, "bad_field", "ts_library_in: expected an integer, found 1.5"),
         ({"ts_library_out": "3"}, "bad_field", "ts_library_out: expected an integer, found str"),
         ({"ts_upstream": 2**63}, "bad_field", "ts_upstream: expected a 64-bit integer"),
-        ({"price": float("nan")}, "bad_field", "price: expected a finite number, found nan"),
-        ({"change": float("inf")}, "bad_field", "change: expected a finite number, found inf"),
+        ({"price": float("nan")}, "not_json", "NaN is not a JSON number"),  # json.dumps writes NaN
+        ({"change": float("inf")}, "not_json", "Infinity is not a JSON number"),
         ({"price": True}, "bad_field", "price: expected a number, found bool"),
         ({"day_volume": 1.0}, "bad_field", "day_volume: expected an integer, found 1.0"),
         ({"currency": 5}, "bad_field", "currency: expected a string, found 5"),
         ({"market_hours": "lunch"}, "bad_field", "market_hours: unknown session 'lunch'"),
         ({"rating": {"a": 1}}, "bad_field", "rating: expected a scalar, found dict"),
-        ({"score": float("-inf")}, "bad_field", "score: expected a finite number"),
+        ({"score": float("-inf")}, "not_json", "-Infinity is not a JSON number"),
     ],
 )
 def test_a_message_out_of_format_says_which_field(change: dict[str, object], reason: str, says: str) -> None:
     with pytest.raises(BusMessageError, match=says.replace("(", r"\(").replace(")", r"\)")) as caught:
         decode_quote_frame(json.dumps({**GOOD, **change}))
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(("field", "says"), [("price", "price: expected a finite"), ("score", "score: expected")])
+def test_a_number_past_a_floats_range_is_refused_by_its_field(field: str, says: str) -> None:
+    text = json.dumps(GOOD)[:-1] + f', "{field}": 1e999}}'  # valid JSON that Python reads as inf
+    with pytest.raises(BusMessageError, match=says) as caught:
+        decode_quote_frame(text)
+    assert caught.value.reason == "bad_field"
+
+
+def test_a_message_nested_past_the_decoders_depth_is_not_json() -> None:
+    with pytest.raises(BusMessageError, match="nested deeper") as caught:
+        decode_quote_frame("[" * 60_000)
+    assert caught.value.reason == "not_json"
 
 
 def test_not_json() -> None:

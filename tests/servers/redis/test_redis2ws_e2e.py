@@ -112,6 +112,7 @@ async def test_patterns_and_tenant_rules(start_redis2ws: Launcher, prefix: str) 
     ("message", "code"),
     [
         ("not json", "bad_json"),
+        ("[" * 60_000, "bad_json"),
         ('{"op": "teleport"}', "unknown_op"),
         ('{"op": "subscribe", "channels": []}', "bad_channels"),
         ('{"op": "psubscribe", "patterns": [3]}', "bad_patterns"),

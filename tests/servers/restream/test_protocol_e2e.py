@@ -69,6 +69,8 @@ async def test_unsubscribe_stops_quotes(start_restream: StartRestream) -> None:
     ("message", "code"),
     [
         ("this is not json", "bad_json"),
+        ("[" * 60_000, "bad_json"),  # issue 13 #6: once RecursionError, close 1006, a traceback each
+        ('{"op": "ping", "x": NaN}', "bad_json"),
         ('{"op": "teleport"}', "unknown_op"),
         (json.dumps({"op": "ping", "pad": "x" * 70_000}), "too_large"),
         (json.dumps({"op": "subscribe", "symbols": [f"S{i}" for i in range(101)]}), "too_many_symbols"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import math
 import random as _random
@@ -30,6 +29,7 @@ from typing import Self
 
 import httpx
 
+from lib_common import untrusted_json
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
 from lib_common.errors import RsdevError
@@ -252,8 +252,8 @@ class KyHttp:
             detail = "" if body is not None or not response.text.strip() else f": {snippet(response.text)}"
             return done(response.status_code, body, f"HTTP {response.status_code} from {where}{tries}{detail}")
         try:
-            data: object = json.loads(response.content)
-        except (ValueError, RecursionError) as exc:
+            data: object = untrusted_json.loads(response.content)
+        except untrusted_json.BadJSON as exc:
             return done(response.status_code, None, f"body from {where} is not JSON: {exc}")
         return done(response.status_code, data, None)
 
@@ -293,8 +293,8 @@ def _where_failed(exc: httpx.RequestError) -> str:
 
 def _json_or_none(content: bytes) -> object | None:
     try:
-        parsed: object = json.loads(content)
-    except (ValueError, RecursionError):
+        parsed: object = untrusted_json.loads(content)
+    except untrusted_json.BadJSON:
         return None
     return parsed
 

@@ -11,11 +11,11 @@ error frame. Inside a well-formed (un)subscribe, symbols that are not valid are 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from lib_common import untrusted_json
 from lib_common.errors import ProtocolError
 
 # Yahoo symbols: letters, digits and . - ^ = (e.g. ^GSPC, EURUSD=X, BRK-B, ES=F).
@@ -49,9 +49,9 @@ def parse_json_object(text: str, *, max_bytes: int) -> dict[str, object]:
     if len(text) > max_bytes or len(text.encode()) > max_bytes:
         raise ProtocolError("too_large", f"message is {len(text.encode())} bytes, limit is {max_bytes}")
     try:
-        body = json.loads(text)
-    except ValueError as exc:
-        raise ProtocolError("bad_json", f"message is not JSON: {exc}") from None
+        body = untrusted_json.loads(text)
+    except untrusted_json.BadJSON as exc:
+        raise ProtocolError("bad_json", f"message is not usable JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ProtocolError("bad_message", f"expected a JSON object, found {type(body).__name__}")
     return body

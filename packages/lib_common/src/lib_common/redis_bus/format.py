@@ -11,10 +11,10 @@ server_sql, server_log and the edge nodes depend on this exactly; change it only
 
 from __future__ import annotations
 
-import json
 import math
 from typing import NamedTuple, cast
 
+from lib_common import untrusted_json
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.errors import BusMessageError
 
@@ -97,9 +97,9 @@ def decode_quote_frame(payload: bytes | str) -> QuoteFrame:
     not_quote, bad_field) saying which field and what was found.
     """
     try:
-        body = json.loads(payload)
-    except ValueError:
-        raise BusMessageError("not_json", "message is not JSON") from None
+        body = untrusted_json.loads(payload, check_floats=False)  # each number is checked below
+    except untrusted_json.BadJSON as exc:
+        raise BusMessageError("not_json", f"message is not usable JSON: {exc}") from None
     if not isinstance(body, dict) or body.get("type") != "quote":
         raise BusMessageError("not_quote", 'expected a JSON object with "type": "quote"')
     symbol = body.get("symbol")

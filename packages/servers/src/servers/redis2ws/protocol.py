@@ -19,6 +19,7 @@ import base64
 import json
 from dataclasses import dataclass
 
+from lib_common import untrusted_json
 from lib_common.core.client_messages import parse_json_object
 from lib_common.core.frame import Frame
 from lib_common.core.wsframe import text_frame
@@ -66,10 +67,6 @@ def parse_request(text: str, *, max_bytes: int, max_names: int) -> Request:
     return Request(op, tuple(names))
 
 
-def _not_json(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")  # json.loads would take NaN and Infinity
-
-
 def pattern_key(pattern: str) -> str:
     return PATTERN_KEY + pattern
 
@@ -86,8 +83,8 @@ def message_frame(message: BusMessage) -> Frame:
         body = head + b',"data":"' + base64.b64encode(data) + b'","encoding":"base64"}'
     else:
         try:
-            json.loads(text, parse_constant=_not_json)
-        except ValueError:
+            untrusted_json.loads(text, check_floats=False)
+        except untrusted_json.BadJSON:
             body = head + b',"data":' + _dumps(text).encode() + b"}"
         else:
             body = head + b',"data":' + data + b"}"  # valid JSON: embedded as it came

@@ -6,7 +6,6 @@ graphdata); /health, /status and /fault always answer, so a test can undo what i
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from starlette.applications import Starlette
@@ -14,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from lib_common import untrusted_json
 from lib_common.clock import Clock, LoopClock
 from servers.kit.app import create_app as kit_create_app
 from servers.kit.background import Background
@@ -60,8 +60,8 @@ def create_app(config: DummyConfig, clock: Clock | None = None) -> Starlette:
         if request.method == "GET":
             return JSONResponse(faults.describe())
         try:
-            body = json.loads(await request.body())
-        except ValueError:
+            body = untrusted_json.loads(await request.body())
+        except untrusted_json.BadJSON:
             return JSONResponse({"error": 'expected a JSON body like {"mode": "stall"}'}, status_code=400)
         try:
             parsed = FaultRequest.parse(body)

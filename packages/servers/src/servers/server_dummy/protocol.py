@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from lib_common import untrusted_json
+
 ACTIONS = ("subscribe", "unsubscribe")
 
 
@@ -34,8 +36,8 @@ def normalise(symbol: str) -> str:
 
 def parse_client_frame(text: str) -> ClientRequest:
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = untrusted_json.loads(text)
+    except untrusted_json.BadJSON:
         raise MalformedClientFrame("expected a JSON object, found text that is not JSON") from None
     if not isinstance(body, dict):
         raise MalformedClientFrame(f"expected a JSON object, found {type(body).__name__}")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lib_common import untrusted_json
 from servers.kit import app as kit
 from servers.server_speak.config import SpeakConfig
 from servers.server_speak.service import SpeakService, parse_speak
@@ -24,7 +23,7 @@ def create_app(config: SpeakConfig, service: SpeakService | None = None) -> Star
         if len(raw) > MAX_BODY:
             return JSONResponse({"error": f"body over {MAX_BODY} bytes"}, status_code=413)
         try:
-            alert, event = parse_speak(json.loads(raw))
+            alert, event = parse_speak(untrusted_json.loads(raw))
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         if not speak_service.wants_event(event):

@@ -9,9 +9,9 @@ costs a client nothing it already had.
 
 from __future__ import annotations
 
-import json
 import logging
 
+from lib_common import untrusted_json
 from lib_common.core.client_messages import SYMBOL_RE
 from lib_common.core.session import ClientSession
 from servers.server_yahoo.proxy import Proxy
@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 def parse_request(text: str) -> tuple[str, list[str]]:
     """("subscribe" | "unsubscribe", symbols); ValueError says what is wrong."""
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = untrusted_json.loads(text)
+    except untrusted_json.BadJSON:
         raise ValueError("not JSON") from None
     if not isinstance(body, dict):
         raise ValueError("not a JSON object")

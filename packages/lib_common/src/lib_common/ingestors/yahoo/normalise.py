@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import struct
 
+from lib_common import untrusted_json
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.ingestors.yahoo.wire import DecodeError, PricingData, parse_pricing
 
@@ -67,11 +67,9 @@ def frame_payload(frame: str | bytes) -> bytes:
     text = text.strip()
     if text.startswith("{"):
         try:
-            envelope = json.loads(text)
-        except ValueError as exc:
+            envelope = untrusted_json.loads(text)
+        except untrusted_json.BadJSON as exc:
             raise FrameError("bad_json", str(exc)) from None
-        except RecursionError:
-            raise FrameError("bad_json", "nested too deep") from None
         if not isinstance(envelope, dict):
             raise FrameError("bad_envelope", "expected a JSON object")
         message = envelope.get("message")
