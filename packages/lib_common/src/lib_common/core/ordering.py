@@ -5,6 +5,10 @@ came from (the stream and the polling fallback meet in the upstream manager; a p
 same snapshot on every poll until it changes): a quote older than the last one passed for its
 symbol is dropped, and so is one with the same time, price and volume.
 
+With a clock, quotes dated outside a window around it are dropped first and counted (`TimeWindow`):
+one frame dated ten years ahead would otherwise become the symbol's last time and have every
+good quote after it dropped as out of order (issue 13 #10).
+
 `seed` continues from a quote passed elsewhere (the poller taking over from the stream) and never
 moves time back; `released` makes the current snapshot go out once more, for the next subscriber
 of a symbol nobody held.
@@ -12,9 +16,28 @@ of a symbol nobody held.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lib_common.core.quote import Quote
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """How far a quote's ts_upstream may stand from the local clock and still be believed.
+    Ahead: clocks drift and exchanges stamp in their own time, so a few minutes; behind: a
+    snapshot over a long weekend or holiday is days old, so weeks."""
+
+    ahead_s: float = 300.0
+    behind_s: float = 30 * 86_400.0
+
+    def place(self, ts_upstream: int, now_us: int) -> str | None:
+        """ "ahead" or "behind" when `ts_upstream` (µs) is outside the window around `now_us`."""
+        if ts_upstream - now_us > self.ahead_s * 1e6:
+            return "ahead"
+        if now_us - ts_upstream > self.behind_s * 1e6:
+            return "behind"
+        return None
 
 
 @dataclass(slots=True)
@@ -26,11 +49,25 @@ class _Last:
 
 
 class MonotonicFilter:
-    def __init__(self) -> None:
+    """`now_us` (the injected clock's) turns on the window check; without it only order counts."""
+
+    def __init__(self, now_us: Callable[[], int] | None = None, window: TimeWindow | None = None) -> None:
         self._last: dict[str, _Last] = {}
-        self.dropped = 0
+        self._now_us = now_us
+        self.window = window or TimeWindow()
+        self.dropped = 0  # out of order or a repeat
+        self.dropped_ahead = 0  # dated ahead of the window
+        self.dropped_behind = 0
 
     def admit(self, quote: Quote) -> bool:
+        if self._now_us is not None:
+            place = self.window.place(quote.ts_upstream, self._now_us())
+            if place is not None:
+                if place == "ahead":
+                    self.dropped_ahead += 1
+                else:
+                    self.dropped_behind += 1
+                return False
         last = self._last.get(quote.symbol)
         if last is not None and _stale(quote, last):
             self.dropped += 1

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from lib_common.clock import Clock, Timer
 from lib_common.core.market_hours import MarketCalendar, Sessions
-from lib_common.core.ordering import MonotonicFilter
+from lib_common.core.ordering import MonotonicFilter, TimeWindow
 from lib_common.core.quote import Quote
 from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
 
@@ -83,6 +83,7 @@ class UpstreamConductor:
         poll_interval_closed_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
         on_polling: Callable[[bool], None] | None = None,
+        window: TimeWindow | None = None,
     ) -> None:
         self._sink = sink
         self._clock = clock
@@ -92,7 +93,8 @@ class UpstreamConductor:
         self._poll_closed_s = poll_interval_closed_s
         self._on_transition = on_transition
         self.on_polling = on_polling
-        self._filter = MonotonicFilter()
+        # The clock window is the caller's to choose (restream's feed config): off without one.
+        self._filter = MonotonicFilter(None if window is None else clock.now_us, window)
         self.stream = stream(lambda quotes: self._accept("stream", quotes))
         self.poller = poller(lambda quotes: self._accept("polling", quotes))
         self._symbols: set[str] = set()
@@ -197,6 +199,8 @@ class UpstreamConductor:
             "symbols": len(self._symbols),
             "quotes": dict(self.quotes),
             "dropped_out_of_order": self._filter.dropped,
+            "dropped_ahead_of_clock": self._filter.dropped_ahead,
+            "dropped_behind_clock": self._filter.dropped_behind,
             "transitions": dict(self.transitions),
         }
 
@@ -218,6 +222,7 @@ class UpstreamManager:
         poll_interval_open_s: float = 5.0,
         poll_interval_closed_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
+        window: TimeWindow | None = None,
     ) -> None:
         self.conductor = UpstreamConductor(
             sink,
@@ -230,6 +235,7 @@ class UpstreamManager:
             poll_interval_closed_s=poll_interval_closed_s,
             on_transition=on_transition,
             on_polling=self._polling,
+            window=window,
         )
         self._clock = clock
         self._tick_s = tick_s

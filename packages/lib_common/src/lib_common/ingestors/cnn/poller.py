@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from lib_common.clock import Clock
 from lib_common.core.market_hours import MarketCalendar
-from lib_common.core.ordering import MonotonicFilter
+from lib_common.core.ordering import MonotonicFilter, TimeWindow
 from lib_common.core.quote import Quote
 from lib_common.ingestors.cnn.fear_greed import FEAR_GREED_SYMBOL, FearGreed, parse_fear_greed, to_quote
 from lib_common.ingestors.cnn.schedule import DEFAULT_SCHEDULE, PollSchedule, Seen, next_poll_delay
@@ -33,6 +33,7 @@ class FearGreedPoller:
         schedule: PollSchedule = DEFAULT_SCHEDULE,
         user_agent: str = BROWSER_USER_AGENT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        window: TimeWindow | None = None,
     ) -> None:
         self._http = http
         self._sink = sink
@@ -48,7 +49,7 @@ class FearGreedPoller:
         # Set while `run` waits for a subscriber (no requests then): /status, and tests that check
         # the idle poller makes no request without waiting on a clock.
         self.idle = asyncio.Event()
-        self._filter = MonotonicFilter()
+        self._filter = MonotonicFilter(None if window is None else clock.now_us, window)
         self.latest: FearGreed | None = None
         self.last_error: str | None = None
         self._errors_in_row = 0
