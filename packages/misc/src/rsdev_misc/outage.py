@@ -32,6 +32,11 @@ class NetState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outage:
+    """One network outage as declared here: open (no end) while the network is down, on the wall
+    clock (µs) its `outage_start` and `outage_end` events report. Not lib_common's reconnect
+    Outage, a closed record of one connection's failures (monotonic seconds, error count, first
+    error): no connection fails here, every target is only probed."""
+
     started_us: int
     ended_us: int | None = None
 
