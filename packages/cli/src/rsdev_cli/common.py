@@ -53,6 +53,13 @@ def emit(text: str, output: str | None) -> None:
         write_stdout(text)
 
 
+def convert_file(name: str, output: str | None, convert: Callable[[str, str], str]) -> int:
+    """A converter command's work: the text of FILE (or stdin for `-`), `convert(text, source)`
+    with `source` naming it in errors, written to the file `output` names or to stdout."""
+    emit(convert(read_text(name), label(name)), output)
+    return 0
+
+
 def error(message: object) -> None:
     print(message, file=sys.stderr)
 
