@@ -197,4 +197,3 @@ def test_load_or_exit_prints_every_problem_on_its_own_line(capsys: pytest.Captur
         "publish, log_level",
         "prog: config error: c:1:8: rate: expected a number, found the string 'x'",
     ]
-
