@@ -28,15 +28,10 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def members(base: Path) -> list[Path]:
-    root = tomllib.loads((base / "pyproject.toml").read_text())
-    out: list[Path] = []
-    for pattern in root["tool"]["uv"]["workspace"]["members"]:
-        out.extend(sorted(p.parent for p in base.glob(f"{pattern}/pyproject.toml")))
-    return out
+# The shared workspace module beside this file, whether it runs as a script or is loaded by path
+# (tests/distribution.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workspace import ROOT, members, report
 
 
 def declared(project: dict[str, object]) -> set[str]:
@@ -98,14 +93,5 @@ def check(base: Path = ROOT, providers: dict[str, list[str]] | None = None, only
     return problems
 
 
-def main() -> int:
-    problems = check()
-    for line in problems:
-        print(line, file=sys.stderr)
-    if not problems:
-        print("imports: every member declares what its source imports")
-    return 1 if problems else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report(check(), "imports: every member declares what its source imports"))

@@ -18,22 +18,15 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def members(base: Path, root: dict[str, object]) -> list[Path]:
-    workspace = root["tool"]["uv"]["workspace"]  # type: ignore[index]
-    out: list[Path] = []
-    for pattern in workspace["members"]:  # type: ignore[index]
-        out.extend(sorted(p.parent for p in base.glob(f"{pattern}/pyproject.toml")))
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared workspace module beside this file
+from workspace import ROOT, members, report, root_pyproject
 
 
 def check(base: Path = ROOT) -> list[str]:
     problems: list[str] = []
-    root = tomllib.loads((base / "pyproject.toml").read_text())
+    root = root_pyproject(base)
     projects = {}
-    for path in members(base, root):
+    for path in members(base):
         data = tomllib.loads((path / "pyproject.toml").read_text())
         projects[canonicalize_name(data["project"]["name"])] = (path.relative_to(base), data)
     versions = {name: Version(data["project"]["version"]) for name, (_, data) in projects.items()}
@@ -71,14 +64,5 @@ def check(base: Path = ROOT) -> list[str]:
     return problems
 
 
-def main() -> int:
-    problems = check()
-    for line in problems:
-        print(line, file=sys.stderr)
-    if not problems:
-        print("workspace: every sibling range admits its sibling; pins are exact")
-    return 1 if problems else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(report(check(), "workspace: every sibling range admits its sibling; pins are exact"))

@@ -25,8 +25,17 @@ def test_options_file_property_order_and_one_element_lines(tmp_path: Path) -> No
     assert done.stdout == "{\n  name: 'x',\n  a: 2,\n  b: [ 1 ],\n}\n"
     options.write_text("{indent: 'two', colour: 1}")
     bad = cli("j5_format", "--options", options, src)
-    assert bad.returncode == 1
-    assert "indent: expected an integer" in bad.stderr and "colour: unknown key" in bad.stderr
+    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.stderr.splitlines() == [
+        f"{options}:1:25: colour: unknown key; expected one of indent, trailing_commas, one_element_lines, "
+        "sort_arrays, property_order",
+        f"{options}:1:10: indent: expected an integer, found the string 'two'",
+    ]
+    options.write_text("{property_order: {'': ['name', 2], x: 'y'}}")
+    assert cli("j5_format", "--options", options, src).stderr.splitlines() == [
+        f"{options}:1:32: property_order.[1]: expected a string, found the number 2",
+        f"{options}:1:39: property_order.x: expected an array of strings, found the string 'y'",
+    ]
 
 
 def test_in_place_check_and_several_files(tmp_path: Path) -> None:

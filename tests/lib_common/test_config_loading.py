@@ -216,12 +216,3 @@ def test_load_or_exit_prints_every_problem_on_its_own_line(capsys: pytest.Captur
         "publish, log_level",
         "prog: config error: c:1:8: rate: expected a number, found the string 'x'",
     ]
-
-
-def test_schema_pieces() -> None:
-    from lib_common.schema import Array, Bool, Int, Object, Str, coerce, validate
-
-    assert [p.path for p in validate([1, True, None], Array(Int(), max_items=2))] == ["", "[1]", "[2]"]
-    assert validate({"x": None}, Object({"x": Str(nullable=True)})) == []
-    assert validate({"any": 1}, Object({}, extra=Int())) == []
-    assert coerce("0x10", Int()) == 16 and coerce("off", Bool()) is False

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from lib_common.errors import ConfigErrors
 from rsdev_misc import monitor_net, monitor_postgres, monitor_redis
+from tests.misc.conftest import run_monitor
 
 MONITORS = [monitor_net, monitor_postgres, monitor_redis]
 # Each monitor's own setting: (config key, environment variable, flag, three values).
@@ -24,10 +19,10 @@ OWN: dict[str, tuple[str, str, str, tuple[str, str, str]]] = {
 }
 
 
-def resolve(module: ModuleType, argv: list[str], env: Mapping[str, str]) -> object:
-    args: argparse.Namespace = module.build_parser().parse_args(argv)
-    resolve: Callable[[argparse.Namespace, Mapping[str, str]], object] = module.resolve
-    return resolve(args, env)
+def resolve(module: ModuleType, argv: list[str], env: dict[str, str]) -> object:
+    monitor = module.MONITOR
+    config: object = monitor.resolve(monitor.build_parser().parse_args(argv), env)
+    return config
 
 
 def own(module: ModuleType, config: object) -> str:
@@ -39,7 +34,9 @@ def own(module: ModuleType, config: object) -> str:
 @pytest.mark.parametrize("module", MONITORS, ids=lambda m: m.PROG)
 def test_health_port_from_the_environment(module: ModuleType) -> None:
     config = resolve(module, [], {"RSDEV__HEALTH__PORT": "9413", "RSDEV__LOG_LEVEL": "debug"})
-    assert (config.health.port, config.health.host, config.log_level) == (9413, "127.0.0.1", "debug")  # type: ignore[attr-defined]
+    schedule = config.schedule  # type: ignore[attr-defined]
+    assert (schedule.health.port, schedule.health.host, schedule.log_level) == (9413, "127.0.0.1", "debug")
+    assert schedule.interval_s == module.SCHEDULE.interval_s  # the monitor's own default
 
 
 @pytest.mark.parametrize("module", MONITORS, ids=lambda m: m.PROG)
@@ -48,47 +45,86 @@ def test_flags_beat_environment_beats_file(module: ModuleType, tmp_path: Path) -
     path = tmp_path / "c.json5"
     value = f'["{in_file}"]' if key == "targets" else f'"{in_file}"'
     path.write_text(f"{{{key}: {value}, health: {{port: 1000}}, interval_s: 7}}")
-    file_only = resolve(module, ["--config", str(path)], {})
-    assert (own(module, file_only), file_only.health.port, file_only.interval_s) == (in_file, 1000, 7)  # type: ignore[attr-defined]
+
+    def read(argv: list[str], env: dict[str, str]) -> tuple[str, int | None, float]:
+        config = resolve(module, ["--config", str(path), *argv], env)
+        schedule = config.schedule  # type: ignore[attr-defined]
+        return own(module, config), schedule.health.port, schedule.interval_s
+
+    assert read([], {}) == (in_file, 1000, 7)
     env = {variable: in_env, "RSDEV__HEALTH__PORT": "2000", "RSDEV__INTERVAL_S": "8"}
-    with_env = resolve(module, ["--config", str(path)], env)
-    assert (own(module, with_env), with_env.health.port, with_env.interval_s) == (in_env, 2000, 8)  # type: ignore[attr-defined]
-    argv = ["--config", str(path), flag, in_flag, "--port", "3000", "--interval", "9"]
-    with_flags = resolve(module, argv, env)
-    assert (own(module, with_flags), with_flags.health.port, with_flags.interval_s) == (in_flag, 3000, 9)  # type: ignore[attr-defined]
+    assert read([], env) == (in_env, 2000, 8)
+    assert read([flag, in_flag, "--port", "3000", "--interval", "9"], env) == (in_flag, 3000, 9)
 
 
-@pytest.mark.parametrize("module", MONITORS, ids=lambda m: m.PROG)
-def test_several_problems_are_reported_at_once(module: ModuleType, tmp_path: Path) -> None:
+# Bad configs as a monitor process sees them: (monitor, config file, environment, flags, every
+# problem in the order it prints them; {path} is the file's). Exit 2, nothing on stdout.
+SCHEDULE_PROBLEMS = (
+    "{\n  interval_s: 0,\n  health: {port: 'x'},\n  colour: 1,\n}",
+    {"RSDEV__TIMEOUT_S": "soon"},
+    ["--port", "70000"],  # the flag's value, not the file's, is the one at fault
+)
+SCHEDULE_LINES = [
+    "{path}:2:15: interval_s: must be at least 0.01, found 0.0",
+    "RSDEV__TIMEOUT_S: expected a number, found the string 'soon'",
+    "--port: must be at most 65535, found 70000",
+]
+BAD_CONFIGS = [
+    pytest.param(
+        monitor_net,
+        *SCHEDULE_PROBLEMS,
+        [
+            "{path}:4:11: colour: unknown key; expected one of targets, window, fail_after, recover_after, "
+            "alert, interval_s, timeout_s, health, log_level",
+            *SCHEDULE_LINES,
+        ],
+        id="monitor_net-schedule",
+    ),
+    pytest.param(
+        monitor_postgres,
+        *SCHEDULE_PROBLEMS,
+        [
+            "{path}:4:11: colour: unknown key; expected one of dsn, sslmode, sslrootcert, heartbeat_table, name, "
+            "interval_s, timeout_s, health, log_level",
+            *SCHEDULE_LINES,
+        ],
+        id="monitor_postgres-schedule",
+    ),
+    pytest.param(
+        monitor_redis,
+        *SCHEDULE_PROBLEMS,
+        [
+            "{path}:4:11: colour: unknown key; expected one of url, heartbeat_key, heartbeat_ttl_s, "
+            "interval_s, timeout_s, health, log_level",
+            *SCHEDULE_LINES,
+        ],
+        id="monitor_redis-schedule",
+    ),
+    pytest.param(
+        monitor_net,
+        "{\n  targets: ['nohost'],\n  window: 0,\n  alert: {enabled: 'yes'},\n}",
+        {"RSDEV__HEALTH__PORT": "-1", "RSDEV__FAIL_AFTER": "0"},
+        [],
+        [
+            "{path}:2:12: targets: expected host:port, found 'nohost'",
+            "{path}:3:11: window: must be at least 1, found 0",
+            "RSDEV__FAIL_AFTER: must be at least 1, found 0",
+            "{path}:4:20: alert.enabled: expected true or false, found the string 'yes'",
+            "RSDEV__HEALTH__PORT: must be at least 0, found -1",
+        ],
+        id="monitor_net-own",
+    ),
+]
+
+
+@pytest.mark.parametrize(("module", "text", "env", "flags", "problems"), BAD_CONFIGS)
+def test_a_monitor_prints_every_problem_and_exits_2(
+    module: ModuleType, text: str, env: dict[str, str], flags: list[str], problems: list[str], tmp_path: Path
+) -> None:
     path = tmp_path / "c.json5"
-    path.write_text("{\n  interval_s: 0,\n  health: {port: 'x'},\n  colour: 1,\n}")
-    with pytest.raises(ConfigErrors) as info:
-        resolve(module, ["--config", str(path), "--port", "70000"], {"RSDEV__TIMEOUT_S": "soon"})
-    lines = str(info.value).splitlines()
-    assert len(lines) == 4, lines
-    assert lines[0].startswith(f"{path}:4:11: colour: unknown key; expected one of ")
-    assert f"{path}:2:15: interval_s: must be at least 0.01, found 0.0" in lines
-    assert "RSDEV__TIMEOUT_S: expected a number, found the string 'soon'" in lines
-    assert "--port: must be at most 65535, found 70000" in lines  # the flag's value, not the file's
-
-
-def test_a_monitor_process_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
-    path = tmp_path / "net.json5"
-    path.write_text("{\n  targets: ['nohost'],\n  window: 0,\n  alert: {enabled: 'yes'},\n}")
-    env = {**os.environ, "RSDEV__HEALTH__PORT": "-1", "RSDEV__FAIL_AFTER": "0"}
-    done = subprocess.run(
-        [sys.executable, "-m", "rsdev_misc.monitor_net", "--once", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    path.write_text(text)
+    done = run_monitor(module.__name__, "--once", "--config", str(path), *flags, env=env)
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        f"monitor_net: config error: {path}:2:12: targets: expected host:port, found 'nohost'",
-        f"monitor_net: config error: {path}:3:11: window: must be at least 1, found 0",
-        "monitor_net: config error: RSDEV__FAIL_AFTER: must be at least 1, found 0",
-        f"monitor_net: config error: {path}:4:20: alert.enabled: expected true or false, found the string 'yes'",
-        "monitor_net: config error: RSDEV__HEALTH__PORT: must be at least 0, found -1",
-    ]
+    prefix = f"{module.PROG}: config error: "
+    assert done.stderr.splitlines() == [prefix + line.format(path=path) for line in problems]
     assert done.stdout == ""

@@ -84,8 +84,8 @@ def test_config_reads_tls_settings() -> None:
         env={},
     )
     assert config == PostgresConfig(
-        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert="/ca.pem", health=config.health
+        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert="/ca.pem", schedule=config.schedule
     )
-    assert config.health.port == 0
+    assert config.schedule.health.port == 0
     with pytest.raises(ConfigError, match="sslmode: expected one of"):
         parse_config('{sslmode: "always"}', from_section, env={})

@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from json5format import ParseError
-from lib_common.errors import RsdevError
-from rsdev_cli.errors import CliError
+from rsdev_cli.errors import CliError, RsdevError
 
 STDIN = "-"
 
@@ -53,15 +52,23 @@ def emit(text: str, output: str | None) -> None:
         write_stdout(text)
 
 
+def convert_file(name: str, output: str | None, convert: Callable[[str, str], str]) -> int:
+    """A converter command's work: the text of FILE (or stdin for `-`), `convert(text, source)`
+    with `source` naming it in errors, written to the file `output` names or to stdout."""
+    emit(convert(read_text(name), label(name)), output)
+    return 0
+
+
 def error(message: object) -> None:
     print(message, file=sys.stderr)
 
 
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Call a command's main, turning the errors it expects into a message and status 1."""
+    """Call a command's main, turning the errors it expects (rsdev_cli.errors) into a message and
+    status 1."""
     try:
         return main(argv)
-    except (CliError, ParseError, RsdevError) as exc:
+    except (RsdevError, ParseError) as exc:
         error(exc)
         return 1
     except BrokenPipeError:

@@ -8,30 +8,58 @@ JSON5 object with the same choices and a property order:
     { indent: 2, trailing_commas: false, one_element_lines: true, sort_arrays: false,
       property_order: { "": ["name", "version"], "services.*": ["name", "command"] } }
 
-Flags given on the command line win over the options file. Every file is parsed before any is
-rewritten: one bad file means none changes.
+Flags given on the command line win over the options file, which is read as every rsdev config
+is (lib_common.config, docs/config.md, but with no RSDEV__ variables): each problem on its own
+line as `FILE:LINE:COL: path: message`, all of them at once (exit 1). Every file is parsed
+before any is rewritten: one bad file means none changes.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import json5format
 from json5format import FormatOptions
-from lib_common.schema import Array, Bool, Int, Object, Str, validate
+from lib_common.config import Section, parse_config
 from rsdev_cli.common import STDIN, error, label, read_text, run, write_file, write_stdout
 from rsdev_cli.errors import CliError
 
-OPTIONS_SCHEMA = Object(
-    {
-        "indent": Int(minimum=0, maximum=16),
-        "trailing_commas": Bool(),
-        "one_element_lines": Bool(),
-        "sort_arrays": Bool(),
-        "property_order": Object({}, extra=Array(Str())),
-    }
-)
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """What an options file (`--options`) chooses; the flags given win over it."""
+
+    indent: int = 4
+    trailing_commas: bool = True
+    one_element_lines: bool = False
+    sort_arrays: bool = False
+    property_order: dict[str, list[str]] = field(default_factory=dict)
+
+
+def read_style(root: Section) -> Style:
+    """An options file, read as every rsdev config is (lib_common.config): each problem with its
+    file:line:col, all of them at once."""
+    root.only(["indent", "trailing_commas", "one_element_lines", "sort_arrays", "property_order"])
+    default = Style()
+    order = root.section("property_order")
+    paths = order.keys()  # each a path in the document: the names that come first there
+    return Style(
+        indent=root.integer("indent", default.indent, minimum=0, maximum=16),
+        trailing_commas=root.flag("trailing_commas", default.trailing_commas),
+        one_element_lines=root.flag("one_element_lines", default.one_element_lines),
+        sort_arrays=root.flag("sort_arrays", default.sort_arrays),
+        property_order={path: names for path in paths if (names := order.optional_str_list(path)) is not None},
+    )
+
+
+def load_style(name: str | None) -> Style:
+    """The options file `name` (`-`: stdin; None: no file, the defaults). No RSDEV__ variables:
+    the file alone says what it chooses."""
+    if name is None:
+        return Style()
+    return parse_config(read_text(name), read_style, source=label(name), env={})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,28 +75,17 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_options(name: str) -> dict[str, object]:
-    data = json5format.loads(read_text(name), source=label(name))
-    problems = validate(data, OPTIONS_SCHEMA)
-    if problems:
-        raise CliError(label(name), "; ".join(f"{p.path or 'top level'}: {p.message}" for p in problems))
-    assert isinstance(data, dict)
-    return data
-
-
 def options_from(args: argparse.Namespace) -> FormatOptions:
-    chosen: dict[str, object] = load_options(args.options) if args.options else {}
-    indent = args.indent if args.indent is not None else chosen.get("indent", 4)
-    if not isinstance(indent, int) or indent < 0:
+    style = load_style(args.options)
+    indent = args.indent if args.indent is not None else style.indent
+    if indent < 0:
         raise CliError("--indent", f"expected 0 or more spaces, found {indent}")
-    order = chosen.get("property_order", {})
-    assert isinstance(order, dict)
     return FormatOptions(
         indent=indent,
-        trailing_commas=not args.no_trailing_commas and bool(chosen.get("trailing_commas", True)),
-        collapse_containers_of_one=args.one_element_lines or bool(chosen.get("one_element_lines", False)),
-        sort_arrays=args.sort_arrays or bool(chosen.get("sort_arrays", False)),
-        property_order=order,
+        trailing_commas=not args.no_trailing_commas and style.trailing_commas,
+        collapse_containers_of_one=args.one_element_lines or style.one_element_lines,
+        sort_arrays=args.sort_arrays or style.sort_arrays,
+        property_order=style.property_order,
     )
 
 

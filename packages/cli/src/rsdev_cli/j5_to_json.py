@@ -14,7 +14,7 @@ import math
 from collections.abc import Sequence
 
 import json5format
-from rsdev_cli.common import emit, label, read_text, run
+from rsdev_cli.common import convert_file, run
 from rsdev_cli.errors import CliError
 from rsdev_cli.scan import nonfinite_positions
 
@@ -65,9 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.indent < 0:
         parser().error(f"argument --indent: expected 0 or more, found {args.indent}")
-    out = convert(read_text(args.file), label(args.file), indent=args.indent, nan=args.nan, ascii_only=args.ascii)
-    emit(out, args.output)
-    return 0
+    return convert_file(
+        args.file,
+        args.output,
+        lambda text, source: convert(text, source, indent=args.indent, nan=args.nan, ascii_only=args.ascii),
+    )
 
 
 def entry() -> int:

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Sequence
 
 import json5format
-from rsdev_cli.common import emit, label, read_text, run
+from rsdev_cli.common import convert_file, run
 from rsdev_cli.yamlout import dump, from_document, yaml_writer
 
 
@@ -36,9 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"argument --indent: expected 2 to 9, found {args.indent}")
     if args.width < 20:
         p.error(f"argument --width: expected 20 or more, found {args.width}")
-    out = convert(read_text(args.file), label(args.file), indent=args.indent, width=args.width)
-    emit(out, args.output)
-    return 0
+    return convert_file(
+        args.file, args.output, lambda text, source: convert(text, source, indent=args.indent, width=args.width)
+    )
 
 
 def entry() -> int:

@@ -1,17 +1,14 @@
-"""What every monitor shares: a check result, the loop and `--once` modes, the /health port.
+"""What every monitor does with its probe: a check result, the loop and `--once` modes, the /health port.
 
 Health is exposed the same way as the servers': `GET /health` on the monitor's port (200 while
 the last check was healthy, 503 otherwise, JSON body with the result), or, with `--once` (for
 cron), the exit code: 0 healthy, 1 unhealthy, 2 usage or configuration error.
 
-Config as every rsdev program reads it (docs/config.md): the `--config` file, then
-`RSDEV__SECTION__KEY` variables (`RSDEV__HEALTH__PORT=9413`), then flags (`MONITOR_FLAGS` and
-each monitor's own).
+A monitor's command line (config, flags, `main`) is rsdev_misc.command.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -20,27 +17,15 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
-from lib_common.config import Section
 from lib_common.core.backoff import Backoff
-from lib_common.flags import EXIT_CONFIG, LOG_LEVELS, positive_float
-from lib_common.logging import log_event, setup_logging, speak_notifier
+from lib_common.logging import log_event
 
 log = logging.getLogger(__name__)
 
 EXIT_HEALTHY = 0
-EXIT_UNHEALTHY = 1
-EXIT_USAGE = EXIT_CONFIG
-
-# The flags every monitor has, and the config paths they set.
-MONITOR_FLAGS = {
-    "--interval": "interval_s",
-    "--host": "health.host",
-    "--port": "health.port",
-    "--log-level": "log_level",
-}
+EXIT_UNHEALTHY = 1  # a usage or config error exits 2 (lib_common.flags.EXIT_CONFIG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,34 +56,6 @@ class Probe(Protocol):
 class HealthListen:
     host: str = "127.0.0.1"
     port: int | None = None  # None: no /health port
-
-
-def read_health(root: Section) -> HealthListen:
-    health = root.section("health")
-    health.only(["host", "port"])
-    port = health.integer("port", -1, minimum=0, maximum=65535) if "port" in health else None
-    return HealthListen(health.optional_str("host") or "127.0.0.1", port)
-
-
-def add_monitor_flags(parser: argparse.ArgumentParser, *, config_help: str, default_interval: float) -> None:
-    parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--once", action="store_true", help="check once and exit: 0 healthy, 1 unhealthy, 2 usage/config error"
-    )
-    mode.add_argument(
-        "--interval", type=positive_float, help=f"seconds between checks in loop mode (default {default_interval:g})"
-    )
-    parser.add_argument("--host", help="address of the /health port (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="serve GET /health on this port in loop mode (0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-    parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
-    parser.add_argument("--speak-url", help="POST outage events and CRITICAL records to server_speak (…/speak)")
-
-
-def configure(prog: str, args: argparse.Namespace, level: str) -> None:
-    notify = speak_notifier(args.speak_url) if getattr(args, "speak_url", None) else None
-    setup_logging(service=prog, level=level, log_dir=args.log_dir, notify=notify)
 
 
 class HealthServer:

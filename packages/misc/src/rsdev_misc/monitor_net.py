@@ -12,8 +12,7 @@ audibly: spoken on a sound card, or written to WAV files in `alert.dir` when the
   interval_s: 5, timeout_s: 2, window: 20,
   fail_after: 3, recover_after: 2,
   alert: { enabled: true, dir: "/var/lib/rsdev/alerts" },
-  health: { host: "127.0.0.1", port: 9413 },   // optional /health port in loop mode
-  log_level: "info",
+  // health, log_level: as every monitor (rsdev_misc.command)
 }
 """
 
@@ -26,28 +25,21 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lib_common.audio import AudioError, Speaker
-from lib_common.config import Section, read_config
-from lib_common.flags import config_flags, load_or_exit, read_log_level
+from lib_common.config import Section
 from lib_common.logging import log_event
-from rsdev_misc.monitor import (
-    MONITOR_FLAGS,
-    CheckResult,
-    HealthListen,
-    add_monitor_flags,
-    configure,
-    read_health,
-    run_main,
-)
+from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.monitor import CheckResult
 from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
 
 PROG = "monitor_net"
 DEFAULT_TARGETS = ("1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443")
 DEFAULT_ALERT_DIR = Path(tempfile.gettempdir()) / "rsdev-alerts"
+SCHEDULE = Schedule(interval_s=5.0, timeout_s=2.0)
 
 log = logging.getLogger(__name__)
 
@@ -72,31 +64,16 @@ def parse_target(text: str) -> Target:
 @dataclass(frozen=True, slots=True)
 class NetConfig:
     targets: tuple[Target, ...] = field(default_factory=lambda: tuple(parse_target(t) for t in DEFAULT_TARGETS))
-    interval_s: float = 5.0
-    timeout_s: float = 2.0
     window: int = 20
     fail_after: int = 3
     recover_after: int = 2
     alert: bool = True
     alert_dir: Path = DEFAULT_ALERT_DIR
-    health: HealthListen = field(default_factory=HealthListen)
-    log_level: str = "info"
+    schedule: Schedule = SCHEDULE
 
 
 def from_section(root: Section) -> NetConfig:
-    root.only(
-        [
-            "targets",
-            "interval_s",
-            "timeout_s",
-            "window",
-            "fail_after",
-            "recover_after",
-            "alert",
-            "health",
-            "log_level",
-        ]
-    )
+    root.only(["targets", "window", "fail_after", "recover_after", "alert", *SCHEDULE_KEYS])
     d = NetConfig()
     targets = d.targets
     raw = root.optional_str_list("targets")
@@ -111,15 +88,12 @@ def from_section(root: Section) -> NetConfig:
     alert.only(["enabled", "dir"])
     return NetConfig(
         targets=targets,
-        interval_s=root.number("interval_s", d.interval_s, minimum=0.01),
-        timeout_s=root.number("timeout_s", d.timeout_s, minimum=0.01),
         window=root.integer("window", d.window, minimum=1),
         fail_after=root.integer("fail_after", d.fail_after, minimum=1),
         recover_after=root.integer("recover_after", d.recover_after, minimum=1),
         alert=alert.flag("enabled", d.alert),
         alert_dir=Path(alert.optional_str("dir") or d.alert_dir),
-        health=read_health(root),
-        log_level=read_log_level(root),
+        schedule=read_schedule(root, d.schedule),
     )
 
 
@@ -155,7 +129,7 @@ class NetProbe:
     async def check(self) -> CheckResult:
         at_us = self._now_us()
         names = [str(t) for t in self.config.targets]
-        latencies = await asyncio.gather(*(tcp_probe(t, self.config.timeout_s) for t in self.config.targets))
+        latencies = await asyncio.gather(*(tcp_probe(t, self.config.schedule.timeout_s) for t in self.config.targets))
         results = dict(zip(names, latencies, strict=True))
         self.window.add(results)
         for transition in self.detector.observe(all(v is None for v in latencies), at_us):
@@ -235,21 +209,6 @@ class NetProbe:
             await asyncio.wait(self._alerts, timeout=self.speaker.timeout_s)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Probe several host:port targets with TCP connects; an outage is declared when all fail "
-        "for fail_after checks in a row, and over after recover_after good checks. Loop mode, or --once "
-        "(exit 0 when some target answers, 1 when none does, 2 usage/config error).",
-    )
-    add_monitor_flags(
-        parser, config_help="targets, fail_after, recover_after, window, alert, health", default_interval=5
-    )
-    parser.add_argument("--target", action="append", type=_target_arg, help="host:port to probe (repeatable)")
-    parser.add_argument("--alert-dir", type=Path, help="where alerts are written when there is no sound card")
-    return parser
-
-
 def _target_arg(text: str) -> str:
     try:
         parse_target(text)
@@ -258,27 +217,27 @@ def _target_arg(text: str) -> str:
     return text
 
 
-FLAGS = {**MONITOR_FLAGS, "--target": "targets", "--alert-dir": "alert.dir"}
+def once(config: NetConfig) -> NetConfig:
+    """One check cannot make an outage (and cron wants no sound): with `--once` the exit code
+    says whether any target answered."""
+    return replace(config, fail_after=1, recover_after=1, alert=False)
 
 
-def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> NetConfig:
-    """The config file, the environment (os.environ by default) and the flags, in that order."""
-    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = load_or_exit(PROG, lambda: resolve(args))
-    configure(PROG, args, config.log_level)
-    if args.once:
-        # One check cannot make an outage (and cron wants no sound): the exit code says whether
-        # any target answered.
-        config = replace(config, fail_after=1, recover_after=1, alert=False)
-    probe = NetProbe(config)
-    return run_main(
-        PROG, probe, once=args.once, interval_s=config.interval_s, health=config.health, retry_backoff=False
-    )
-
+MONITOR = Monitor(
+    prog=PROG,
+    description="Probe several host:port targets with TCP connects; an outage is declared when all fail "
+    "for fail_after checks in a row, and over after recover_after good checks. Healthy: some target answers.",
+    config_help="targets, fail_after, recover_after, window, alert, health",
+    schedule=SCHEDULE,
+    from_section=from_section,
+    probe=NetProbe,
+    flags=[
+        Flag("--target", "targets", "host:port to probe (repeatable)", type=_target_arg, repeatable=True),
+        Flag("--alert-dir", "alert.dir", "where alerts are written when there is no sound card", type=Path),
+    ],
+    once=once,
+    retry_backoff=False,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(MONITOR.main())

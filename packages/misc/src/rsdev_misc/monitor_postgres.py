@@ -11,41 +11,30 @@ prepared statement would land on another backend. TLS through libpq's `sslmode`/
   sslrootcert: "/etc/ssl/ca.pem",    // optional, libpq's
   heartbeat_table: "rsdev_heartbeat",
   name: "monitor_postgres",          // the heartbeat row's key
-  interval_s: 30, timeout_s: 5,
-  health: { host: "127.0.0.1", port: 9411 },   // optional /health port in loop mode
-  log_level: "info",
+  interval_s: 30, timeout_s: 5,  // health, log_level: as every monitor (rsdev_misc.command)
 }
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import re
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import psycopg
 
-from lib_common.config import Section, read_config
-from lib_common.flags import config_flags, load_or_exit, read_log_level
-from rsdev_misc.monitor import (
-    MONITOR_FLAGS,
-    CheckResult,
-    HealthListen,
-    add_monitor_flags,
-    configure,
-    read_health,
-    run_main,
-)
+from lib_common.config import Section
+from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.monitor import CheckResult
 
 PROG = "monitor_postgres"
 DEFAULT_DSN = "postgresql://127.0.0.1:5432/postgres"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+SCHEDULE = Schedule(interval_s=30.0, timeout_s=5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +44,11 @@ class PostgresConfig:
     sslrootcert: str | None = None
     heartbeat_table: str = "rsdev_heartbeat"
     name: str = PROG
-    interval_s: float = 30.0
-    timeout_s: float = 5.0
-    health: HealthListen = field(default_factory=HealthListen)
-    log_level: str = "info"
+    schedule: Schedule = SCHEDULE
 
 
 def from_section(root: Section) -> PostgresConfig:
-    root.only(
-        ["dsn", "sslmode", "sslrootcert", "heartbeat_table", "name", "interval_s", "timeout_s", "health", "log_level"]
-    )
+    root.only(["dsn", "sslmode", "sslrootcert", "heartbeat_table", "name", *SCHEDULE_KEYS])
     d = PostgresConfig()
     table = root.optional_str("heartbeat_table") or d.heartbeat_table
     if not _IDENTIFIER.match(table):
@@ -78,10 +62,7 @@ def from_section(root: Section) -> PostgresConfig:
         sslrootcert=root.optional_str("sslrootcert"),
         heartbeat_table=table,
         name=root.optional_str("name") or d.name,
-        interval_s=root.number("interval_s", d.interval_s, minimum=0.01),
-        timeout_s=root.number("timeout_s", d.timeout_s, minimum=0.01),
-        health=read_health(root),
-        log_level=read_log_level(root),
+        schedule=read_schedule(root, d.schedule),
     )
 
 
@@ -102,7 +83,7 @@ class PostgresProbe:
                 self.config.dsn,
                 autocommit=True,
                 prepare_threshold=None,
-                connect_timeout=max(1, round(self.config.timeout_s)),
+                connect_timeout=max(1, round(self.config.schedule.timeout_s)),
                 application_name=PROG,
                 **options,  # type: ignore[arg-type]
             )
@@ -132,7 +113,7 @@ class PostgresProbe:
     async def check(self) -> CheckResult:
         started = time.perf_counter()
         try:
-            details = await asyncio.wait_for(self._probe(), self.config.timeout_s)
+            details = await asyncio.wait_for(self._probe(), self.config.schedule.timeout_s)
         except (psycopg.Error, OSError, TimeoutError) as exc:
             await self.close()
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -143,34 +124,18 @@ class PostgresProbe:
         conn, self._conn = self._conn, None
         if conn is not None and not conn.closed:
             with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
-                await asyncio.wait_for(conn.close(), self.config.timeout_s)
+                await asyncio.wait_for(conn.close(), self.config.schedule.timeout_s)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Check PostgreSQL (directly or through PgBouncer/Supavisor): SELECT 1, a heartbeat row, "
-        "latency. Loop mode, or --once for cron (exit 0 healthy, 1 unhealthy, 2 usage/config error).",
-    )
-    add_monitor_flags(parser, config_help="dsn, sslmode, sslrootcert, heartbeat_table, health", default_interval=30)
-    parser.add_argument("--dsn", help=f"libpq connection string or URL (default {DEFAULT_DSN})")
-    return parser
-
-
-FLAGS = {**MONITOR_FLAGS, "--dsn": "dsn"}
-
-
-def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> PostgresConfig:
-    """The config file, the environment (os.environ by default) and the flags, in that order."""
-    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = load_or_exit(PROG, lambda: resolve(args))
-    configure(PROG, args, config.log_level)
-    return run_main(PROG, PostgresProbe(config), once=args.once, interval_s=config.interval_s, health=config.health)
-
+MONITOR = Monitor(
+    prog=PROG,
+    description="Check PostgreSQL (directly or through PgBouncer/Supavisor): SELECT 1, a heartbeat row, latency.",
+    config_help="dsn, sslmode, sslrootcert, heartbeat_table, health",
+    schedule=SCHEDULE,
+    from_section=from_section,
+    probe=PostgresProbe,
+    flags=[Flag("--dsn", "dsn", f"libpq connection string or URL (default {DEFAULT_DSN})")],
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(MONITOR.main())

@@ -8,37 +8,26 @@ client, so the next one reconnects; in loop mode failed checks are retried with 
   url: "redis://127.0.0.1:6379/0",
   heartbeat_key: "rsdev:monitor:heartbeat",
   heartbeat_ttl_s: 120,
-  interval_s: 10, timeout_s: 3,
-  health: { host: "127.0.0.1", port: 9412 },   // optional /health port in loop mode
-  log_level: "info",
+  interval_s: 10, timeout_s: 3,  // health, log_level: as every monitor (rsdev_misc.command)
 }
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from lib_common.config import Section, read_config
+from lib_common.config import Section
 from lib_common.errors import BusError
-from lib_common.flags import config_flags, load_or_exit, read_log_level
 from lib_common.redis_bus.connection import RespConnection
-from rsdev_misc.monitor import (
-    MONITOR_FLAGS,
-    CheckResult,
-    HealthListen,
-    add_monitor_flags,
-    configure,
-    read_health,
-    run_main,
-)
+from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.monitor import CheckResult
 
 PROG = "monitor_redis"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+SCHEDULE = Schedule(interval_s=10.0, timeout_s=3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +35,11 @@ class RedisConfig:
     url: str = DEFAULT_URL
     heartbeat_key: str = "rsdev:monitor:heartbeat"
     heartbeat_ttl_s: int = 120
-    interval_s: float = 10.0
-    timeout_s: float = 3.0
-    health: HealthListen = field(default_factory=HealthListen)
-    log_level: str = "info"
+    schedule: Schedule = SCHEDULE
 
 
 def from_section(root: Section) -> RedisConfig:
-    root.only(["url", "heartbeat_key", "heartbeat_ttl_s", "interval_s", "timeout_s", "health", "log_level"])
+    root.only(["url", "heartbeat_key", "heartbeat_ttl_s", *SCHEDULE_KEYS])
     d = RedisConfig()
     url = root.optional_str("url") or d.url
     if not url.startswith(("redis://", "rediss://", "unix://")):
@@ -62,10 +48,7 @@ def from_section(root: Section) -> RedisConfig:
         url=url,
         heartbeat_key=root.optional_str("heartbeat_key") or d.heartbeat_key,
         heartbeat_ttl_s=root.integer("heartbeat_ttl_s", d.heartbeat_ttl_s, minimum=1),
-        interval_s=root.number("interval_s", d.interval_s, minimum=0.01),
-        timeout_s=root.number("timeout_s", d.timeout_s, minimum=0.01),
-        health=read_health(root),
-        log_level=read_log_level(root),
+        schedule=read_schedule(root, d.schedule),
     )
 
 
@@ -85,7 +68,8 @@ class RedisProbe:
 
     def __init__(self, config: RedisConfig) -> None:
         self.config = config
-        self._client = RespConnection(config.url, timeout_s=config.timeout_s, connect_timeout_s=config.timeout_s)
+        timeout_s = config.schedule.timeout_s
+        self._client = RespConnection(config.url, timeout_s=timeout_s, connect_timeout_s=timeout_s)
 
     async def _probe(self) -> tuple[float, dict[str, object]]:
         client = self._client
@@ -103,7 +87,7 @@ class RedisProbe:
 
     async def check(self) -> CheckResult:
         try:
-            ping_ms, details = await asyncio.wait_for(self._probe(), self.config.timeout_s)
+            ping_ms, details = await asyncio.wait_for(self._probe(), self.config.schedule.timeout_s)
         except (BusError, TimeoutError) as exc:
             await self.close()
             return CheckResult(False, error=f"{type(exc).__name__}: {exc}".rstrip(": "))
@@ -113,31 +97,15 @@ class RedisProbe:
         await self._client.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Check Redis: PING latency, a heartbeat key with a TTL, INFO basics. Loop mode, or --once "
-        "for cron (exit 0 healthy, 1 unhealthy, 2 usage/config error).",
-    )
-    add_monitor_flags(parser, config_help="url, heartbeat_key, heartbeat_ttl_s, health", default_interval=10)
-    parser.add_argument("--url", help=f"Redis URL (default {DEFAULT_URL})")
-    return parser
-
-
-FLAGS = {**MONITOR_FLAGS, "--url": "url"}
-
-
-def resolve(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> RedisConfig:
-    """The config file, the environment (os.environ by default) and the flags, in that order."""
-    return read_config(args.config, from_section, flags=config_flags(args, FLAGS), env=env)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = load_or_exit(PROG, lambda: resolve(args))
-    configure(PROG, args, config.log_level)
-    return run_main(PROG, RedisProbe(config), once=args.once, interval_s=config.interval_s, health=config.health)
-
+MONITOR = Monitor(
+    prog=PROG,
+    description="Check Redis: PING latency, a heartbeat key with a TTL, INFO basics.",
+    config_help="url, heartbeat_key, heartbeat_ttl_s, health",
+    schedule=SCHEDULE,
+    from_section=from_section,
+    probe=RedisProbe,
+    flags=[Flag("--url", "url", f"Redis URL (default {DEFAULT_URL})")],
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(MONITOR.main())

@@ -32,6 +32,11 @@ class NetState(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outage:
+    """One network outage as declared here: open (no end) while the network is down, on the wall
+    clock (µs) its `outage_start` and `outage_end` events report. Not lib_common's reconnect
+    Outage, a closed record of one connection's failures (monotonic seconds, error count, first
+    error): no connection fails here, every target is only probed."""
+
     started_us: int
     ended_us: int | None = None
 
@@ -70,43 +75,37 @@ class OutageDetector:
 
     def observe(self, all_failed: bool, at_us: int) -> list[Transition]:
         """Feed one check (did every target fail?) taken at `at_us`; returns the transitions made."""
+        # Both halves of the machine are one rule: from a resting state (UP, DOWN) a check that
+        # goes against it starts a run and the pending state (FAILING, RECOVERING); `needed` such
+        # checks in a row make the change; a check that agrees ends the run and any pending.
+        down = self.state in (NetState.DOWN, NetState.RECOVERING)
+        rest, pending = (NetState.DOWN, NetState.RECOVERING) if down else (NetState.UP, NetState.FAILING)
         out: list[Transition] = []
-        state = self.state
-        if state in (NetState.UP, NetState.FAILING):
-            if not all_failed:
-                self._run = 0
-                if state is NetState.FAILING:
-                    out.append(self._move(NetState.UP, at_us))
-                return out
-            if self._run == 0:
-                self._run_start_us = at_us
-            self._run += 1
-            if state is NetState.UP:
-                out.append(self._move(NetState.FAILING, at_us))
-            if self._run >= self.fail_after:
-                self.outage = Outage(self._run_start_us)
-                self.outages += 1
-                self._run = 0
-                out.append(self._move(NetState.DOWN, at_us, self.outage))
-            return out
-        # DOWN or RECOVERING
-        if all_failed:
+        if all_failed is down:  # agrees with the resting state
             self._run = 0
-            if state is NetState.RECOVERING:
-                out.append(self._move(NetState.DOWN, at_us))
+            if self.state is pending:
+                out.append(self._move(rest, at_us))
             return out
         if self._run == 0:
             self._run_start_us = at_us
         self._run += 1
-        if state is NetState.DOWN:
-            out.append(self._move(NetState.RECOVERING, at_us))
-        if self._run >= self.recover_after:
-            assert self.outage is not None
-            ended = Outage(self.outage.started_us, self._run_start_us)
-            self.outage = None
+        if self.state is rest:
+            out.append(self._move(pending, at_us))
+        if self._run >= (self.recover_after if down else self.fail_after):
             self._run = 0
-            out.append(self._move(NetState.UP, at_us, ended))
+            out.append(self._recovered(at_us) if down else self._went_down(at_us))
         return out
+
+    def _went_down(self, at_us: int) -> Transition:
+        self.outage = Outage(self._run_start_us)
+        self.outages += 1
+        return self._move(NetState.DOWN, at_us, self.outage)
+
+    def _recovered(self, at_us: int) -> Transition:
+        assert self.outage is not None
+        ended = Outage(self.outage.started_us, self._run_start_us)
+        self.outage = None
+        return self._move(NetState.UP, at_us, ended)
 
     def _move(self, after: NetState, at_us: int, outage: Outage | None = None) -> Transition:
         transition = Transition(self.state, after, at_us, outage)

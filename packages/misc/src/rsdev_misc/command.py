@@ -1,0 +1,155 @@
+"""A monitor's command line, the same for every monitor: its config, its flags, its `main`.
+
+A monitor module supplies only what is its own, as a `Monitor`: its settings (a config dataclass
+with a `schedule`, read by its `from_section`), its flags (`Flag`, each a config path) and its
+probe. The rest is here: the settings every monitor has (`Schedule`: `interval_s`, `timeout_s`,
+`health`, `log_level`), the flags every monitor has (`--config`, `--once`, `--interval`,
+`--host`, `--port`, `--log-level`, `--log-dir`, `--speak-url`), reading the config the way every
+rsdev program does (docs/config.md: the file, then `RSDEV__SECTION__KEY` variables, then flags;
+every problem at once, exit 2), logging, and the loop or `--once` (rsdev_misc.monitor).
+
+The settings every monitor's config has (defaults: the monitor's own interval and timeout, no
+/health port, info):
+
+{
+  interval_s: 30, timeout_s: 5,
+  health: { host: "127.0.0.1", port: 9411 },   // optional /health port in loop mode
+  log_level: "info",
+}
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, Protocol, TypeVar
+
+from lib_common.config import Section, read_config
+from lib_common.flags import LOG_LEVELS, config_flags, load_or_exit, positive_float, read_log_level
+from lib_common.logging import setup_logging, speak_notifier
+from rsdev_misc.monitor import HealthListen, Probe, run_main
+
+# The flags every monitor has, and the config paths they set.
+MONITOR_FLAGS = {
+    "--interval": "interval_s",
+    "--host": "health.host",
+    "--port": "health.port",
+    "--log-level": "log_level",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The settings every monitor has, at the top level of its config: how often it checks, how
+    long a check may take, where its /health port is, how much it logs."""
+
+    interval_s: float
+    timeout_s: float
+    health: HealthListen = field(default_factory=HealthListen)
+    log_level: str = "info"
+
+
+SCHEDULE_KEYS = ("interval_s", "timeout_s", "health", "log_level")
+
+
+def read_health(root: Section) -> HealthListen:
+    health = root.section("health")
+    health.only(["host", "port"])
+    port = health.integer("port", -1, minimum=0, maximum=65535) if "port" in health else None
+    return HealthListen(health.optional_str("host") or "127.0.0.1", port)
+
+
+def read_schedule(root: Section, default: Schedule) -> Schedule:
+    """The `SCHEDULE_KEYS` of a monitor's config; `default` has the monitor's own defaults."""
+    return Schedule(
+        interval_s=root.number("interval_s", default.interval_s, minimum=0.01),
+        timeout_s=root.number("timeout_s", default.timeout_s, minimum=0.01),
+        health=read_health(root),
+        log_level=read_log_level(root),
+    )
+
+
+class MonitorConfig(Protocol):
+    @property
+    def schedule(self) -> Schedule: ...
+
+
+C = TypeVar("C", bound=MonitorConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One of a monitor's own flags: it sets the config path `path`."""
+
+    name: str
+    path: str
+    help: str
+    type: Callable[[str], object] = str
+    repeatable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Monitor(Generic[C]):
+    """One monitor's command: what it checks (`description`: a sentence or two, `probe`) and
+    reads (`from_section`, `flags`); `schedule` is its default Schedule (for `--interval`'s help)."""
+
+    prog: str
+    description: str
+    config_help: str
+    schedule: Schedule
+    from_section: Callable[[Section], C]
+    probe: Callable[[C], Probe]
+    flags: Sequence[Flag] = ()
+    once: Callable[[C], C] | None = None  # the config for `--once`, when it differs
+    retry_backoff: bool = True  # in loop mode, retry a failed check sooner
+
+    def build_parser(self) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(
+            prog=self.prog,
+            description=f"{self.description} Loop mode, or --once for cron (exit 0 healthy, 1 unhealthy, "
+            "2 usage/config error).",
+        )
+        parser.add_argument("--config", type=Path, help=f"JSON5 config file ({self.config_help})")
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--once", action="store_true", help="check once and exit: 0 healthy, 1 unhealthy, 2 usage/config error"
+        )
+        mode.add_argument(
+            "--interval",
+            type=positive_float,
+            help=f"seconds between checks in loop mode (default {self.schedule.interval_s:g})",
+        )
+        parser.add_argument("--host", help="address of the /health port (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, help="serve GET /health on this port in loop mode (0 picks a free one)")
+        parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+        parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
+        parser.add_argument("--speak-url", help="POST outage events and CRITICAL records to server_speak (…/speak)")
+        for flag in self.flags:
+            parser.add_argument(
+                flag.name, type=flag.type, action="append" if flag.repeatable else "store", help=flag.help
+            )
+        return parser
+
+    def resolve(self, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> C:
+        """The config file, the environment (os.environ by default) and the flags, in that order."""
+        paths = {**MONITOR_FLAGS, **{flag.name: flag.path for flag in self.flags}}
+        return read_config(args.config, self.from_section, flags=config_flags(args, paths), env=env)
+
+    def main(self, argv: list[str] | None = None) -> int:
+        args = self.build_parser().parse_args(argv)
+        config = load_or_exit(self.prog, lambda: self.resolve(args))
+        if args.once and self.once is not None:
+            config = self.once(config)
+        schedule = config.schedule
+        notify = speak_notifier(args.speak_url) if args.speak_url else None
+        setup_logging(service=self.prog, level=schedule.log_level, log_dir=args.log_dir, notify=notify)
+        return run_main(
+            self.prog,
+            self.probe(config),
+            once=args.once,
+            interval_s=schedule.interval_s,
+            health=schedule.health,
+            retry_backoff=self.retry_backoff,
+        )
