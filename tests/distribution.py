@@ -1,6 +1,9 @@
 """Checks every distribution's test job runs on itself: it installs as built, with the version,
 requirements and console scripts its pyproject declares, and its modules import in an
-environment of nothing but what it declares (the job's)."""
+environment of nothing but what it declares (the job's).
+
+Each job's tests/<job>/test_distribution.py subclasses DistributionChecks with its member folder
+and top-level module, so every job checks its own distribution with the same tests."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import pkgutil
 import tomllib
 from importlib import metadata
 from pathlib import Path
+from typing import ClassVar
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -75,3 +79,23 @@ def check_declared_imports(member: str) -> None:
     spec.loader.exec_module(module)
     problems = module.check(ROOT, only=member)
     assert not problems, "\n".join(problems)
+
+
+class DistributionChecks:
+    """The tests every distribution passes; a job's TestDistribution names its member (the folder
+    holding its pyproject) and module (the top-level package it installs)."""
+
+    member: ClassVar[str]
+    module: ClassVar[str]
+
+    def test_installed_version_matches_pyproject(self) -> None:
+        check_version(self.member, self.module)
+
+    def test_console_scripts_are_installed_entry_points(self) -> None:
+        check_scripts(self.member)
+
+    def test_installed_requirements_match_pyproject(self) -> None:
+        check_requirements(self.member)
+
+    def test_every_import_of_the_source_is_declared(self) -> None:
+        check_declared_imports(self.member)

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from tests.distribution import check_declared_imports, check_requirements, check_scripts, check_version
+from tests.distribution import DistributionChecks
 
 
-def test_installed_version_matches_pyproject() -> None:
-    check_version("packages/cli", "rsdev_cli")
-
-
-def test_console_scripts_are_installed_entry_points() -> None:
-    check_scripts("packages/cli")
-
-
-def test_installed_requirements_match_pyproject() -> None:
-    check_requirements("packages/cli")
-
-
-def test_every_import_of_the_source_is_declared() -> None:
-    check_declared_imports("packages/cli")
+class TestDistribution(DistributionChecks):
+    member = "packages/cli"
+    module = "rsdev_cli"

@@ -41,8 +41,32 @@ def test_error_str_is_source_line_column_message() -> None:
             "line break in string: escape it as \\n, or end the line with '\\' to continue the string",
         ),
         ("['abc", 1, 2, "unterminated string: no closing ' before the end of input"),
+        ("{a: yes}", 1, 5, "expected a value, found 'yes'"),
+        ("{} []", 1, 4, "expected end of input after the top-level value, found '['"),
+        ("[,]", 1, 2, "expected an array item or ']', found ','"),
+        ("{,}", 1, 2, "expected a property name or '}', found ','"),
+        ("{a\u00b7\u2603: 1}", 1, 3, "'·' cannot be part of an identifier"),
+        # columns count code points, and CRLF ends one line
+        ('{\r\n"\u00e9\u00e9": 1 2}', 2, 9, "expected ',' or '}' after a property value, found '2'"),
+        # a parse error, not a RecursionError
+        ("[" * 100_000, 1, 1001, "nesting deeper than 1000 levels"),
     ],
-    ids=["missing-comma", "missing-colon", "number-as-key", "empty", "open-comment", "line-break", "open-string"],
+    ids=[
+        "missing-comma",
+        "missing-colon",
+        "number-as-key",
+        "empty",
+        "open-comment",
+        "line-break",
+        "open-string",
+        "identifier-value",
+        "trailing-content",
+        "lone-comma-in-array",
+        "lone-comma-in-object",
+        "identifier-character",
+        "code-points-and-crlf",
+        "deep-nesting",
+    ],
 )
 def test_error_position_and_message(text: str, line: int, column: int, message: str) -> None:
     error = _error(text)
@@ -61,39 +85,6 @@ def test_bad_escape(text: str, column: int) -> None:
 def test_bad_number(text: str) -> None:
     error = _error(text)
     assert error.column == 1 or "after the top-level value" in error.message
-
-
-def test_identifier_value_is_rejected() -> None:
-    error = _error("{a: yes}")
-    assert error.message == "expected a value, found 'yes'"
-    assert error.column == 5
-
-
-def test_trailing_content() -> None:
-    error = _error("{} []")
-    assert error.message == "expected end of input after the top-level value, found '['"
-
-
-def test_lone_trailing_comma() -> None:
-    assert _error("[,]").message == "expected an array item or ']', found ','"
-    assert _error("{,}").message == "expected a property name or '}', found ','"
-
-
-def test_bad_identifier_character() -> None:
-    error = _error("{a\u00b7\u2603: 1}")
-    assert error.message == "'·' cannot be part of an identifier"
-    assert error.column == 3
-
-
-def test_column_counts_code_points_and_crlf_lines() -> None:
-    error = _error('{\r\n"\u00e9\u00e9": 1 2}')
-    assert (error.line, error.column) == (2, 9)
-
-
-def test_deep_nesting_is_a_parse_error_not_recursion_error() -> None:
-    error = _error("[" * 100_000)
-    assert error.message == "nesting deeper than 1000 levels"
-    assert (error.line, error.column) == (1, 1001)
 
 
 def test_max_depth_is_adjustable() -> None:

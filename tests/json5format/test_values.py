@@ -43,46 +43,32 @@ def test_number_types() -> None:
     assert math.isnan(json5format.loads("-NaN"))  # type: ignore[arg-type]
 
 
-def test_all_escapes() -> None:
-    text = r"""'\b\f\n\r\t\v\0\'\"\\\/\a\x41\u00e9\ud83d\ude00'"""
-    assert json5format.loads(text) == "\b\f\n\r\t\v\0'\"\\/aA\u00e9\U0001f600"
-
-
-def test_line_continuations_of_every_kind() -> None:
-    for newline in ("\n", "\r\n", "\r", "\u2028", "\u2029"):
-        assert json5format.loads(f"'a\\{newline}b'") == "ab"
-
-
-def test_extra_whitespace_and_bom() -> None:
-    text = "\ufeff\u00a0{\u2028a\u3000:\u20091\u2029,\v\f}\u202f"
-    assert json5format.loads(text) == {"a": 1}
-
-
-def test_unescaped_line_and_paragraph_separators_in_strings() -> None:
-    assert json5format.loads('"a\u2028b\u2029c"') == "a\u2028b\u2029c"
-
-
-def test_unicode_identifiers_and_escaped_identifiers() -> None:
-    assert json5format.loads("{\u00fcml\u00e5\u00fbt: 1, sig\\u03A3ma: 2, \\u0061b: 3, a\u0301: 4}") == {
-        "\u00fcml\u00e5\u00fbt": 1,
-        "sig\u03a3ma": 2,
-        "ab": 3,
-        "a\u0301": 4,
-    }
-
-
-def test_reserved_words_and_literal_names_as_keys() -> None:
-    assert json5format.loads("{true: 1, null: 2, Infinity: 3, NaN: 4, if: 5}") == {
-        "true": 1,
-        "null": 2,
-        "Infinity": 3,
-        "NaN": 4,
-        "if": 5,
-    }
-
-
-def test_duplicate_keys_keep_the_last_value() -> None:
-    assert json5format.loads("{a: 1, b: 2, a: 3}") == {"a": 3, "b": 2}
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (r"""'\b\f\n\r\t\v\0\'\"\\\/\a\x41\u00e9\ud83d\ude00'""", "\b\f\n\r\t\v\0'\"\\/aA\u00e9\U0001f600"),
+        ("\ufeff\u00a0{\u2028a\u3000:\u20091\u2029,\v\f}\u202f", {"a": 1}),
+        ('"a\u2028b\u2029c"', "a\u2028b\u2029c"),
+        (
+            "{\u00fcml\u00e5\u00fbt: 1, sig\\u03A3ma: 2, \\u0061b: 3, a\u0301: 4}",
+            {"\u00fcml\u00e5\u00fbt": 1, "sig\u03a3ma": 2, "ab": 3, "a\u0301": 4},
+        ),
+        ("{true: 1, null: 2, Infinity: 3, NaN: 4, if: 5}", {"true": 1, "null": 2, "Infinity": 3, "NaN": 4, "if": 5}),
+        ("{a: 1, b: 2, a: 3}", {"a": 3, "b": 2}),
+        ("/*a*/{/*b*/x/*c*/:/*d*/[/*e*/1/*f*/,/*g*/]/*h*/,//i\n}//j", {"x": [1]}),
+    ],
+    ids=[
+        "all-escapes",
+        "extra-whitespace-and-bom",
+        "unescaped-line-and-paragraph-separators-in-strings",
+        "unicode-and-escaped-identifiers",
+        "reserved-words-and-literal-names-as-keys",
+        "duplicate-keys-keep-the-last-value",
+        "comments-everywhere",
+    ],
+)
+def test_loads(text: str, value: object) -> None:
+    assert json5format.loads(text) == value
 
 
 @pytest.mark.parametrize(
@@ -116,9 +102,9 @@ def test_read_document_is_bounded(tmp_path: Path) -> None:
     assert json5format.read_document(path, max_bytes=101) == " " * 101
 
 
-def test_comments_everywhere() -> None:
-    text = "/*a*/{/*b*/x/*c*/:/*d*/[/*e*/1/*f*/,/*g*/]/*h*/,//i\n}//j"
-    assert json5format.loads(text) == {"x": [1]}
+def test_line_continuations_of_every_kind() -> None:
+    for newline in ("\n", "\r\n", "\r", "\u2028", "\u2029"):
+        assert json5format.loads(f"'a\\{newline}b'") == "ab"
 
 
 def test_nesting_up_to_the_limit() -> None:

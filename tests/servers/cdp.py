@@ -3,7 +3,7 @@
 No playwright or selenium: start a headless chromium with `launch_chromium`, connect a
 `CDPClient` to the browser's WebSocket, open a page with `new_page`, and send commands.
 
-    async with launch_chromium(tmp_path) as browser_url, await CDPClient.connect(browser_url) as cdp:
+    async with launch_chromium(tmp_path) as browser_url, CDPClient.connect(browser_url) as cdp:
         session = await cdp.new_page()
         await cdp.send("Page.navigate", {"url": url}, session_id=session)
         value = await cdp.evaluate("document.title", session_id=session)
@@ -24,7 +24,6 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -142,18 +141,15 @@ class CDPClient:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, url: str, *, timeout: float = 10.0) -> CDPClient:
+    @contextlib.asynccontextmanager
+    async def connect(cls, url: str, *, timeout: float = 10.0) -> AsyncIterator[CDPClient]:
+        """A client on the browser's WebSocket `url`, closed on leaving."""
         # Screenshots and big evaluations exceed websockets' 1 MiB default frame limit.
-        ws = await asyncio.wait_for(connect(url, max_size=None, ping_interval=None), timeout)
-        return cls(ws)
-
-    async def __aenter__(self) -> CDPClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+        client = cls(await asyncio.wait_for(connect(url, max_size=None, ping_interval=None), timeout))
+        try:
+            yield client
+        finally:
+            await client.close()
 
     async def close(self) -> None:
         await self._ws.close()

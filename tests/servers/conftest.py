@@ -24,6 +24,13 @@ async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
             await asyncio.sleep(0.05)
 
 
+def run_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE *args` to its end (at most 30 s), its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=30, check=False
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,7 +109,8 @@ StartServerDummy = Callable[..., ServerProcess]
 
 
 class Launcher:
-    """Starts processes of one server module, each with its own config file and log; stops them all."""
+    """Starts processes of one server module, each with its own config file and log; stops them all
+    (on leaving `with Launcher(...) as start:`, or by stop_all)."""
 
     def __init__(self, tmp_path: Path, module: str) -> None:
         self.tmp_path = tmp_path
@@ -128,18 +136,22 @@ class Launcher:
         for proc in self.running:
             proc.stop()
 
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()
+
 
 @pytest.fixture
 def start_restream(tmp_path: Path) -> Iterator[StartRestream]:
     """`start_restream(config=None, *flags, scheme="http", verify=True)` → a healthy process."""
-    launcher = Launcher(tmp_path, "servers.restream")
-    yield launcher
-    launcher.stop_all()
+    with Launcher(tmp_path, "servers.restream") as launcher:
+        yield launcher
 
 
 @pytest.fixture
 def start_server_dummy(tmp_path: Path) -> Iterator[StartServerDummy]:
     """`start_server_dummy(*flags, config=None)` → a healthy server_dummy process."""
-    launcher = Launcher(tmp_path, "servers.server_dummy")
-    yield lambda *flags, config=None: launcher(config, *flags)
-    launcher.stop_all()
+    with Launcher(tmp_path, "servers.server_dummy") as launcher:
+        yield lambda *flags, config=None: launcher(config, *flags)

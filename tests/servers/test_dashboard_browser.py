@@ -68,7 +68,7 @@ def _ready(snap: dict[str, Any]) -> bool:
 @pytest.mark.asyncio
 async def test_dashboard_shows_live_quotes_and_gateway_stats(tmp_path: Path, start_restream: StartRestream) -> None:
     restream = start_restream(None, "--rate", "5")
-    async with launch_chromium(tmp_path) as browser_url, await CDPClient.connect(browser_url) as cdp:
+    async with launch_chromium(tmp_path) as browser_url, CDPClient.connect(browser_url) as cdp:
         session = await cdp.new_page()
         exceptions: list[str] = []
         cdp.on(

@@ -4,7 +4,10 @@ states follow health and market hours."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -66,18 +69,18 @@ class FakePoller:
             self.running -= 1
 
 
+def market(clock: ManualClock) -> dict[str, Any]:
+    """What the conductor and the manager run on here: the clock, NYSE hours, 10 s of silence
+    to fail over and 5 s down to poll."""
+    return {"clock": clock, "calendar": MarketCalendar(), "policy": UpstreamPolicy(inactivity_s=10, failover_after_s=5)}
+
+
 def make(start_us: int = OPEN) -> tuple[UpstreamManager, list[Quote], list[Transition], ManualClock]:
     clock = ManualClock(start_us)
     out: list[Quote] = []
     transitions: list[Transition] = []
     manager = UpstreamManager(
-        out.extend,
-        make_stream=FakeStream,
-        make_poller=FakePoller,
-        clock=clock,
-        calendar=MarketCalendar(),
-        policy=UpstreamPolicy(inactivity_s=10, failover_after_s=5),
-        on_transition=transitions.append,
+        out.extend, make_stream=FakeStream, make_poller=FakePoller, on_transition=transitions.append, **market(clock)
     )
     return manager, out, transitions, clock
 
@@ -92,81 +95,90 @@ def poller(m: UpstreamManager) -> FakePoller:
     return m.poller
 
 
+@asynccontextmanager
+async def started(
+    start_us: int = OPEN,
+) -> AsyncIterator[tuple[UpstreamManager, list[Quote], list[Transition], ManualClock]]:
+    """make(start_us), started; stopped on leaving."""
+    made = make(start_us)
+    await made[0].start()
+    yield made
+    await made[0].stop()
+
+
+def receiving(silence_s: float = 0) -> StreamStatus:
+    return StreamStatus(connected=True, receiving=True, silence_s=silence_s, down_s=None)
+
+
+def down(down_s: float) -> StreamStatus:
+    return StreamStatus(connected=False, receiving=False, silence_s=None, down_s=down_s)
+
+
 def q(symbol: str, ts: int) -> Quote:
     return Quote(symbol=symbol, ts_upstream=ts, ts_library_in=ts, price=float(ts))
 
 
 @pytest.mark.asyncio
 async def test_idle_until_subscribed_then_streaming() -> None:
-    m, _, transitions, _ = make()
-    await m.start()
-    assert m.state is UpstreamState.IDLE
-    m.subscribe(["AAPL"])
-    assert stream(m).symbols == {"AAPL"}
-    assert m.state is UpstreamState.RECONNECTING
-    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
-    m.evaluate()
-    assert m.state is UpstreamState.STREAMING
-    assert [t.target for t in transitions] == [UpstreamState.RECONNECTING, UpstreamState.STREAMING]
-    await m.stop()
+    async with started() as (m, _, transitions, _):
+        assert m.state is UpstreamState.IDLE
+        m.subscribe(["AAPL"])
+        assert stream(m).symbols == {"AAPL"}
+        assert m.state is UpstreamState.RECONNECTING
+        stream(m).health = receiving()
+        m.evaluate()
+        assert m.state is UpstreamState.STREAMING
+        assert [t.target for t in transitions] == [UpstreamState.RECONNECTING, UpstreamState.STREAMING]
 
 
 @pytest.mark.asyncio
 async def test_failover_to_polling_and_back_without_going_back_in_time() -> None:
-    m, out, _, _ = make()
-    await m.start()
-    m.subscribe(["AAPL"])
-    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
-    stream(m).sink([q("AAPL", 100)])
-    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=11, down_s=None)
-    m.evaluate()
-    assert m.state is UpstreamState.POLLING
-    await asyncio.sleep(0)
-    assert poller(m).running == 1 and poller(m).symbols == {"AAPL"}
-    assert poller(m).seeded == {"AAPL": 100}
-    poller(m).sink([q("AAPL", 90), q("AAPL", 200)])  # the stale one is dropped
-    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
-    stream(m).sink([q("AAPL", 150), q("AAPL", 300)])  # the stream's backlog is older than what polling gave
-    assert m.state is UpstreamState.STREAMING  # data on the stream re-evaluates at once
-    await asyncio.sleep(0)
-    assert poller(m).running == 0 and poller(m).symbols == set()
-    assert [x.ts_upstream for x in out] == [100, 200, 300]
-    await m.stop()
+    async with started() as (m, out, _, _):
+        m.subscribe(["AAPL"])
+        stream(m).health = receiving()
+        stream(m).sink([q("AAPL", 100)])
+        stream(m).health = receiving(silence_s=11)
+        m.evaluate()
+        assert m.state is UpstreamState.POLLING
+        await asyncio.sleep(0)
+        assert poller(m).running == 1 and poller(m).symbols == {"AAPL"}
+        assert poller(m).seeded == {"AAPL": 100}
+        poller(m).sink([q("AAPL", 90), q("AAPL", 200)])  # the stale one is dropped
+        stream(m).health = receiving()
+        stream(m).sink([q("AAPL", 150), q("AAPL", 300)])  # the stream's backlog is older than what polling gave
+        assert m.state is UpstreamState.STREAMING  # data on the stream re-evaluates at once
+        await asyncio.sleep(0)
+        assert poller(m).running == 0 and poller(m).symbols == set()
+        assert [x.ts_upstream for x in out] == [100, 200, 300]
 
 
 @pytest.mark.asyncio
 async def test_outside_market_hours_silence_is_not_failure_and_polling_slows() -> None:
-    m, _, _, _ = make(CLOSED)
-    await m.start()
-    m.subscribe(["AAPL"])
-    stream(m).health = StreamStatus(connected=True, receiving=True, silence_s=3600, down_s=None)
-    m.evaluate()
-    assert m.state is UpstreamState.STREAMING and "closed" in m.reason
-    assert stream(m).inactivity_timeout_s is None
-    assert poller(m).interval_s == 60.0
-    await m.stop()
+    async with started(CLOSED) as (m, _, _, _):
+        m.subscribe(["AAPL"])
+        stream(m).health = receiving(silence_s=3600)
+        m.evaluate()
+        assert m.state is UpstreamState.STREAMING and "closed" in m.reason
+        assert stream(m).inactivity_timeout_s is None
+        assert poller(m).interval_s == 60.0
 
 
 @pytest.mark.asyncio
 async def test_quotes_of_unsubscribed_symbols_are_dropped() -> None:
-    m, out, _, _ = make()
-    await m.start()
-    m.subscribe(["AAPL"])
-    m.unsubscribe(["AAPL"])
-    stream(m).sink([q("AAPL", 1)])
-    assert out == [] and m.state is UpstreamState.IDLE
-    await m.stop()
+    async with started() as (m, out, _, _):
+        m.subscribe(["AAPL"])
+        m.unsubscribe(["AAPL"])
+        stream(m).sink([q("AAPL", 1)])
+        assert out == [] and m.state is UpstreamState.IDLE
 
 
 @pytest.mark.asyncio
 async def test_ticks_follow_the_clock() -> None:
-    m, _, _, clock = make()
-    await m.start()
-    m.subscribe(["AAPL"])
-    stream(m).health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
-    clock.advance(0.3)  # one tick
-    assert m.state is UpstreamState.POLLING
-    await m.stop()
+    async with started() as (m, _, _, clock):
+        m.subscribe(["AAPL"])
+        stream(m).health = down(6)
+        clock.advance(0.3)  # one tick
+        assert m.state is UpstreamState.POLLING
     assert m.state is UpstreamState.IDLE
 
 
@@ -174,23 +186,15 @@ def test_the_conductor_decides_polling_without_a_loop() -> None:
     """Plain policy: no event loop runs here; whether to poll comes out through on_polling."""
     clock = ManualClock(OPEN)
     decisions: list[bool] = []
-    c = UpstreamConductor(
-        [].extend,
-        stream=FakeStream,
-        poller=FakePoller,
-        clock=clock,
-        calendar=MarketCalendar(),
-        policy=UpstreamPolicy(inactivity_s=10, failover_after_s=5),
-        on_polling=decisions.append,
-    )
+    c = UpstreamConductor([].extend, stream=FakeStream, poller=FakePoller, on_polling=decisions.append, **market(clock))
     assert isinstance(c.stream, FakeStream) and isinstance(c.poller, FakePoller)
     c.start()
     c.subscribe(["AAPL"])
     assert c.state is UpstreamState.RECONNECTING and decisions == []
-    c.stream.health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
+    c.stream.health = down(6)
     c.evaluate()
     assert c.state is UpstreamState.POLLING and decisions == [True] and c.poller.symbols == {"AAPL"}
-    c.stream.health = StreamStatus(connected=True, receiving=True, silence_s=0, down_s=None)
+    c.stream.health = receiving()
     c.evaluate()
     assert c.state is UpstreamState.STREAMING and decisions == [True, False] and c.poller.symbols == set()
     c.stop()
@@ -205,12 +209,10 @@ def test_the_conductor_decides_polling_without_a_loop() -> None:
 
 @pytest.mark.asyncio
 async def test_stop_while_polling_ends_the_polling_task() -> None:
-    m, _, _, _ = make()
-    await m.start()
-    m.subscribe(["AAPL"])
-    stream(m).health = StreamStatus(connected=False, receiving=False, silence_s=None, down_s=6)
-    m.evaluate()
-    await asyncio.sleep(0)
-    assert poller(m).running == 1
-    await m.stop()
+    async with started() as (m, _, _, _):
+        m.subscribe(["AAPL"])
+        stream(m).health = down(6)
+        m.evaluate()
+        await asyncio.sleep(0)
+        assert poller(m).running == 1
     assert poller(m).running == 0 and m.state is UpstreamState.IDLE

@@ -3,11 +3,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,9 +29,9 @@ from lib_common.ingestors.cnn import (
     to_quote,
 )
 from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError
+from tests.lib_common.ingestors.payloads import edited, json_values, recorded
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-BODY: dict[str, Any] = json.loads((FIXTURES / "cnn_graphdata.json").read_text())
+BODY = recorded("cnn_graphdata.json")
 HEADLINE_US = 1_763_769_598_000_000  # 2025-11-21T23:59:58Z
 
 
@@ -45,22 +43,10 @@ REGULAR = us(2025, 11, 21, 15, 0)  # Friday 10:00 New York
 SATURDAY = us(2025, 11, 22, 15, 0)
 MONDAY_PRE = us(2025, 11, 24, 14, 28)  # two minutes before the open
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
-
 
 def body(**headline: object) -> dict[str, Any]:
     """The fixture with some `fear_and_greed` fields replaced (None removes the field)."""
-    copied = copy.deepcopy(BODY)
-    for key, value in headline.items():
-        if value is None:
-            copied["fear_and_greed"].pop(key, None)
-        else:
-            copied["fear_and_greed"][key] = value
-    return copied
+    return edited(BODY, ("fear_and_greed",), headline)
 
 
 # Parsing
@@ -204,38 +190,31 @@ def test_errors_back_off_exponentially_within_bounds() -> None:
     assert [next_poll_delay(Seen(errors=n)) for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
 
 
-def test_errors_wait_at_least_what_the_server_asks() -> None:
-    assert next_poll_delay(Seen(errors=1, retry_after_s=200)) == 200
-    assert next_poll_delay(Seen(errors=1, retry_after_s=5000)) == 900
-
-
-def test_a_closed_market_polls_rarely() -> None:
-    assert next_poll_delay(Seen(market_open=False)) == 900
-    assert next_poll_delay(Seen(market_open=False, until_open_s=7200)) == 900
-
-
-def test_a_closed_market_wakes_just_after_the_open() -> None:
-    assert next_poll_delay(Seen(market_open=False, until_open_s=120)) == 121
-    assert next_poll_delay(Seen(market_open=False, until_open_s=2)) == 30
-
-
-def test_an_open_market_polls_every_minute() -> None:
-    assert next_poll_delay(Seen(market_open=True)) == 60
-    assert next_poll_delay(Seen(market_open=True, move=0.4)) == 60
-
-
-def test_a_fast_moving_score_polls_fastest() -> None:
-    assert next_poll_delay(Seen(market_open=True, move=1.0)) == 30
-    assert next_poll_delay(Seen(market_open=None, move=3.5)) == 30
+@pytest.mark.parametrize(
+    ("seen", "delay"),
+    [
+        pytest.param(Seen(errors=1, retry_after_s=200), 200, id="an error waits at least what the server asks"),
+        pytest.param(Seen(errors=1, retry_after_s=5000), 900, id="an error waits at most the maximum"),
+        pytest.param(Seen(market_open=False), 900, id="a closed market polls rarely"),
+        pytest.param(
+            Seen(market_open=False, until_open_s=7200), 900, id="a closed market polls rarely long before the open"
+        ),
+        pytest.param(Seen(market_open=False, until_open_s=120), 121, id="a closed market wakes just after the open"),
+        pytest.param(Seen(market_open=False, until_open_s=2), 30, id="a closed market waits at least the minimum"),
+        pytest.param(Seen(market_open=True), 60, id="an open market polls every minute"),
+        pytest.param(Seen(market_open=True, move=0.4), 60, id="an open market polls every minute on a small move"),
+        pytest.param(Seen(market_open=True, move=1.0), 30, id="a fast-moving score polls fastest"),
+        pytest.param(Seen(market_open=None, move=3.5), 30, id="a fast-moving score polls fastest without a calendar"),
+        pytest.param(Seen(market_open=None, unchanged=2), 120, id="without a calendar the open cadence applies"),
+    ],
+)
+def test_the_next_poll_waits(seen: Seen, delay: float) -> None:
+    assert next_poll_delay(seen) == delay
 
 
 def test_a_stable_score_stretches_the_interval() -> None:
     delays = [next_poll_delay(Seen(market_open=True, unchanged=n)) for n in range(8)]
     assert delays == [60, 60, 120, 120, 240, 240, 300, 300]
-
-
-def test_without_a_calendar_the_open_cadence_applies() -> None:
-    assert next_poll_delay(Seen(market_open=None, unchanged=2)) == 120
 
 
 def test_a_custom_schedule_is_honoured() -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -52,22 +54,17 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-@pytest.mark.asyncio
-async def test_run_emits_at_rate_on_the_clock() -> None:
+@asynccontextmanager
+async def running(rate: float) -> AsyncIterator[tuple[ManualClock, list[list[Quote]]]]:
+    """A feed of AAPL at `rate` ticks a second, running on a manual clock: (clock, its batches).
+    On leaving, the feed is cancelled and must leave no timer behind."""
     batches: list[list[Quote]] = []
     clock = ManualClock()
-    feed = SyntheticFeed(batches.append, clock=clock, rate=4)
+    feed = SyntheticFeed(batches.append, clock=clock, rate=rate)
     feed.subscribe(["AAPL"])
     task = asyncio.create_task(feed.run())
     await settle()
-    assert len(batches) == 1  # the first tick at once
-    for _ in range(8):  # two seconds, a quarter at a time
-        clock.advance(0.25)
-        await settle()
-    assert len(batches) == 9
-    clock.advance(0.2)
-    await settle()
-    assert len(batches) == 9, "not before the next quarter second"
+    yield clock, batches
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -75,19 +72,24 @@ async def test_run_emits_at_rate_on_the_clock() -> None:
 
 
 @pytest.mark.asyncio
+async def test_run_emits_at_rate_on_the_clock() -> None:
+    async with running(rate=4) as (clock, batches):
+        assert len(batches) == 1  # the first tick at once
+        for _ in range(8):  # two seconds, a quarter at a time
+            clock.advance(0.25)
+            await settle()
+        assert len(batches) == 9
+        clock.advance(0.2)
+        await settle()
+        assert len(batches) == 9, "not before the next quarter second"
+
+
+@pytest.mark.asyncio
 async def test_a_late_tick_does_not_burst_to_catch_up() -> None:
-    batches: list[list[Quote]] = []
-    clock = ManualClock()
-    feed = SyntheticFeed(batches.append, clock=clock, rate=4)
-    feed.subscribe(["AAPL"])
-    task = asyncio.create_task(feed.run())
-    await settle()
-    clock.advance(10)  # the loop was busy for ten seconds: one timer fired, one tick follows
-    await settle()
-    assert len(batches) == 2
-    clock.advance(0.25)
-    await settle()
-    assert len(batches) == 3
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    async with running(rate=4) as (clock, batches):
+        clock.advance(10)  # the loop was busy for ten seconds: one timer fired, one tick follows
+        await settle()
+        assert len(batches) == 2
+        clock.advance(0.25)
+        await settle()
+        assert len(batches) == 3

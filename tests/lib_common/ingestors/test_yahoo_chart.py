@@ -3,10 +3,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import json
 import logging
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,30 +17,17 @@ from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import Quote
 from lib_common.ingestors.yahoo_chart import ChartPoller, parse_chart
 from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError
+from tests.lib_common.ingestors.payloads import edited, json_values, recorded
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-BODY: dict[str, Any] = json.loads((FIXTURES / "yahoo_chart_aapl.json").read_text())
-NOT_FOUND: dict[str, Any] = json.loads((FIXTURES / "yahoo_chart_not_found.json").read_text())
+BODY = recorded("yahoo_chart_aapl.json")
+NOT_FOUND = recorded("yahoo_chart_not_found.json")
 MARKET_TIME = BODY["chart"]["result"][0]["meta"]["regularMarketTime"]
 RECEIVED = 1_763_757_727_250_000
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20,
-)
 
 
 def body(**meta: object) -> dict[str, Any]:
     """The fixture with some meta fields replaced (None removes the field)."""
-    copied = copy.deepcopy(BODY)
-    target = copied["chart"]["result"][0]["meta"]
-    for key, value in meta.items():
-        if value is None:
-            target.pop(key, None)
-        else:
-            target[key] = value
-    return copied
+    return edited(BODY, ("chart", "result", 0, "meta"), meta)
 
 
 # Parsing

@@ -16,9 +16,8 @@ def _launcher_fixture(module: str) -> Callable[[Path, tuple[str, str]], Iterator
     def fixture(tmp_path: Path, names: tuple[str, str]) -> Iterator[Launcher]:
         # `names` first in, last out: its keys are removed after the servers have stopped, so
         # none of them can make its stream again (XGROUP CREATE ... MKSTREAM) after the cleanup.
-        launcher = Launcher(tmp_path, module)
-        yield launcher
-        launcher.stop_all()
+        with Launcher(tmp_path, module) as launcher:
+            yield launcher
 
     return fixture
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +10,7 @@ import pytest
 import servers.server_log.__main__ as server_log
 import servers.server_sql.__main__ as server_sql
 from lib_common.errors import ConfigErrors
+from tests.bad_config import config_problems
 
 SERVERS = [server_sql, server_log]
 
@@ -68,21 +66,10 @@ def test_several_problems_are_reported_at_once(module: ModuleType, tmp_path: Pat
 
 
 def test_server_sql_process_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
-    path = tmp_path / "sql.json5"
-    path.write_text("{\n  table: 'Quotes!',\n  writers: 99,\n}")
-    env = {**os.environ, "RSDEV__LISTEN__PORT": "http", "RSDEV__REDIS_URL": "http://nope"}
-    done = subprocess.run(
-        [sys.executable, "-m", "servers.server_sql", "--config", str(path), "--batch-size", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    assert done.returncode == 2
-    problems = [line.removeprefix("server_sql: config error: ") for line in done.stderr.splitlines()]
-    assert len(problems) == 5 and all(
-        line.startswith("server_sql: config error: ") for line in done.stderr.splitlines()
-    )
+    env = {"RSDEV__LISTEN__PORT": "http", "RSDEV__REDIS_URL": "http://nope"}
+    config = "{\n  table: 'Quotes!',\n  writers: 99,\n}"
+    path, problems = config_problems(tmp_path, "servers.server_sql", config, "--batch-size", "0", env=env)
+    assert len(problems) == 5, problems
     assert problems[0] == "RSDEV__LISTEN__PORT: expected an integer, found the string 'http'"
     assert problems[1].startswith("RSDEV__REDIS_URL: ")
     assert problems[2:] == [

@@ -19,7 +19,7 @@ from servers.durable.config import ConsumerConfig
 from servers.durable.consumer import DurableConsumer
 from servers.server_log.files import LogSink
 from servers.server_log.rotation import RotationPolicy, file_name, ny_date, ny_midnight_after
-from tests.servers.conftest import Launcher, ServerProcess
+from tests.servers.conftest import Launcher, ServerProcess, run_module
 from tests.servers.persistence.services import SHARED_REDIS, TS0, pending, publish, quote, wait_for
 
 
@@ -109,17 +109,10 @@ def test_kill_and_restart_mid_stream(start_server_log: Launcher, names: tuple[st
     assert status["malformed"] == 0
 
 
-def test_help_and_settings_errors(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    run = [sys.executable, "-m", "servers.server_log"]
-    shown = subprocess.run([*run, "--help"], capture_output=True, text=True, check=False)
-    for flag in ("--config", "--host", "--port", "--log-level", "--redis-url", "--dir", "--close-grace-s"):
-        assert flag in shown.stdout
-    missing = subprocess.run([*run, "--redis-url", SHARED_REDIS], capture_output=True, text=True, check=False)
+def test_settings_errors(tmp_path: Path) -> None:
+    missing = run_module("servers.server_log", "--redis-url", SHARED_REDIS)
     assert missing.returncode == 2 and "--dir" in missing.stderr
     bad = tmp_path / "bad.json5"
     bad.write_text("{dir: '/tmp/x', batch_size: 0}")
-    failed = subprocess.run([*run, "--config", str(bad)], capture_output=True, text=True, check=False)
+    failed = run_module("servers.server_log", "--config", str(bad))
     assert failed.returncode == 2 and "batch_size: must be at least 1" in failed.stderr

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.servers.conftest import Launcher, ServerProcess
+from tests.servers.conftest import Launcher, ServerProcess, run_module
 from tests.servers.persistence.services import (
     SHARED_DSN,
     SHARED_REDIS,
@@ -129,13 +129,6 @@ def test_through_pgbouncer_transaction_pooling(
     assert server.status()["malformed"] == 0
 
 
-def test_help_and_missing_settings(start_server_sql: Launcher) -> None:
-    import subprocess
-    import sys
-
-    run = [sys.executable, "-m", "servers.server_sql"]
-    shown = subprocess.run([*run, "--help"], capture_output=True, text=True, check=False)
-    for flag in ("--config", "--host", "--port", "--log-level", "--redis-url", "--dsn", "--batch-size"):
-        assert flag in shown.stdout
-    missing = subprocess.run([*run, "--dsn", "x"], capture_output=True, text=True, check=False)
+def test_missing_settings(start_server_sql: Launcher) -> None:
+    missing = run_module("servers.server_sql", "--dsn", "x")
     assert missing.returncode == 2 and "--redis-url" in missing.stderr

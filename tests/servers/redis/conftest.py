@@ -78,6 +78,5 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def start_redis2ws(tmp_path: Path) -> Iterator[Launcher]:
-    launcher = Launcher(tmp_path, "servers.redis2ws")
-    yield launcher
-    launcher.stop_all()
+    with Launcher(tmp_path, "servers.redis2ws") as launcher:
+        yield launcher

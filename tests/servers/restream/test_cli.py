@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from servers.restream.__main__ import build_parser, resolve_config
+from tests.servers.conftest import run_module
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "servers.restream", *args], capture_output=True, text=True, timeout=30, check=False
-    )
-
-
-def test_help_documents_every_option() -> None:
-    result = run("--help")
-    assert result.returncode == 0
-    for flag in ("--config", "--host", "--port", "--feed", "--symbols", "--rate", "--log-level"):
-        assert flag in result.stdout
+    return run_module("servers.restream", *args)
 
 
 @pytest.mark.parametrize(

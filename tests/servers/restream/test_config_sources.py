@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from servers.redis2ws import __main__ as redis2ws_main
 from servers.restream.__main__ import build_parser, resolve_config
 from servers.restream.config import RestreamConfig
 from servers.server_yahoo import __main__ as server_yahoo_main
+from tests.bad_config import config_problems
 
 
 def resolve(argv: list[str], env: dict[str, str]) -> RestreamConfig:
@@ -53,22 +51,14 @@ def test_the_other_gateways_honour_the_environment_too() -> None:
 
 
 def test_the_process_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
-    path = tmp_path / "bad.json5"
-    path.write_text("{\n  feed: {rate: 'fast'},\n  memory: {budget_bytes: 10},\n}")
-    env = {**os.environ, "RSDEV__LISTEN__PORT": "eighty"}
-    done = subprocess.run(
-        [sys.executable, "-m", "servers.restream", "--config", str(path), "--symbols", "A"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
+    path, problems = config_problems(
+        tmp_path,
+        "servers.restream",
+        "{\n  feed: {rate: 'fast'},\n  memory: {budget_bytes: 10},\n}",
+        "--symbols",
+        "A",
+        env={"RSDEV__LISTEN__PORT": "eighty"},
     )
-    assert done.returncode == 2
-    lines = done.stderr.splitlines()
-    assert all(line.startswith("restream: config error: ") for line in lines)
-    assert any(
-        f"{path}:3:" in line and "memory.budget_bytes: must be at least 4096, found 10" in line for line in lines
-    )
-    assert any(line.endswith("RSDEV__LISTEN__PORT: expected an integer, found the string 'eighty'") for line in lines)
-    assert any(f"{path}:2:" in line and "feed.rate: expected a number" in line for line in lines)
+    assert any(f"{path}:3:" in p and "memory.budget_bytes: must be at least 4096, found 10" in p for p in problems)
+    assert "RSDEV__LISTEN__PORT: expected an integer, found the string 'eighty'" in problems
+    assert any(f"{path}:2:" in p and "feed.rate: expected a number" in p for p in problems)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -84,6 +86,22 @@ class Watch:
         return self.quotes[start:]
 
 
+@asynccontextmanager
+async def watched_feed(
+    start_server_dummy: StartServerDummy, start_restream: StartRestream
+) -> AsyncIterator[tuple[ServerProcess, ServerProcess, Watch]]:
+    """server_dummy at 5 quotes/s, restream on it, and one client watching SYMBOLS, streaming and
+    quoted for a second: (dummy, server, watch), ready for a fault."""
+    dummy = start_server_dummy("--rate", "5")
+    server = start_restream(yahoo_config(dummy))
+    async with connect(server.url("/ws", ws=True)) as ws:
+        watch = Watch(ws)
+        await subscribe(ws, *SYMBOLS)
+        await watch.until_status("streaming", timeout=10)
+        await watch.quotes_for(1.0)
+        yield dummy, server, watch
+
+
 async def test_quotes_carry_the_upstream_time(
     start_server_dummy: StartServerDummy, start_restream: StartRestream
 ) -> None:
@@ -109,13 +127,7 @@ async def test_quotes_carry_the_upstream_time(
 async def test_stall_fails_over_to_polling_and_back_without_disorder(
     start_server_dummy: StartServerDummy, start_restream: StartRestream
 ) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    server = start_restream(yahoo_config(dummy))
-    async with connect(server.url("/ws", ws=True)) as ws:
-        watch = Watch(ws)
-        await subscribe(ws, *SYMBOLS)
-        await watch.until_status("streaming", timeout=10)
-        await watch.quotes_for(1.0)
+    async with watched_feed(start_server_dummy, start_restream) as (dummy, server, watch):
         fault(dummy, "stall")
         took = await watch.until_status("polling", timeout=INACTIVITY_S + 5)
         assert took <= INACTIVITY_S + 1.0 + 0.5, f"failover took {took:.2f}s"
@@ -135,12 +147,7 @@ async def test_stall_fails_over_to_polling_and_back_without_disorder(
 async def test_clean_and_abrupt_close_both_reconnect(
     start_server_dummy: StartServerDummy, start_restream: StartRestream, mode: str
 ) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    server = start_restream(yahoo_config(dummy))
-    async with connect(server.url("/ws", ws=True)) as ws:
-        watch = Watch(ws)
-        await subscribe(ws, *SYMBOLS)
-        await watch.quotes_for(1.0)
+    async with watched_feed(start_server_dummy, start_restream) as (dummy, server, watch):
         fault(dummy, mode)
         after = await watch.quotes_for(3.0)
         assert {q["symbol"] for q in after} == set(SYMBOLS)
@@ -151,12 +158,7 @@ async def test_clean_and_abrupt_close_both_reconnect(
 async def test_malformed_frames_do_not_disturb_the_others(
     start_server_dummy: StartServerDummy, start_restream: StartRestream
 ) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    server = start_restream(yahoo_config(dummy))
-    async with connect(server.url("/ws", ws=True)) as ws:
-        watch = Watch(ws)
-        await subscribe(ws, *SYMBOLS)
-        await watch.quotes_for(1.0)
+    async with watched_feed(start_server_dummy, start_restream) as (dummy, server, watch):
         fault(dummy, "malformed")
         during = await watch.quotes_for(2.0)
         assert len(during) >= 10

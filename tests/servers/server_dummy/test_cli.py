@@ -5,28 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
 from servers.server_dummy.__main__ import build_parser, resolve_config
-from tests.servers.conftest import StartServerDummy
+from tests.servers.conftest import StartServerDummy, run_module
 from tests.servers.server_dummy.client import recv_pricing, subscribe
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "servers.server_dummy", *args], capture_output=True, text=True, timeout=30, check=False
-    )
-
-
-def test_help_documents_every_option() -> None:
-    result = run("--help")
-    assert result.returncode == 0
-    for flag in ("--config", "--host", "--port", "--rate", "--log-level", "POST /fault"):
-        assert flag in result.stdout
+    return run_module("servers.server_dummy", *args)
 
 
 def test_defaults_without_config() -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from servers.server_dummy.__main__ import build_parser, resolve_config
 from servers.server_dummy.config import DummyConfig
+from tests.bad_config import config_problems
 
 
 def resolve(argv: list[str], env: dict[str, str]) -> DummyConfig:
@@ -32,21 +30,14 @@ def test_flags_beat_environment_beats_file(tmp_path: Path) -> None:
 
 
 def test_the_process_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
-    path = tmp_path / "bad.json5"
-    path.write_text("{\n  rate: 'fast',\n  max_symbols: 0,\n  listen: {prot: 1},\n}")
-    env = {**os.environ, "RSDEV__SEED": "1.5"}
-    done = subprocess.run(
-        [sys.executable, "-m", "servers.server_dummy", "--config", str(path), "--port", "70000"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
+    config = "{\n  rate: 'fast',\n  max_symbols: 0,\n  listen: {prot: 1},\n}"
+    path, problems = config_problems(
+        tmp_path, "servers.server_dummy", config, "--port", "70000", env={"RSDEV__SEED": "1.5"}
     )
-    assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        f"server_dummy: config error: {path}:4:18: listen.prot: unknown key; expected one of host, port",
-        "server_dummy: config error: --port: must be at most 65535, found 70000",
-        f"server_dummy: config error: {path}:2:9: rate: expected a number, found the string 'fast'",
-        f"server_dummy: config error: {path}:3:16: max_symbols: must be at least 1, found 0",
-        "server_dummy: config error: RSDEV__SEED: expected an integer, found the number 1.5",
+    assert problems == [
+        f"{path}:4:18: listen.prot: unknown key; expected one of host, port",
+        "--port: must be at most 65535, found 70000",
+        f"{path}:2:9: rate: expected a number, found the string 'fast'",
+        f"{path}:3:16: max_symbols: must be at least 1, found 0",
+        "RSDEV__SEED: expected an integer, found the number 1.5",
     ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import httpx
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
 from tests.servers.conftest import ServerProcess
@@ -18,11 +21,24 @@ def fault(server: ServerProcess, **body: object) -> dict[str, object]:
     return answer
 
 
-@pytest.mark.asyncio
-async def test_stall_sends_nothing_until_none(dummy: ServerProcess) -> None:
+@asynccontextmanager
+async def subscribed(dummy: ServerProcess) -> AsyncIterator[ClientConnection]:
+    """A client subscribed to AAPL that has received its first AAPL pricing."""
     async with connect(dummy.url("/", ws=True)) as ws:
         await subscribe(ws, "AAPL")
-        await recv_pricing(ws)
+        assert (await recv_pricing(ws))["id"] == "AAPL"
+        yield ws
+
+
+async def assert_served(dummy: ServerProcess) -> None:
+    """A new client is served again."""
+    async with subscribed(dummy):
+        pass
+
+
+@pytest.mark.asyncio
+async def test_stall_sends_nothing_until_none(dummy: ServerProcess) -> None:
+    async with subscribed(dummy) as ws:
         fault(dummy, mode="stall")
         await drain(ws, 0.2)  # frames already on their way
         assert await drain(ws, 2.0) == []
@@ -40,24 +56,18 @@ async def test_stall_holds_new_connections_too(dummy: ServerProcess) -> None:
 
 @pytest.mark.asyncio
 async def test_close_ends_connections_cleanly_then_lets_clients_back(dummy: ServerProcess) -> None:
-    async with connect(dummy.url("/", ws=True)) as ws:
-        await subscribe(ws, "AAPL")
-        await recv_pricing(ws)
+    async with subscribed(dummy) as ws:
         answer = fault(dummy, mode="close")
         assert answer["connections_ended"] == 1 and answer["mode"] == "none"
         with pytest.raises(ConnectionClosedOK) as closed:
             await drain(ws, 5.0)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
-    async with connect(dummy.url("/", ws=True)) as again:
-        await subscribe(again, "AAPL")
-        assert (await recv_pricing(again))["id"] == "AAPL"
+    await assert_served(dummy)
 
 
 @pytest.mark.asyncio
 async def test_abort_drops_connections_without_a_close_frame(dummy: ServerProcess) -> None:
-    async with connect(dummy.url("/", ws=True)) as ws:
-        await subscribe(ws, "AAPL")
-        await recv_pricing(ws)
+    async with subscribed(dummy) as ws:
         fault(dummy, mode="abort")
         with pytest.raises(ConnectionClosedError) as lost:
             await drain(ws, 5.0)
@@ -71,16 +81,12 @@ async def test_persistent_close_keeps_the_stream_down(dummy: ServerProcess) -> N
         with pytest.raises(ConnectionClosedOK):
             await drain(ws, 5.0)
     fault(dummy, mode="none")
-    async with connect(dummy.url("/", ws=True)) as ws:
-        await subscribe(ws, "AAPL")
-        assert (await recv_pricing(ws))["id"] == "AAPL"
+    await assert_served(dummy)
 
 
 @pytest.mark.asyncio
 async def test_malformed_mixes_bad_frames_with_good_ones(dummy: ServerProcess) -> None:
-    async with connect(dummy.url("/", ws=True)) as ws:
-        await subscribe(ws, "AAPL")
-        await recv_pricing(ws)
+    async with subscribed(dummy) as ws:
         fault(dummy, mode="malformed")
         good = bad = 0
         for frame in await drain(ws, 1.5):

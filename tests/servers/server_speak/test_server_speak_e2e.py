@@ -29,9 +29,8 @@ StartSpeak = Launcher
 
 @pytest.fixture
 def start_speak(tmp_path: Path) -> Iterator[Launcher]:
-    launcher = Launcher(tmp_path, "servers.server_speak")
-    yield launcher
-    launcher.stop_all()
+    with Launcher(tmp_path, "servers.server_speak") as launcher:
+        yield launcher
 
 
 def rms(path: Path) -> float:

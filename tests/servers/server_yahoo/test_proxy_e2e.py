@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,21 @@ from tests.servers.conftest import Launcher, ServerProcess, StartServerDummy, un
 pytestmark = pytest.mark.asyncio
 
 
+StartProxy = Callable[..., tuple[ServerProcess, ServerProcess]]
+
+
 @pytest.fixture
-def start_proxy(tmp_path: Path) -> Any:
-    launcher = Launcher(tmp_path, "servers.server_yahoo")
-    yield launcher
-    launcher.stop_all()
+def start_proxy(tmp_path: Path, start_server_dummy: StartServerDummy) -> Iterator[StartProxy]:
+    """`start_proxy(rate, **config)` → (server_dummy sending `rate` quotes/s, the server_yahoo
+    proxy on it, linger_s 5 unless `config` says otherwise)."""
+    with Launcher(tmp_path, "servers.server_yahoo") as launcher:
 
+        def start(rate: int, **config: object) -> tuple[ServerProcess, ServerProcess]:
+            dummy = start_server_dummy("--rate", str(rate))
+            proxy = launcher({"upstream_url": dummy.url("/?version=2", ws=True), "linger_s": 5, **config})
+            return dummy, proxy
 
-def proxy_config(dummy: ServerProcess, **extra: object) -> dict[str, object]:
-    return {"upstream_url": dummy.url("/?version=2", ws=True), "linger_s": 5, **extra}
+        yield start
 
 
 def upstream_connects(proxy: ServerProcess) -> int:
@@ -46,11 +53,8 @@ async def yfinance_client(url: str, symbols: list[str], inbox: list[dict[str, An
     return client, task
 
 
-async def test_two_yfinance_clients_share_one_upstream_subscription(
-    start_server_dummy: StartServerDummy, start_proxy: Any
-) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    proxy = start_proxy(proxy_config(dummy))
+async def test_two_yfinance_clients_share_one_upstream_subscription(start_proxy: StartProxy) -> None:
+    dummy, proxy = start_proxy(5)
     url = proxy.url("/?version=2", ws=True)
     first: list[dict[str, Any]] = []
     second: list[dict[str, Any]] = []
@@ -71,9 +75,8 @@ async def test_two_yfinance_clients_share_one_upstream_subscription(
     assert status["upstream_subscriptions"] == {"subscribes": 2, "unsubscribes": 0}
 
 
-async def test_frames_are_relayed_unchanged(start_server_dummy: StartServerDummy, start_proxy: Any) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    proxy = start_proxy(proxy_config(dummy))
+async def test_frames_are_relayed_unchanged(start_proxy: StartProxy) -> None:
+    dummy, proxy = start_proxy(5)
     async with connect(dummy.url("/?version=2", ws=True)) as direct, connect(proxy.url("/", ws=True)) as relayed:
         await direct.send(json.dumps({"subscribe": ["AAPL"]}))
         await relayed.send(json.dumps({"subscribe": ["AAPL"]}))
@@ -86,11 +89,8 @@ async def test_frames_are_relayed_unchanged(start_server_dummy: StartServerDummy
         assert got in seen_direct
 
 
-async def test_survives_upstream_drops_without_clients_noticing(
-    start_server_dummy: StartServerDummy, start_proxy: Any
-) -> None:
-    dummy = start_server_dummy("--rate", "10")
-    proxy = start_proxy(proxy_config(dummy))
+async def test_survives_upstream_drops_without_clients_noticing(start_proxy: StartProxy) -> None:
+    dummy, proxy = start_proxy(10)
     async with connect(proxy.url("/", ws=True)) as client:
         await client.send(json.dumps({"subscribe": ["AAPL"]}))
         await asyncio.wait_for(client.recv(), 5)
@@ -102,11 +102,8 @@ async def test_survives_upstream_drops_without_clients_noticing(
     assert upstream_connects(proxy) >= 3
 
 
-async def test_resubscribe_within_linger_costs_no_upstream_churn(
-    start_server_dummy: StartServerDummy, start_proxy: Any
-) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    proxy = start_proxy(proxy_config(dummy, linger_s=30))
+async def test_resubscribe_within_linger_costs_no_upstream_churn(start_proxy: StartProxy) -> None:
+    dummy, proxy = start_proxy(5, linger_s=30)
     for _ in range(3):
         async with connect(proxy.url("/", ws=True)) as client:
             await client.send(json.dumps({"subscribe": ["AAPL"]}))
@@ -118,9 +115,8 @@ async def test_resubscribe_within_linger_costs_no_upstream_churn(
     assert dummy_subscriptions(dummy) == {"AAPL": 1}
 
 
-async def test_bad_requests_are_ignored_and_counted(start_server_dummy: StartServerDummy, start_proxy: Any) -> None:
-    dummy = start_server_dummy("--rate", "5")
-    proxy = start_proxy(proxy_config(dummy))
+async def test_bad_requests_are_ignored_and_counted(start_proxy: StartProxy) -> None:
+    _, proxy = start_proxy(5)
     async with connect(proxy.url("/", ws=True)) as client:
         for bad in ("nope", '{"subscribe": "AAPL"}', "[1]", '{"hello": 1}'):
             await client.send(bad)
@@ -130,13 +126,10 @@ async def test_bad_requests_are_ignored_and_counted(start_server_dummy: StartSer
     assert "server_yahoo_bad_requests_total" in proxy.get("/metrics").text
 
 
-async def test_binary_frames_are_counted_and_floods_closed_with_1008(
-    start_server_dummy: StartServerDummy, start_proxy: Any
-) -> None:
+async def test_binary_frames_are_counted_and_floods_closed_with_1008(start_proxy: StartProxy) -> None:
     """The same session loop as restream's: a token bucket per client (20/s, burst 40); Yahoo's
     protocol has no error frame, so a binary message is only counted."""
-    dummy = start_server_dummy("--rate", "5")
-    proxy = start_proxy(proxy_config(dummy))
+    _, proxy = start_proxy(5)
     async with connect(proxy.url("/", ws=True)) as client:
         await client.send(b"\x00binary")
         await until(lambda: proxy.status()["bad_requests"] == {"binary frame": 1})
