@@ -7,14 +7,13 @@ the session label from the New York clock. Crypto pairs (`XXX-USD`) trade around
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from lib_common.clock import Clock
+from lib_common.clock import Clock, sleep
 from lib_common.core.market_hours import session_at
 from lib_common.core.quote import Quote
 from lib_common.core.tasks import BackgroundTask
@@ -96,21 +95,7 @@ class SyntheticFeed(BackgroundTask):
             if quotes:
                 self._sink(quotes)
             next_at = max(next_at + interval, self._clock.monotonic())
-            await self._sleep(next_at - self._clock.monotonic())
-
-    async def _sleep(self, delay: float) -> None:
-        """Wait on the injected clock's timer, so a ManualClock drives the rate in tests."""
-        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not woken.done():
-                woken.set_result(None)
-
-        timer = self._clock.call_later(delay, wake)
-        try:
-            await woken
-        finally:
-            timer.cancel()
+            await sleep(self._clock, next_at - self._clock.monotonic())  # a ManualClock drives the rate
 
     def _step(self, symbol: str, ts_upstream: int, now: int, session: str) -> Quote:
         walk = self._walks.get(symbol)

@@ -134,10 +134,12 @@ class RedisSource(Source):
         self.subscriber.subscribe(channels)
 
     @classmethod
-    def from_url(cls, url: str, channels: Iterable[str], on_quote: OnQuote) -> RedisSource:
+    def from_url(
+        cls, url: str, channels: Iterable[str], on_quote: OnQuote, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> RedisSource:
         from lib_common.redis_bus.links import RespPubSubLink
 
-        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote)
+        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote, monotonic=monotonic)
 
     async def run(self) -> None:
         await self.subscriber.run()
