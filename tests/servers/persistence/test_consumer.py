@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from lib_common.clock import ManualClock
 from lib_common.core.backoff import Backoff
 from lib_common.errors import BusReplyError, BusUnavailable
 from lib_common.metrics import Exposition
@@ -213,6 +214,31 @@ def test_nogroup_creates_the_group_again_without_reconnecting() -> None:
     sink = FlakySink(fail_on=0)
     consumer, sleeps = drive(group, sink, lambda: consumer_done(sink, 1))
     assert group.groups_created == 2 and sleeps == [] and consumer.reconnects == 0
+
+
+def test_uptime_is_the_injected_clock_s_since_the_run_began() -> None:
+    clock = ManualClock()
+    clock.advance(50.0)
+    group = FakeGroup(["1-0"])
+    sink = FlakySink(fail_on=0)
+    config = ConsumerConfig("g", "redis://fake", consumer="c1", batch_size=2, max_wait_ms=1)
+    consumer = DurableConsumer(config, sink, name="t", clock=clock, group=lambda _: group)
+    assert consumer.status()["uptime_s"] == 0.0
+
+    async def go() -> None:
+        task = asyncio.create_task(consumer.run())
+        try:
+            async with asyncio.timeout(10):
+                while not consumer_done(sink, 1):
+                    await asyncio.sleep(0.01)
+            clock.advance(7.25)
+            assert consumer.status()["uptime_s"] == 7.25
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(go())
 
 
 def consumer_done(sink: FlakySink, n: int) -> bool:

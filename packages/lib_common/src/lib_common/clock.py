@@ -1,7 +1,7 @@
 """Injected time: wall-clock microseconds, a monotonic clock, and timers.
 
 Policy code (linger, eviction deadlines, the synthetic feed) takes a `Clock` so tests drive
-time by hand with `ManualClock` instead of sleeping.
+time by hand with `ManualClock` instead of sleeping; `sleep(clock, delay)` waits on it.
 """
 
 from __future__ import annotations
@@ -30,6 +30,21 @@ class Clock(Protocol):
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         """Run `callback` once after `delay` seconds unless cancelled."""
         ...
+
+
+async def sleep(clock: Clock, delay: float) -> None:
+    """Wait `delay` seconds on `clock`'s timer, so a ManualClock's `advance` ends the wait."""
+    woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    timer = clock.call_later(delay, wake)
+    try:
+        await woken
+    finally:
+        timer.cancel()
 
 
 class LoopClock:

@@ -7,17 +7,16 @@ the session label from the New York clock. Crypto pairs (`XXX-USD`) trade around
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from lib_common.clock import Clock
+from lib_common.clock import Clock, sleep
 from lib_common.core.market_hours import session_at
 from lib_common.core.quote import Quote
+from lib_common.core.tasks import BackgroundTask
 
 _TRADING_SECONDS_PER_DAY = 6.5 * 3600
 
@@ -29,11 +28,12 @@ class _Walk:
     day_volume: int
 
 
-class SyntheticFeed:
+class SyntheticFeed(BackgroundTask):
     """Emits one quote per active symbol every 1/rate seconds into `sink`.
 
     Without a fixed symbol list it quotes whatever symbols are subscribed (the Registry calls
-    `subscribe` / `unsubscribe`); with one, only those, and `accepts` tells which.
+    `subscribe` / `unsubscribe`); with one, only those, and `accepts` tells which. `start` and
+    `stop`, as the gateway drives every feed, run `run` as the feed's task.
     """
 
     def __init__(
@@ -47,6 +47,7 @@ class SyntheticFeed:
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
+        super().__init__(self.run, name="synthetic-feed")
         self._sink = sink
         self._clock = clock
         self._rate = rate
@@ -56,24 +57,10 @@ class SyntheticFeed:
         self._active: set[str] = set()
         # Per-tick volatility for ~2% a trading day.
         self._sigma = 0.02 / math.sqrt(_TRADING_SECONDS_PER_DAY * rate)
-        self._task: asyncio.Task[None] | None = None
-
-    # Lifecycle, as the gateway drives every feed
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name="synthetic-feed")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     @property
     def state(self) -> str:
-        return "streaming" if self._task is not None else "idle"
+        return "streaming" if self.running else "idle"
 
     def figures(self) -> dict[str, object]:
         return {"state": self.state, "symbols": len(self._active), "rate_per_symbol": self._rate}
@@ -108,21 +95,7 @@ class SyntheticFeed:
             if quotes:
                 self._sink(quotes)
             next_at = max(next_at + interval, self._clock.monotonic())
-            await self._sleep(next_at - self._clock.monotonic())
-
-    async def _sleep(self, delay: float) -> None:
-        """Wait on the injected clock's timer, so a ManualClock drives the rate in tests."""
-        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not woken.done():
-                woken.set_result(None)
-
-        timer = self._clock.call_later(delay, wake)
-        try:
-            await woken
-        finally:
-            timer.cancel()
+            await sleep(self._clock, next_at - self._clock.monotonic())  # a ManualClock drives the rate
 
     def _step(self, symbol: str, ts_upstream: int, now: int, session: str) -> Quote:
         walk = self._walks.get(symbol)

@@ -1,9 +1,10 @@
 """Reconnecting: the connect, serve, back off, reconnect loop the publisher and subscriber share.
 
 A subclass says what to do with a live link (`_serve`, which raises a BusError when the link is
-gone); this class owns the task and drives the shared reconnect policy
-(`lib_common.core.reconnect.Reconnect`: the state enum with each transition logged, the backoff
-reset on each connect, one warning per outage and a line when it ends, the figures).
+gone); this class owns the task (lib_common.core.tasks) and runs the shared reconnect loop
+(lib_common.core.reconnect_loop) around the shared policy (`lib_common.core.reconnect.Reconnect`:
+the state enum with each transition logged, the backoff reset on each connect, one warning per
+outage and a line when it ends, the figures).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Generic, Protocol, TypeVar
 
 from lib_common.core.backoff import Backoff
 from lib_common.core.reconnect import LinkState, Reconnect
+from lib_common.core.reconnect_loop import reconnect_loop
+from lib_common.core.tasks import BackgroundTask
 from lib_common.errors import BusReplyError, BusUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,47 +57,31 @@ class Reconnecting(Generic[L]):
         self.name = name
         self.link = Reconnect(name, monotonic=monotonic, backoff=backoff or redis_backoff(), logger=log)
         self._sleep = sleep
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self.run, name=name)
 
     async def _serve(self, link: L) -> None:
         raise NotImplementedError
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run(), name=self.name)
+        await self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
         self.link.stopped()
 
     async def run(self) -> None:
         """Connect, serve, back off, reconnect: until cancelled."""
-        policy = self.link
+        await reconnect_loop(self.link, self._session, errors=LINK_ERRORS, sleep=self._sleep)
+
+    async def _session(self) -> str:
+        link = await self._connect()
+        self.link.connected()
         try:
-            while True:
-                policy.connecting()
-                error: BaseException | str
-                try:
-                    link = await self._connect()
-                except LINK_ERRORS as exc:
-                    error = exc
-                else:
-                    policy.connected()
-                    try:
-                        await self._serve(link)
-                        error = "link ended"
-                    except LINK_ERRORS as exc:
-                        error = exc
-                    finally:
-                        with contextlib.suppress(*LINK_ERRORS):
-                            await link.close()
-                await self._sleep(policy.failed(error))
+            await self._serve(link)
         finally:
-            policy.stopped()
+            with contextlib.suppress(*LINK_ERRORS):
+                await link.close()
+        return "link ended"
 
     # Figures (the policy's)
 

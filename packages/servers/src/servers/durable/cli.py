@@ -1,56 +1,67 @@
-"""Command-line pieces the durable consumers share: reading the config (file, environment, then
-the common, consumer and sink flags), the missing-setting error, and serving the consumer's app."""
+"""Command-line pieces the durable consumers share: the parser with the common and consumer
+flags, reading the config (file, environment, then the common, consumer and sink flags), the
+missing-setting error, and serving the consumer's app."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Generic, NoReturn, TypeVar
 
 from lib_common.config import Section, read_config
-from lib_common.flags import config_flags
-from servers.durable.config import CONSUMER_FLAGS, ConsumerConfig
+from lib_common.flags import config_flags, load_or_exit
+from servers.durable.config import CONSUMER_FLAGS, KEYS, ServerConfig, add_consumer_flags
 from servers.durable.consumer import DurableConsumer, Sink
 from servers.kit.egress import GatewayProtocol
-from servers.kit.serving import configure_logging, serve
-
-# The flags every server has and the config paths they set.
-SERVER_FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}
-
-
-class ServerConfig(Protocol):
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def log_level(self) -> str: ...
-    @property
-    def consumer(self) -> ConsumerConfig: ...
-
+from servers.kit.serving import COMMON_FLAGS, configure_logging, serve, server_parser
 
 C = TypeVar("C", bound=ServerConfig)
 
 
-def read(
-    args: argparse.Namespace,
-    build: Callable[[Section], C],
-    sink_flags: Mapping[str, str],
-    env: Mapping[str, str] | None = None,
-) -> C:
-    """The config file, the environment (os.environ by default), then the common, consumer and
-    sink flags (`{"--dsn": "dsn"}`); ConfigErrors lists every problem."""
-    flags = config_flags(args, {**SERVER_FLAGS, **CONSUMER_FLAGS, **sink_flags})
-    return read_config(args.config, build, flags=flags, env=env)
+def consumer_parser(
+    prog: str, description: str, *, sink_keys: Iterable[str], default_port: int
+) -> argparse.ArgumentParser:
+    """A consumer server's argument parser with the common and the consumer's flags; the
+    server adds its sink's. `sink_keys` are the sink's config keys, for --config's help."""
+    config_help = ", ".join(["listen", *sink_keys, *KEYS, "log_level"])
+    parser = server_parser(prog, description, config_help=config_help, default_port=default_port)
+    add_consumer_flags(parser)
+    return parser
 
 
-def require_redis(prog: str, config: ServerConfig) -> None:
-    if not config.consumer.redis_url:
-        usage_error(prog, "no Redis: give --redis-url URL or redis_url in the config")
+@dataclass(frozen=True, slots=True)
+class ConsumerCommand(Generic[C]):
+    """A consumer server's command line past its parser: reading its config, then running its
+    consumer into the sink `open_sink` makes of the config (exiting 2 on a missing setting)."""
+
+    name: str
+    build: Callable[[Section], C]
+    sink_flags: Mapping[str, str]  # the sink's flags and the config paths they set: {"--dsn": "dsn"}
+    open_sink: Callable[[C], Sink]
+
+    def resolve(self, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> C:
+        """The config file, the environment (os.environ by default), then the common, consumer
+        and sink flags; ConfigErrors lists every problem."""
+        flags = config_flags(args, {**COMMON_FLAGS, **CONSUMER_FLAGS, **self.sink_flags})
+        return read_config(args.config, self.build, flags=flags, env=env)
+
+    def run(self, args: argparse.Namespace) -> int:
+        """The config (or exit 2), then the consumer's app under uvicorn until SIGTERM/SIGINT."""
+        config = load_or_exit(self.name, lambda: self.resolve(args))
+        if not config.consumer.redis_url:
+            usage_error(self.name, "no Redis: give --redis-url URL or redis_url in the config")
+        sink = self.open_sink(config)
+        configure_logging(config.log_level)
+        from servers.durable.app import create_app  # after --help and config errors
+
+        app = create_app(DurableConsumer(config.consumer, sink, name=self.name))
+        serve(app, host=config.host, port=config.port, ws=GatewayProtocol, log_level=config.log_level)
+        return 0
 
 
-def usage_error(prog: str, message: str) -> None:
+def usage_error(prog: str, message: str) -> NoReturn:
     print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
 
@@ -68,11 +79,3 @@ def bounded(kind: type[int] | type[float], low: float, high: float) -> type[int]
         return value
 
     return parse  # type: ignore[return-value]
-
-
-def run_consumer(name: str, config: ServerConfig, sink: Sink) -> None:
-    configure_logging(config.log_level)
-    from servers.durable.app import create_app  # after --help and config errors
-
-    app = create_app(DurableConsumer(config.consumer, sink, name=name))
-    serve(app, host=config.host, port=config.port, ws=GatewayProtocol, log_level=config.log_level)

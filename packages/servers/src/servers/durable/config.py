@@ -1,5 +1,8 @@
-"""The settings every durable consumer shares (JSON5 keys, and the flags that set them).
+"""The settings every durable consumer server shares (JSON5 keys, and the flags that set them);
+a server's config adds its sink's keys (server_sql's dsn, server_log's dir).
 
+listen: { host: "127.0.0.1", port: 8774 },   // the server's /health, /status and /metrics
+log_level: "info",
 redis_url: "redis://127.0.0.1:6379/0",
 prefix: "rsdev:",               // the stream is PREFIX + "quotes"
 group: "server_sql",            // consumer group (default: the server's name)
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +62,20 @@ class ConsumerConfig:
         return self.consumer or socket.gethostname()
 
 
-def read_server(root: Section, name: str, default_port: int, sink_keys: list[str]) -> dict[str, Any]:
-    """What every consumer server's config has (listen, log_level, the consumer's keys) as
-    keyword arguments for its config class; `sink_keys` are the server's own."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """What every durable consumer server's config has; a server's config class adds its sink's
+    settings (server_sql's dsn, server_log's dir)."""
+
+    consumer: ConsumerConfig
+    host: str = "127.0.0.1"
+    port: int = 0
+    log_level: str = "info"
+
+
+def read_server(root: Section, name: str, default_port: int, sink_keys: Iterable[str]) -> dict[str, Any]:
+    """The `ServerConfig` fields (listen, log_level, the consumer's keys) as keyword arguments
+    for a server's config class; `sink_keys` are the server's own."""
     root.only(["listen", "log_level", *KEYS, *sink_keys])
     host, port = read_listen(root, default_port)
     return {"host": host, "port": port, "log_level": read_log_level(root), "consumer": read_consumer(root, name)}

@@ -1,15 +1,16 @@
 """Background: a coroutine run as a task from start to stop (a durable consumer, a price book,
-a poller), with start/stop/serving as the kit's app expects of a service."""
+a poller), with start/stop/serving as the kit's app expects of a service; the task is
+lib_common.core.tasks' (a failure is logged when it happens and re-raised by stop)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from lib_common.core.tasks import BackgroundTask
 
-class Background:
+
+class Background(BackgroundTask):
     """A coroutine run as a task for the app's lifetime, serving from start to stop, with the
     figures of what it runs."""
 
@@ -21,19 +22,9 @@ class Background:
         status: Callable[[], dict[str, object]] = dict,
         metrics: Callable[[], str] = str,
     ) -> None:
-        self._run, self.name, self.status, self.metrics = run, name, status, metrics
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(run, name=name)
+        self.status, self.metrics = status, metrics
 
     @property
     def serving(self) -> bool:
-        return self._task is not None
-
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return self.running

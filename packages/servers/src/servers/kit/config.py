@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lib_common.config import Section
 from lib_common.flags import read_log_level
@@ -70,9 +71,11 @@ def read_tenants(
         name = section.required_str("name")
         token = section.required_str("token")
         if name in names:
-            raise section.error("name", f"tenant {name!r} is defined twice")
+            section.problem("name", f"tenant {name!r} is defined twice")
+            continue
         if token in tokens:
-            raise section.error("token", f"tenant {name!r} reuses another tenant's token")
+            section.problem("token", f"tenant {name!r} reuses another tenant's token")
+            continue
         names.add(name)
         tokens.add(token)
         grants = section.optional_str_list(grants_key) or ["*"]
@@ -123,13 +126,39 @@ def read_listen(root: Section, default_port: int) -> tuple[str, int]:
     return listen.optional_str("host") or "127.0.0.1", listen.integer("port", default_port, minimum=0, maximum=65535)
 
 
+@dataclass(frozen=True, slots=True)
+class UrlKind:
+    schemes: tuple[str, ...]
+    text: str  # what the error says was expected
+
+
+WS_URL = UrlKind(("ws", "wss"), "a ws:// or wss:// URL")
+HTTP_URL = UrlKind(("http", "https"), "an http:// or https:// URL")
+
+
+def url_problem(url: str, kind: UrlKind) -> str | None:
+    """What is wrong with `url` as a `kind` URL; None: nothing."""
+    return None if urlsplit(url).scheme in kind.schemes else f"expected {kind.text}, found {url!r}"
+
+
+def read_url(section: Section, key: str, kind: UrlKind) -> str | None:
+    """An optional URL of `kind` (WS_URL, HTTP_URL); a bad one is reported and reads as absent."""
+    url = section.optional_str(key)
+    problem = None if url is None else url_problem(url, kind)
+    if problem is not None:
+        section.problem(key, problem)
+        return None
+    return url
+
+
 def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
     """The `tls: {cert, key}` section: both or neither, relative to the config file."""
     tls = root.section("tls")
     tls.only(["cert", "key"])
     cert, key = tls.optional_str("cert"), tls.optional_str("key")
     if (cert is None) != (key is None):
-        raise tls.error(None, "give both cert and key for TLS, or neither")
+        tls.problem(None, "give both cert and key for TLS, or neither")
+        return None, None
     return (base_dir / cert if cert else None), (base_dir / key if key else None)
 
 

@@ -43,7 +43,35 @@ RELIED_ON: dict[str, type | tuple[type, ...]] = {
 OVERRIDDEN = ("connection_made", "handle_connect", "pause_writing", "resume_writing", "shutdown")
 
 
-class GatewayProtocol(WebSocketsSansIOProtocol):
+class ExposedProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol handing itself to the application as the scope
+    extension `extension`, and starting a closing handshake without waiting on the peer."""
+
+    extension = EXTENSION
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = cast(dict[str, Any] | None, getattr(self, "scope", None))
+        if scope is not None:
+            scope["extensions"][self.extension] = self
+
+    def start_close(self, code: int | None, reason: str, *, timeout_s: float, on_timeout: Callable[[], None]) -> None:
+        """Send the close frame (`code=None`: an empty one, which the app sees as 1005), tell the
+        app the connection is gone, read on for the peer's answer, and `on_timeout` if it has
+        not come in `timeout_s`."""
+        self.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": 1005 if code is None else code, "reason": reason}
+        )
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(timeout_s, on_timeout)
+
+
+class GatewayProtocol(ExposedProtocol):
     """A uvicorn WebSocket protocol that is also the dispatcher's Egress."""
 
     on_writable: Callable[[bool], None] | None = None
@@ -63,12 +91,6 @@ class GatewayProtocol(WebSocketsSansIOProtocol):
             # The kernel would otherwise hide megabytes of a stalled client's backlog from us.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.sndbuf_bytes)
         cast(asyncio.WriteTransport, transport).set_write_buffer_limits(high=self.high_water_bytes)
-
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        scope = cast(dict[str, Any] | None, getattr(self, "scope", None))
-        if scope is not None:
-            scope["extensions"][EXTENSION] = self
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -97,13 +119,6 @@ class GatewayProtocol(WebSocketsSansIOProtocol):
         """Start the closing handshake without waiting on the peer; abort if it stays silent."""
         if self.close_sent or self.transport.is_closing():
             return
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
-        self.conn.send_close(code, reason)
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.close_sent = True
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
         # A peer that stopped reading never answers: don't let its socket outlive the budget.
         grace = 1.0 if not self.writable.is_set() else 5.0
-        self.close_timer = self.loop.call_later(grace, self.transport.abort)
+        self.start_close(code, reason, timeout_s=grace, on_timeout=self.transport.abort)

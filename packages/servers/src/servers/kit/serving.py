@@ -11,13 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import uvicorn
 
 from lib_common.flags import LOG_LEVELS, load_or_exit
 from lib_common.logging import Notifier, setup_logging
+from servers.kit.config import WS_URL, url_problem
 from servers.kit.egress import GatewayProtocol
 
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ T = TypeVar("T")
 
 def ws_url(text: str) -> str:
     """A flag that must be a WebSocket URL (an upstream streamer)."""
-    if urlsplit(text).scheme not in ("ws", "wss"):
-        raise argparse.ArgumentTypeError(f"expected a ws:// or wss:// URL, found {text!r}")
+    problem = url_problem(text, WS_URL)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -111,28 +112,54 @@ def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, defau
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
 
 
+class Served(Protocol):
+    """What running a server needs of its config."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def log_level(self) -> str: ...
+
+
+S = TypeVar("S", bound=Served)
 G = TypeVar("G", bound="GatewayConfig")
 
 
-def run_gateway(prog: str, load: Callable[[], G], app_module: str) -> int:
-    """A fan-out gateway's main: its config (or exit 2), logging, then `app_module`'s
-    `create_app(config)` under uvicorn with GatewayProtocol until SIGTERM/SIGINT; WSS when the
-    config has a certificate. The app is imported only then: --help and config errors do
-    without starlette and the feeds."""
+def run_server(
+    prog: str,
+    load: Callable[[], S],
+    app_module: str,
+    *,
+    options: Callable[[S], dict[str, Any]],
+    service: str | None = None,
+    log_dir: Path | None = None,
+) -> int:
+    """A server's main: its config (or exit 2), logging, then `app_module`'s `create_app(config)`
+    under uvicorn until SIGTERM/SIGINT, with the `serve` keyword arguments `options(config)`
+    gives (`ws` among them). The app is imported only then: --help and config errors do without
+    starlette and the feeds."""
     config = load_or_exit(prog, load)
-    configure_logging(config.log_level)
-    create_app: Callable[[G], object] = importlib.import_module(app_module).create_app
-    memory = config.memory
-    protocol = GatewayProtocol.configured(high_water_bytes=memory.high_water_bytes, sndbuf_bytes=memory.sndbuf_bytes)
-    serve(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        ws=protocol,
-        log_level=config.log_level,
-        ws_max_size=MAX_WS_MESSAGE,
-        ssl_certfile=config.tls_cert,
-        ssl_keyfile=config.tls_key,
-        backlog=4096,
-    )
+    configure_logging(config.log_level, service=service, log_dir=log_dir)
+    create_app: Callable[[S], object] = importlib.import_module(app_module).create_app
+    serve(create_app(config), host=config.host, port=config.port, log_level=config.log_level, **options(config))
     return 0
+
+
+def gateway_options(config: GatewayConfig) -> dict[str, Any]:
+    """How a fan-out gateway is served: GatewayProtocol with the config's memory limits, WSS
+    when the config has a certificate."""
+    memory = config.memory
+    return {
+        "ws": GatewayProtocol.configured(high_water_bytes=memory.high_water_bytes, sndbuf_bytes=memory.sndbuf_bytes),
+        "ws_max_size": MAX_WS_MESSAGE,
+        "ssl_certfile": config.tls_cert,
+        "ssl_keyfile": config.tls_key,
+        "backlog": 4096,
+    }
+
+
+def run_gateway(prog: str, load: Callable[[], G], app_module: str) -> int:
+    """A fan-out gateway's main: `run_server` with `gateway_options`."""
+    return run_server(prog, load, app_module, options=gateway_options)

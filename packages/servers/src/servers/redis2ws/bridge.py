@@ -29,6 +29,16 @@ def _split(keys: list[str]) -> tuple[list[str], list[str]]:
     return channels, patterns
 
 
+def _route(keys: list[str], on_channels: Callable[[list[str]], None], on_patterns: Callable[[list[str]], None]) -> None:
+    """Registry keys to the Subscriber: the channels to `on_channels`, the patterns to
+    `on_patterns`; none of either, no call."""
+    channels, patterns = _split(keys)
+    if channels:
+        on_channels(channels)
+    if patterns:
+        on_patterns(patterns)
+
+
 class Bridge(FanoutServer[BridgeConfig]):
     name = "redis2ws"
 
@@ -64,18 +74,10 @@ class Bridge(FanoutServer[BridgeConfig]):
     # UpstreamControl, as the registry drives it
 
     def subscribe(self, keys: list[str]) -> None:
-        channels, patterns = _split(keys)
-        if channels:
-            self.subscriber.subscribe(channels)
-        if patterns:
-            self.subscriber.psubscribe(patterns)
+        _route(keys, self.subscriber.subscribe, self.subscriber.psubscribe)
 
     def unsubscribe(self, keys: list[str]) -> None:
-        channels, patterns = _split(keys)
-        if channels:
-            self.subscriber.unsubscribe(channels)
-        if patterns:
-            self.subscriber.punsubscribe(patterns)
+        _route(keys, self.subscriber.unsubscribe, self.subscriber.punsubscribe)
         self.dispatcher.forget(keys)
 
     # Client requests

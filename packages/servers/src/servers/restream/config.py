@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lib_common import config
 from lib_common.config import Section
@@ -31,7 +30,7 @@ from lib_common.errors import ConfigError
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
 from lib_common.redis_bus.publisher import DEFAULT_BUFFER
-from servers.kit.config import GATEWAY_KEYS, GatewayConfig, read_gateway
+from servers.kit.config import GATEWAY_KEYS, HTTP_URL, WS_URL, GatewayConfig, read_gateway, read_url
 from servers.redis_options import read_redis_url
 
 FEEDS = ("synthetic", "yahoo", "redis")
@@ -120,33 +119,26 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
 _FEED = FeedConfig()
 
 
-def _http_url(section: Section, key: str) -> str | None:
-    url = section.optional_str(key)
-    if url is not None and urlsplit(url).scheme not in ("http", "https"):
-        raise section.error(key, f"expected an http:// or https:// URL, found {url!r}")
-    return url
-
-
 def _feed(section: Section) -> FeedConfig:
     section.only([f.name for f in fields(FeedConfig)])
-    kind = section.optional_str("kind") or "synthetic"
+    kind = section.optional_str("kind") or _FEED.kind
     if kind not in FEEDS:
-        raise section.error("kind", f"unknown feed {kind!r}; expected one of {', '.join(FEEDS)}")
+        section.problem("kind", f"unknown feed {kind!r}; expected one of {', '.join(FEEDS)}")
+        kind = _FEED.kind
     symbols = section.optional_str_list("symbols")
-    upstream_url = section.optional_str("upstream_url") or _FEED.upstream_url
-    if urlsplit(upstream_url).scheme not in ("ws", "wss"):
-        raise section.error("upstream_url", f"expected a ws:// or wss:// URL, found {upstream_url!r}")
-    chart_url = _http_url(section, "chart_url")
-    fear_greed_url = _http_url(section, "fear_greed_url")
-    hours = section.optional_str("hours") or "nyse"
+    upstream_url = read_url(section, "upstream_url", WS_URL) or _FEED.upstream_url
+    chart_url = read_url(section, "chart_url", HTTP_URL)
+    fear_greed_url = read_url(section, "fear_greed_url", HTTP_URL)
+    hours = section.optional_str("hours") or _FEED.hours
     if hours not in HOURS:
-        raise section.error("hours", f"expected one of {', '.join(HOURS)}, found {hours!r}")
+        section.problem("hours", f"expected one of {', '.join(HOURS)}, found {hours!r}")
+        hours = _FEED.hours
     extra_closed: list[date] = []
     for i, text in enumerate(section.optional_str_list("extra_closed") or []):
         try:
             extra_closed.append(date.fromisoformat(text))
         except ValueError:
-            raise section.error(f"extra_closed[{i}]", f"expected a date YYYY-MM-DD, found {text!r}") from None
+            section.problem(f"extra_closed[{i}]", f"expected a date YYYY-MM-DD, found {text!r}")
     return FeedConfig(
         kind=kind,
         symbols=tuple(s.upper() for s in symbols) if symbols else None,

@@ -5,36 +5,29 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-from lib_common.flags import LOG_LEVELS, config_flags, load_or_exit, positive_float
-from servers.kit.serving import configure_logging, serve
+from lib_common.flags import config_flags, positive_float
+from servers.kit.serving import COMMON_FLAGS, run_server, server_parser
 from servers.server_dummy.config import DEFAULT_PORT, DummyConfig, load_config
 from servers.server_dummy.transport import DummyProtocol
 
 # The flags and the config paths they set.
-FLAGS = {"--host": "listen.host", "--port": "listen.port", "--rate": "rate", "--log-level": "log_level"}
+FLAGS = {**COMMON_FLAGS, "--rate": "rate"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="server_dummy",
-        description="A local stand-in for Yahoo's streamer (WebSocket on /, also /?version=2), Yahoo's chart API "
+    parser = server_parser(
+        "server_dummy",
+        "A local stand-in for Yahoo's streamer (WebSocket on /, also /?version=2), Yahoo's chart API "
         "(/v8/finance/chart/SYMBOL) and CNN's Fear & Greed (/index/fearandgreed/graphdata), with random-walk "
         'prices. Fault injection: POST /fault {"mode": "stall"|"close"|"abort"|"malformed"|"http_error"|'
         '"http_429"|"none"}; GET /fault, /status and /health report. Flags override the config file.',
+        config_help="listen {host, port}, rate, max_symbols, unknown_symbols, seed, log_level",
+        default_port=DEFAULT_PORT,
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="JSON5 config file (listen {host, port}, rate, max_symbols, unknown_symbols, seed, log_level)",
-    )
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument(
         "--rate", type=positive_float, help="pricing frames per second per subscribed symbol (default 1)"
     )
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
     return parser
 
 
@@ -44,14 +37,13 @@ def resolve_config(args: argparse.Namespace, env: Mapping[str, str] | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    config = load_or_exit("server_dummy", lambda: resolve_config(args))
-    configure_logging(config.log_level)
-    # Imported late: the app pulls in betterproto and starlette, which --help does not need.
-    from servers.server_dummy.app import create_app
-
-    serve(create_app(config), host=config.host, port=config.port, ws=DummyProtocol, log_level=config.log_level)
-    return 0
+    # The app pulls in betterproto and starlette, which --help does not need: run_server imports it late.
+    return run_server(
+        "server_dummy",
+        lambda: resolve_config(build_parser().parse_args(argv)),
+        "servers.server_dummy.app",
+        options=lambda _: {"ws": DummyProtocol},
+    )
 
 
 if __name__ == "__main__":

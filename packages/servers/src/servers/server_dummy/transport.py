@@ -2,7 +2,8 @@
 
 ASGI cannot send a close frame without a status code (what Yahoo answers a malformed client
 frame with) nor abort a connection (the abort fault). This subclass of uvicorn's sans-I/O
-protocol hands itself to the application as the `server_dummy.egress` scope extension and
+protocol (by the kit's `ExposedProtocol`) hands itself to the application as the
+`server_dummy.egress` scope extension and
 implements the hub's `Egress` on the connection's websockets state machine and transport.
 The handshake, receiving, pings and the peer's closing handshake stay uvicorn's.
 """
@@ -12,10 +13,8 @@ from __future__ import annotations
 import socket
 import struct
 import sys
-from typing import Any, cast
 
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.http11 import Request
+from servers.kit.egress import ExposedProtocol
 
 EXTENSION = "server_dummy.egress"
 
@@ -24,12 +23,8 @@ EXTENSION = "server_dummy.egress"
 _RESET = struct.pack("HH" if sys.platform == "win32" else "ii", 1, 0)
 
 
-class DummyProtocol(WebSocketsSansIOProtocol):
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        scope = cast(dict[str, Any] | None, getattr(self, "scope", None))
-        if scope is not None:
-            scope["extensions"][EXTENSION] = self
+class DummyProtocol(ExposedProtocol):
+    extension = EXTENSION
 
     @property
     def _gone(self) -> bool:
@@ -47,14 +42,7 @@ class DummyProtocol(WebSocketsSansIOProtocol):
         """As uvicorn's `websocket.close`, but `code=None` sends an empty close frame (RFC 6455 §7.1.5: 1005)."""
         if self._gone:
             return
-        self.queue.put_nowait({"type": "websocket.disconnect", "code": 1005 if code is None else code})
-        self.conn.send_close(code, reason)
-        self.transport.write(b"".join(self.conn.data_to_send()))
-        self.close_sent = True
-        if self.read_paused:
-            self.read_paused = False
-            self.transport.resume_reading()
-        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
+        self.start_close(code, reason, timeout_s=self.close_timeout, on_timeout=self.transport.close)
 
     def abort(self) -> None:
         if self.disconnected:

@@ -31,7 +31,7 @@ from lib_common import config
 from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
-from servers.kit.config import read_listen
+from servers.kit.config import WS_URL, read_listen, read_url
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
 
 DEFAULT_PORT = 8774
@@ -105,9 +105,7 @@ def from_section(root: Section) -> SpeakConfig:
     host, port = read_listen(root, DEFAULT_PORT)
     sources = root.section("sources")
     sources.only(["restream_url", "redis_url", "channel_prefix"])
-    restream_url = sources.optional_str("restream_url")
-    if restream_url is not None and urlsplit(restream_url).scheme not in ("ws", "wss"):
-        sources.problem("restream_url", f"expected a ws:// or wss:// URL, found {restream_url!r}")
+    restream_url = read_url(sources, "restream_url", WS_URL)
     redis_url = sources.optional_str("redis_url")
     if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
         sources.problem("redis_url", f"expected a redis:// or rediss:// URL, found {redis_url!r}")

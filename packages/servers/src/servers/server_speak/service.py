@@ -4,14 +4,14 @@ speaks (or writes WAV files) in order, off the event loop, under the rate limit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections import Counter
 from pathlib import Path
 
 from lib_common.audio import AudioError, Speaker
+from lib_common.clock import Clock, LoopClock, sleep
 from lib_common.core.quote import Quote
+from lib_common.core.tasks import BackgroundTask
 from lib_common.logging import log_event
 from lib_common.metrics import Exposition
 from servers.server_speak.config import SpeakConfig
@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class SpeakService:
-    def __init__(self, config: SpeakConfig, speaker: Speaker | None = None) -> None:
+    """Time (uptime, the queue's gaps and dedup window, the sources' backoff) is the injected
+    clock's (LoopClock by default), so tests drive it with a ManualClock."""
+
+    def __init__(self, config: SpeakConfig, speaker: Speaker | None = None, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or LoopClock()
         self.rules = RuleSet(config.rules)
         self.queue = SpeechQueue(min_gap_s=config.min_gap_s, dedup_s=config.dedup_s, capacity=config.capacity)
         self.speaker = speaker or Speaker(config.output_dir, timeout_s=config.speech_timeout_s, prefix="server_speak")
@@ -32,8 +36,8 @@ class SpeakService:
         self.spoken: Counter[str] = Counter()  # played | written | failed
         self.last_files: list[str] = []
         self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._started = time.monotonic()
+        self._tasks: list[BackgroundTask] = []
+        self._started_at: float | None = None
         self.serving = False
 
     def on_quote(self, quote: Quote) -> None:
@@ -41,7 +45,7 @@ class SpeakService:
             self.submit(alert)
 
     def submit(self, alert: Alert) -> Offer:
-        outcome = self.queue.offer(alert, time.monotonic())
+        outcome = self.queue.offer(alert, self.clock.monotonic())
         log_event(log, logging.INFO, "alert", f"alert {outcome.value}: {alert.text}", source=alert.source)
         if outcome is Offer.QUEUED:
             self._wake.set()
@@ -52,42 +56,46 @@ class SpeakService:
         return event is None or self.config.monitor_events is None or event in self.config.monitor_events
 
     async def start(self) -> None:
+        self._started_at = self.clock.monotonic()
         symbols = self.rules.symbols
+        monotonic = self.clock.monotonic
         if self.config.restream_url and symbols:
-            restream = RestreamSource(self.config.restream_url, symbols, self.on_quote)
+            restream = RestreamSource(self.config.restream_url, symbols, self.on_quote, monotonic=monotonic)
             self.sources["restream"] = restream
-            self._spawn(restream.run())
+            self._tasks.append(BackgroundTask(restream.run, name="server_speak.restream"))
         if self.config.redis_url and symbols:
             channels = [self.config.channel_prefix + symbol for symbol in symbols]
-            redis = RedisSource.from_url(self.config.redis_url, channels, self.on_quote)
+            redis = RedisSource.from_url(self.config.redis_url, channels, self.on_quote, monotonic=monotonic)
             self.sources["redis"] = redis
-            self._spawn(redis.run())
-        self._spawn(self._speak_forever())
+            self._tasks.append(BackgroundTask(redis.run, name="server_speak.redis"))
+        self._tasks.append(BackgroundTask(self._speak_forever, name="server_speak.speech"))
+        for task in self._tasks:
+            await task.start()
         self.serving = True
-
-    def _spawn(self, work: object) -> None:
-        self._tasks.append(asyncio.get_running_loop().create_task(work))  # type: ignore[arg-type]
 
     async def stop(self) -> None:
         self.serving = False
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await task.stop()
         self._tasks.clear()
+
+    @property
+    def uptime_s(self) -> float:
+        """Seconds since start, by the service's clock (0 before it)."""
+        started = self._started_at
+        return 0.0 if started is None else round(self.clock.monotonic() - started, 3)
 
     async def _speak_forever(self) -> None:
         while True:
-            wait = self.queue.wait_s(time.monotonic())
+            wait = self.queue.wait_s(self.clock.monotonic())
             if wait is None:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             if wait > 0:
-                await asyncio.sleep(wait)
+                await sleep(self.clock, wait)
                 continue
-            alert = self.queue.take(time.monotonic())
+            alert = self.queue.take(self.clock.monotonic())
             if alert is not None:
                 await self._speak(alert)
 
@@ -110,7 +118,7 @@ class SpeakService:
 
     def status(self) -> dict[str, object]:
         return {
-            "uptime_s": round(time.monotonic() - self._started, 3),
+            "uptime_s": self.uptime_s,
             "sound_card": self.speaker.has_card,
             "output_dir": str(Path(self.config.output_dir)),
             "rules": len(self.rules.rules),

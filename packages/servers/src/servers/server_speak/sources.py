@@ -1,6 +1,6 @@
 """Where quotes come from: restream's /ws (a WebSocket client) or the bus's pub/sub channels.
 Thin adapters: each decodes messages with the bus's one decoder and hands the Quotes to
-`on_quote`; reconnecting is the shared policy (`lib_common.core.reconnect.Reconnect`).
+`on_quote`; reconnecting is the shared loop and policy (`lib_common.core.reconnect_loop`).
 
 - `RestreamSource`: subscribes to the rules' symbols on restream's /ws; control frames
   (`subscribed`, `pong`) and anything not a quote are skipped.
@@ -24,6 +24,7 @@ from websockets.asyncio.client import connect as ws_connect
 from lib_common.core.backoff import Backoff
 from lib_common.core.quote import Quote
 from lib_common.core.reconnect import Reconnect
+from lib_common.core.reconnect_loop import reconnect_loop
 from lib_common.errors import BusMessageError
 from lib_common.redis_bus.format import decode_quote
 from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
@@ -31,6 +32,9 @@ from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
 log = logging.getLogger(__name__)
 
 OnQuote = Callable[[Quote], None]
+
+# What ends a link to restream: the network, a timeout, the WebSocket protocol.
+WS_ERRORS = (OSError, TimeoutError, websockets.WebSocketException)
 
 
 class Session(Protocol):
@@ -97,23 +101,15 @@ class RestreamSource(Source):
 
     async def run(self) -> None:
         """Subscribe to the symbols and hand every quote on, reconnecting, until cancelled."""
-        link = self.link
-        try:
-            while True:
-                link.connecting()
-                error: BaseException | str
-                try:
-                    async with self._connect(self.url) as ws:
-                        link.connected()
-                        await ws.send(json.dumps({"op": "subscribe", "symbols": self.symbols}))
-                        async for message in ws:
-                            self.take(message)
-                    error = "connection closed"
-                except (OSError, TimeoutError, websockets.WebSocketException) as exc:
-                    error = exc
-                await self._sleep(link.failed(error))
-        finally:
-            link.stopped()
+        await reconnect_loop(self.link, self._session, errors=WS_ERRORS, sleep=self._sleep)
+
+    async def _session(self) -> str:
+        async with self._connect(self.url) as ws:
+            self.link.connected()
+            await ws.send(json.dumps({"op": "subscribe", "symbols": self.symbols}))
+            async for message in ws:
+                self.take(message)
+        return "connection closed"
 
 
 class RedisSource(Source):
@@ -138,10 +134,12 @@ class RedisSource(Source):
         self.subscriber.subscribe(channels)
 
     @classmethod
-    def from_url(cls, url: str, channels: Iterable[str], on_quote: OnQuote) -> RedisSource:
+    def from_url(
+        cls, url: str, channels: Iterable[str], on_quote: OnQuote, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> RedisSource:
         from lib_common.redis_bus.links import RespPubSubLink
 
-        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote)
+        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote, monotonic=monotonic)
 
     async def run(self) -> None:
         await self.subscriber.run()

@@ -16,13 +16,12 @@ No tenants (everyone is the open tenant) and no TLS; clients get the kit's defau
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from lib_common import config
 from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
-from servers.kit.config import GatewayConfig, read_listen, read_memory
+from servers.kit.config import WS_URL, GatewayConfig, read_listen, read_memory, read_url
 
 DEFAULT_PORT = 8771
 
@@ -38,9 +37,7 @@ class ProxyConfig(GatewayConfig):
 def from_section(root: Section) -> ProxyConfig:
     root.only(["listen", "upstream_url", "linger_s", "per_connection", "inactivity_timeout_s", "memory", "log_level"])
     host, port = read_listen(root, DEFAULT_PORT)
-    url = root.optional_str("upstream_url") or YAHOO_STREAMER_URL
-    if urlsplit(url).scheme not in ("ws", "wss"):
-        raise root.error("upstream_url", f"expected a ws:// or wss:// URL, found {url!r}")
+    url = read_url(root, "upstream_url", WS_URL) or YAHOO_STREAMER_URL
     d = ProxyConfig()
     return ProxyConfig(
         host=host,
