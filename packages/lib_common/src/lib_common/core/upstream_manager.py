@@ -192,6 +192,11 @@ class UpstreamConductor:
             if ts is not None:
                 self.poller.seed(symbol, ts)
 
+    @property
+    def outside_window(self) -> tuple[int, int]:
+        """Quotes dropped as dated (ahead, behind) the clock window."""
+        return self._filter.dropped_ahead, self._filter.dropped_behind
+
     def figures(self) -> dict[str, object]:
         return {
             "state": self.state.value,

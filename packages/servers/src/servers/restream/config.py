@@ -9,7 +9,9 @@
               fear_greed_url: "https://production.dataviz.cnn.io/index/fearandgreed/graphdata",
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
               poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
-              hours: "nyse" },   // "always" for round-the-clock instruments (crypto)   // or:
+              hours: "nyse",     // "always" for round-the-clock instruments (crypto)
+              max_ahead_s: 300, max_behind_s: 2592000 },  // quotes dated further from our clock
+                                                          // are dropped (counted in /metrics)  // or:
       feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node
       publish: { redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:",   // the section turns it on
                  stream_maxlen: 1000000, buffer: 100000, symbols: ["AAPL"] },  // see docs/redis.md
@@ -56,6 +58,10 @@ class FeedConfig:
     # "nyse": quiet outside NYSE hours is expected (no failover, slow polling);
     # "always": the instruments trade around the clock (crypto), so silence is a failure at any hour.
     hours: str = "nyse"
+    # A quote dated further than this ahead of the local clock, or behind it, is dropped and
+    # counted (lib_common.core.ordering.TimeWindow): one bad timestamp must not freeze a symbol.
+    max_ahead_s: float = 300.0
+    max_behind_s: float = 30 * 86_400.0
     # redis (an edge node: quotes an ingest node publishes)
     redis_url: str = DEFAULT_REDIS_URL
     prefix: str = DEFAULT_PREFIX
@@ -153,6 +159,8 @@ def _feed(section: Section) -> FeedConfig:
         http_timeout_s=section.number("http_timeout_s", _FEED.http_timeout_s, minimum=0.1),
         extra_closed=tuple(extra_closed),
         hours=hours,
+        max_ahead_s=section.number("max_ahead_s", _FEED.max_ahead_s, minimum=1.0),
+        max_behind_s=section.number("max_behind_s", _FEED.max_behind_s, minimum=1.0),
         redis_url=read_redis_url(section, "redis_url") or _FEED.redis_url,
         prefix=section.optional_str("prefix") or _FEED.prefix,
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from lib_common.clock import Clock
 from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalendar
+from lib_common.core.ordering import TimeWindow
 from lib_common.core.quote import Quote
 from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
@@ -89,12 +90,14 @@ class YahooFeed:
             return ChartPoller(self.http, quotes, clock=clock, base_url=chart_url, interval_s=config.poll_interval_s)
 
         calendar = MarketCalendar((*KNOWN_CLOSURES, *config.extra_closed))
+        window = TimeWindow(ahead_s=config.max_ahead_s, behind_s=config.max_behind_s)
         self.fear_greed = FearGreedPoller(
             self.http,
             sink,
             clock=clock,
             calendar=calendar,
             url=config.fear_greed_url or fear_greed_url_for(config.upstream_url),
+            window=window,
         )
         self._fear_greed_task = Background(self.fear_greed.run, name="fear-greed")
         self.manager = UpstreamManager(
@@ -106,6 +109,7 @@ class YahooFeed:
             policy=UpstreamPolicy(inactivity_s=config.inactivity_timeout_s, failover_after_s=config.failover_after_s),
             poll_interval_open_s=config.poll_interval_s,
             on_transition=on_transition,
+            window=window,
         )
 
     def subscribe(self, symbols: list[str]) -> None:
@@ -128,6 +132,11 @@ class YahooFeed:
     @property
     def state(self) -> str:
         return self.manager.state.value
+
+    def outside_window(self) -> dict[str, int]:
+        """Quotes dropped as dated outside the clock window, by side (stream, polling and Fear & Greed)."""
+        (ahead, behind), (fg_ahead, fg_behind) = self.manager.conductor.outside_window, self.fear_greed.outside_window
+        return {"ahead": ahead + fg_ahead, "behind": behind + fg_behind}
 
     def figures(self) -> dict[str, object]:
         stream = self.manager.stream

@@ -22,7 +22,7 @@ from lib_common.redis_bus.publisher import Publisher
 from servers.kit.config import Tenant
 from servers.kit.process import Defer, FanoutServer
 from servers.restream.config import PublishConfig, RestreamConfig
-from servers.restream.feeds import build_feed
+from servers.restream.feeds import YahooFeed, build_feed
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,13 @@ class Gateway(FanoutServer[RestreamConfig]):
             self._expose_publisher(out, self.publisher)
         if isinstance(self.feed, RedisFeed):
             self._expose_redis_feed(out, self.feed)
+        if isinstance(self.feed, YahooFeed):
+            out.counters(
+                "restream_quotes_outside_clock_window_total",
+                "Upstream quotes dropped as dated too far ahead of or behind the local clock (feed.max_ahead_s, "
+                "feed.max_behind_s).",
+                (({"side": side}, n) for side, n in self.feed.outside_window().items()),
+            )
 
     @staticmethod
     def _expose_publisher(out: Exposition, p: Publisher) -> None:

@@ -63,6 +63,11 @@ class FearGreedPoller:
 
     # What the registry asks
 
+    @property
+    def outside_window(self) -> tuple[int, int]:
+        """Readings dropped as dated (ahead, behind) the clock window."""
+        return self._filter.dropped_ahead, self._filter.dropped_behind
+
     def subscribe(self, symbols: Iterable[str]) -> None:
         if FEAR_GREED_SYMBOL in symbols and not self._subscribed:
             self._subscribed = True
