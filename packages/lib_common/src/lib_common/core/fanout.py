@@ -34,12 +34,15 @@ class Fanout:
         clock: Clock,
         *,
         linger_s: float,
+        max_lingering: int = 1000,
         budget_bytes: int,
         stall_timeout_s: float,
         defer: Callable[[Callable[[], None]], object] = loop_defer,
     ) -> None:
         self.clock = clock
-        self.registry: Registry[ClientSession] = Registry(upstream, clock, linger_s=linger_s)
+        self.registry: Registry[ClientSession] = Registry(
+            upstream, clock, linger_s=linger_s, max_lingering=max_lingering
+        )
         self.guard: MemoryGuard[ClientSession] = MemoryGuard(budget_bytes)
         self.dispatcher = Dispatcher(self.registry, self.guard, clock, defer=defer, stall_timeout_s=stall_timeout_s)
         self._sweep_timer: Timer | None = None
@@ -80,6 +83,7 @@ class Fanout:
             "symbols": {
                 "active": len(self.registry.active),
                 "lingering": len(self.registry.lingering),
+                "lingering_released_early": self.registry.lingering_evicted,
                 "list": self.registry.active,
             },
             "frames": {"in": d.frames_in, "out": d.frames_out, "conflated": d.conflated, "evicted_clients": d.evicted},
@@ -102,6 +106,12 @@ class Fanout:
             f"{prefix}_symbols_lingering",
             "Symbols waiting out the linger before upstream unsubscribe.",
             len(self.registry.lingering),
+        )
+        out.counter(
+            f"{prefix}_symbols_lingering_released_total",
+            "Lingering symbols released upstream before their linger ran out: to make room within a client's "
+            "symbol limit (what it left lingering counts) or within registry.max_lingering.",
+            self.registry.lingering_evicted,
         )
         out.counter(f"{prefix}_frames_in_total", "Frames received from upstream.", d.frames_in)
         out.counter(f"{prefix}_frames_out_total", "Frames written to clients.", d.frames_out)

@@ -76,7 +76,10 @@ class SyntheticFeed(BackgroundTask):
         self._active.update(s for s in symbols if self.accepts(s))
 
     def unsubscribe(self, symbols: Iterable[str]) -> None:
-        self._active.difference_update(symbols)
+        for symbol in symbols:
+            self._active.discard(symbol)
+            if self._fixed is None:  # a made-up symbol's walk is memory for nothing (issue 13 #3);
+                self._walks.pop(symbol, None)  # a fixed set's walks are few and go on where they were
 
     def tick(self) -> list[Quote]:
         """One quote for every active symbol, in subscription order."""

@@ -5,7 +5,7 @@
     tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, <grants>: ["*"] } ],
     memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
               high_water_bytes: 65536, sndbuf_bytes: 65536 },
-    registry: { linger_s: 30 },
+    registry: { linger_s: 30, max_lingering: 1000 },
     limits: { max_<noun>_per_message: 100, max_<noun>_per_client: 500,
               max_message_bytes: 65536, messages_per_second: 20, burst: 40 },
 
@@ -26,6 +26,7 @@ from lib_common.config import Section
 from lib_common.flags import read_log_level
 
 DEFAULT_LINGER_S = 30.0
+DEFAULT_MAX_LINGERING = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +175,13 @@ def read_memory(section: Section, keys: Iterable[str] = MEMORY_KEYS) -> MemoryCo
     )
 
 
-def read_linger(section: Section) -> float:
-    """The `registry: {linger_s}` section."""
-    section.only(["linger_s"])
-    return section.number("linger_s", DEFAULT_LINGER_S, minimum=0.0)
+def read_registry(section: Section) -> dict[str, Any]:
+    """The `registry: {linger_s, max_lingering}` section, as GatewayConfig keyword arguments."""
+    section.only(["linger_s", "max_lingering"])
+    return {
+        "linger_s": section.number("linger_s", DEFAULT_LINGER_S, minimum=0.0),
+        "max_lingering": section.integer("max_lingering", DEFAULT_MAX_LINGERING, minimum=0),
+    }
 
 
 def read_limits(section: Section, noun: str) -> ClientLimits:
@@ -205,6 +209,9 @@ class GatewayConfig:
     tenants: tuple[Tenant, ...] = ()
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     linger_s: float = DEFAULT_LINGER_S
+    # Symbols nobody holds any more kept subscribed upstream for their linger, at the most (the
+    # oldest go first past it): bounds the upstream work a churning client can leave behind.
+    max_lingering: int = DEFAULT_MAX_LINGERING
     limits: ClientLimits = field(default_factory=ClientLimits)
     log_level: str = "info"
 
@@ -231,7 +238,7 @@ def read_gateway(
         "tls_key": tls_key,
         "tenants": read_tenants(root, noun, normalise),
         "memory": read_memory(root.section("memory")),
-        "linger_s": read_linger(root.section("registry")),
+        **read_registry(root.section("registry")),
         "limits": read_limits(root.section("limits"), noun),
         "log_level": read_log_level(root),
     }

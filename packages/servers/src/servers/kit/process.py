@@ -40,6 +40,7 @@ class FanoutServer(Generic[C]):
             upstream,
             self.clock,
             linger_s=config.linger_s,
+            max_lingering=config.max_lingering,
             budget_bytes=config.memory.budget_bytes,
             stall_timeout_s=config.memory.stall_timeout_s,
             defer=defer or loop_defer,

@@ -108,7 +108,7 @@ class Bridge(FanoutServer[BridgeConfig]):
                 if key not in held:
                     wanted.append(key)
                 accepted.append(name)
-        added = self.registry.subscribe(session, wanted)
+        added = self.registry.subscribe(session, wanted, limit=limit)
         if accepted:
             self.dispatcher.send(session, Frame.control({"type": op + "d", kind: accepted}))
             self.fanout.snapshot(session, added)

@@ -121,7 +121,7 @@ class Gateway(FanoutServer[RestreamConfig]):
             else:
                 new += symbol not in held
                 wanted.append(symbol)
-        added = self.registry.subscribe(session, wanted)
+        added = self.registry.subscribe(session, wanted, limit=limit)
         return added, refused
 
     # Figures
