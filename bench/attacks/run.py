@@ -228,54 +228,47 @@ async def measure(healthy: Healthy, seconds: float, sample: Callable[[], None]) 
     return (healthy.quotes - start_n) / (time.perf_counter() - start_t)
 
 
-async def run(args: argparse.Namespace) -> list[Phase]:
-    port = free_port()
-    log = Path(args.log)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "servers.restream", "--port", str(port), "--rate", str(RATE)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            await asyncio.sleep(0.05)
-        healthy = Healthy(f"ws://127.0.0.1:{port}/ws")
-        reader = asyncio.create_task(healthy.run())
-        await asyncio.sleep(2.0)  # connected, subscribed, warmed up
-        phases = []
-        for name in args.attacks:
-            phase = Phase(name)
-            peak = [0]
+def log_size(path: str) -> int:
+    """Bytes the server has written to its log (stdout and stderr go to one file)."""
+    return os.path.getsize(path)
 
-            def sample(peak: list[int] = peak) -> None:
-                peak[0] = max(peak[0], rss_kb(proc.pid))
 
-            phase.quiet_rate = await measure(healthy, args.seconds, sample)
-            phase.rss_before_kb = rss_kb(proc.pid)
-            log_before = log.stat().st_size
-            stop = asyncio.Event()
-            attack = asyncio.create_task(ATTACKS[name](port, stop))
-            peak[0] = 0
-            phase.attack_rate = await measure(healthy, args.seconds, sample)
-            stop.set()
-            phase.left = await asyncio.wait_for(attack, 30)
-            phase.rss_after_kb = rss_kb(proc.pid)
-            phase.rss_peak_kb = peak[0]
-            phase.log_bytes = log.stat().st_size - log_before
-            phases.append(phase)
-            print(report_line(phase), flush=True)
-            await asyncio.sleep(args.seconds / 2)  # let the server settle before the next quiet window
-        if healthy.closed:
-            print(f"healthy client was cut off: {healthy.closed}")
-        reader.cancel()
-        return phases
-    finally:
-        proc.terminate()
-        proc.wait(10)
+async def run(args: argparse.Namespace, proc: subprocess.Popen[bytes], port: int) -> list[Phase]:
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        await asyncio.sleep(0.05)
+    healthy = Healthy(f"ws://127.0.0.1:{port}/ws")
+    reader = asyncio.create_task(healthy.run())
+    await asyncio.sleep(2.0)  # connected, subscribed, warmed up
+    phases = []
+    for name in args.attacks:
+        phase = Phase(name)
+        peak = [0]
+
+        def sample(peak: list[int] = peak) -> None:
+            peak[0] = max(peak[0], rss_kb(proc.pid))
+
+        phase.quiet_rate = await measure(healthy, args.seconds, sample)
+        phase.rss_before_kb = rss_kb(proc.pid)
+        log_before = log_size(args.log)
+        stop = asyncio.Event()
+        attack = asyncio.create_task(ATTACKS[name](port, stop))
+        peak[0] = 0
+        phase.attack_rate = await measure(healthy, args.seconds, sample)
+        stop.set()
+        phase.left = await asyncio.wait_for(attack, 30)
+        phase.rss_after_kb = rss_kb(proc.pid)
+        phase.rss_peak_kb = peak[0]
+        phase.log_bytes = log_size(args.log) - log_before
+        phases.append(phase)
+        print(report_line(phase), flush=True)
+        await asyncio.sleep(args.seconds / 2)  # let the server settle before the next quiet window
+    if healthy.closed:
+        print(f"healthy client was cut off: {healthy.closed}")
+    reader.cancel()
+    return phases
 
 
 def report_line(p: Phase) -> str:
@@ -298,7 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print("| attack | healthy quotes/s before | during | ratio | RSS growth MB | RSS peak MB | log bytes | left |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
-    phases = asyncio.run(run(args))
+    port = free_port()
+    with open(args.log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "servers.restream", "--port", str(port), "--rate", str(RATE)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        phases = asyncio.run(run(args, proc, port))
+    finally:
+        proc.terminate()
+        proc.wait(10)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps([p.__dict__ for p in phases], indent=2) + "\n")
     return 0
