@@ -176,7 +176,9 @@ async def test_linger_resubscribe_causes_no_upstream_unsubscribe(start_restream:
     server = start_restream({"registry": {"linger_s": 30}})
     async with connect(server.url("/ws", ws=True)) as ws:
         await subscribe(ws, "AAPL")
-    await until(lambda: server.status()["symbols"] == {"active": 0, "lingering": 1, "list": []})
+    await until(
+        lambda: server.status()["symbols"] == {"active": 0, "lingering": 1, "lingering_released_early": 0, "list": []}
+    )
     async with connect(server.url("/ws", ws=True)) as ws:
         await subscribe(ws, "AAPL")
         await recv_until(ws, "quote")
@@ -190,7 +192,7 @@ async def test_linger_expiry_unsubscribes_upstream(start_restream: StartRestream
         await subscribe(ws, "AAPL")
         assert upstream_of(server)["unsubscribes"] == 0
     await until(lambda: upstream_of(server)["unsubscribes"] == 1)
-    assert server.status()["symbols"] == {"active": 0, "lingering": 0, "list": []}
+    assert server.status()["symbols"] == {"active": 0, "lingering": 0, "lingering_released_early": 0, "list": []}
 
 
 async def test_sigterm_closes_clients_with_1001(start_restream: StartRestream) -> None:

@@ -110,7 +110,7 @@ async def test_resubscribe_within_linger_costs_no_upstream_churn(start_proxy: St
             await asyncio.wait_for(client.recv(), 5)
             await client.send(json.dumps({"unsubscribe": ["AAPL"]}))
     await until(lambda: proxy.status()["clients"] == {"connected": 0, "by_tenant": {"anonymous": 0}})
-    assert proxy.status()["symbols"] == {"active": 0, "lingering": 1, "list": []}
+    assert proxy.status()["symbols"] == {"active": 0, "lingering": 1, "lingering_released_early": 0, "list": []}
     assert proxy.status()["upstream_subscriptions"] == {"subscribes": 1, "unsubscribes": 0}
     assert dummy_subscriptions(dummy) == {"AAPL": 1}
 
