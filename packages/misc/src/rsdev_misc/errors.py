@@ -9,7 +9,7 @@ RsdevError (lib_common.errors)
 AudioError (lib_common.audio)   sound neither played nor written: audio_test exits 1; a
                                 monitor's alert logs it and goes on
 
-A failed probe raises nothing: psycopg.Error, RedisError, OSError and TimeoutError become an
+A failed probe raises nothing: psycopg.Error, BusError, OSError and TimeoutError become an
 unhealthy CheckResult (exit 1 with --once, 503 on /health).
 """
 
