@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from lib_common.core.quote import Quote
+from lib_common.core.upstream_manager import Transition
 from lib_common.errors import BusMessageError
 from lib_common.redis_bus.format import DEFAULT_PREFIX, decode_quote, quote_channel
 from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
@@ -26,20 +27,43 @@ class RedisFeed:
         *,
         prefix: str = DEFAULT_PREFIX,
         source: str = "",
+        on_transition: Callable[[Transition], None] | None = None,
+        now_us: Callable[[], int] | None = None,
     ) -> None:
         self._sink = sink
         self.prefix = prefix
         self.source = source  # where from, for /status (a redacted URL)
         self._channel_prefix = quote_channel(prefix, "")
-        self.subscriber = Subscriber(connect, self._on_messages, name="redis feed")
+        self.subscriber = Subscriber(
+            connect,
+            self._on_messages,
+            name="redis feed",
+            on_transition=on_transition,
+            now_us=now_us,
+        )
         self.quotes = 0
         self.malformed: Counter[str] = Counter()
 
     @classmethod
-    def from_url(cls, sink: Callable[[list[Quote]], None], url: str, prefix: str = DEFAULT_PREFIX) -> RedisFeed:
+    def from_url(
+        cls,
+        sink: Callable[[list[Quote]], None],
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        *,
+        on_transition: Callable[[Transition], None] | None = None,
+        now_us: Callable[[], int] | None = None,
+    ) -> RedisFeed:
         from lib_common.redis_bus.links import RespPubSubLink, redacted
 
-        return cls(sink, lambda: RespPubSubLink.connect(url), prefix=prefix, source=redacted(url))
+        return cls(
+            sink,
+            lambda: RespPubSubLink.connect(url),
+            prefix=prefix,
+            source=redacted(url),
+            on_transition=on_transition,
+            now_us=now_us,
+        )
 
     # UpstreamControl, as the registry drives it
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
 from lib_common.core.backoff import Backoff
-from lib_common.core.reconnect import LinkState, Reconnect
+from lib_common.core.reconnect import LinkState, Outage, Reconnect
 from lib_common.core.reconnect_loop import reconnect_loop
 from lib_common.core.tasks import BackgroundTask
 from lib_common.errors import BusReplyError, BusUnavailable
@@ -52,10 +52,13 @@ class Reconnecting(Generic[L]):
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        on_outage: Callable[[str, Outage | None], None] | None = None,
     ) -> None:
         self._connect = connect
         self.name = name
-        self.link = Reconnect(name, monotonic=monotonic, backoff=backoff or redis_backoff(), logger=log)
+        self.link = Reconnect(
+            name, monotonic=monotonic, backoff=backoff or redis_backoff(), logger=log, on_outage=on_outage
+        )
         self._sleep = sleep
         self._task = BackgroundTask(self.run, name=name)
 

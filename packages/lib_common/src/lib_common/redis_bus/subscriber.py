@@ -11,6 +11,11 @@ Messages are handed on in batches: everything that one read of the socket comple
 that keeps up sees batches of one or a few; a node that fell behind sees large ones, which the
 dispatcher can conflate for clients that are themselves behind (`Dispatcher.publish_frames`),
 so falling behind costs less work per message instead of more.
+
+`on_transition` hears each outage as an upstream Transition (streaming -> reconnecting when
+Redis goes away, reconnecting -> streaming when it is connected again; every subscription is sent again at
+once), so
+an edge tells its clients as restream tells them about Yahoo (issue 12 #3).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lib_common.core.backoff import Backoff
+from lib_common.core.reconnect import Outage
+from lib_common.core.upstream_manager import Transition
+from lib_common.core.upstream_policy import UpstreamState
 from lib_common.redis_bus.reconnecting import LINK_ERRORS, LinkState, Reconnecting
 
 SubscriberState = LinkState
@@ -73,13 +81,37 @@ class Subscriber(Reconnecting[PubSubLink]):
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         name: str = "redis subscriber",
         monotonic: Callable[[], float] = time.monotonic,
+        on_transition: Callable[[Transition], None] | None = None,
+        now_us: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(connect, name=name, backoff=backoff, sleep=sleep, monotonic=monotonic)
+        super().__init__(
+            connect,
+            name=name,
+            backoff=backoff,
+            sleep=sleep,
+            monotonic=monotonic,
+            on_outage=None if on_transition is None else self._outage,
+        )
+        self._on_transition = on_transition
+        self._now_us = now_us or (lambda: time.time_ns() // 1000)
         self._on_messages = on_messages
         self.channels: set[str] = set()
         self.patterns: set[str] = set()
         self._changed = asyncio.Event()
         self.messages = 0
+
+    def _outage(self, _name: str, outage: Outage | None) -> None:
+        """The Reconnect policy's outage start (None) or end, as an upstream Transition."""
+        assert self._on_transition is not None
+        if outage is None:
+            source = UpstreamState.STREAMING if self.link.connects else UpstreamState.IDLE
+            transition = Transition(
+                self._now_us(), source, UpstreamState.RECONNECTING, f"redis: {self.link.last_error}"
+            )
+        else:
+            reason = f"redis back after {outage.duration_s:.1f} s down"
+            transition = Transition(self._now_us(), UpstreamState.RECONNECTING, UpstreamState.STREAMING, reason)
+        self._on_transition(transition)
 
     # What the registry wants (synchronous)
 

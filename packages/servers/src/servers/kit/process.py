@@ -9,12 +9,16 @@ its own figures (`describe` for /status, `expose` for /metrics). No HTTP here.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.fanout import Fanout, loop_defer
+from lib_common.core.frame import Frame
 from lib_common.core.registry import UpstreamControl
+from lib_common.core.upstream_manager import Transition
+from lib_common.core.upstream_policy import UpstreamState
 from lib_common.metrics import Exposition
 from servers.kit.config import GatewayConfig
 from servers.kit.session import Admission
@@ -49,6 +53,7 @@ class FanoutServer(Generic[C]):
         self.guard = self.fanout.guard
         self.dispatcher = self.fanout.dispatcher
         self.admission = Admission()
+        self.upstream_transitions: Counter[str] = Counter()
         self.serving = False
         self._started_at: float | None = None
 
@@ -70,6 +75,20 @@ class FanoutServer(Generic[C]):
 
     async def close(self) -> None:
         """Stop where frames come from."""
+
+    def announce(self, transition: Transition) -> None:
+        """Tell every client that the upstream changed state (a status frame), and count it."""
+        self.upstream_transitions[transition.target.value] += 1
+        frame = Frame.control(
+            {
+                "type": "status",
+                "upstream": transition.target.value,
+                "previous": transition.source.value,
+                "reason": transition.reason,
+                "ts": transition.at_us,
+            }
+        )
+        self.dispatcher.broadcast(frame)
 
     @property
     def uptime_s(self) -> float:
@@ -105,3 +124,11 @@ class FanoutServer(Generic[C]):
 
     def expose(self, out: Exposition) -> None:
         """The server's own metrics, after the shared ones."""
+
+    def expose_transitions(self, out: Exposition) -> None:
+        """Upstream state changes by the state entered (servers that `announce` them)."""
+        out.counters(
+            f"{self.name}_upstream_transitions_total",
+            "Upstream state changes, by the state entered.",
+            (({"state": state.value}, self.upstream_transitions[state.value]) for state in UpstreamState),
+        )

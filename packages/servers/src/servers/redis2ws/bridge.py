@@ -55,7 +55,11 @@ class Bridge(FanoutServer[BridgeConfig]):
         super().__init__(config, self, clock=clock, defer=defer)
         self.redis = redacted(config.redis_url)
         self.subscriber = Subscriber(
-            connect or (lambda: RespPubSubLink.connect(config.redis_url)), self._relay, name="redis2ws"
+            connect or (lambda: RespPubSubLink.connect(config.redis_url)),
+            self._relay,
+            name="redis2ws",
+            on_transition=self.announce,
+            now_us=self.clock.now_us,
         )
 
     async def open(self) -> None:
@@ -131,6 +135,7 @@ class Bridge(FanoutServer[BridgeConfig]):
 
     def expose(self, out: Exposition) -> None:
         sub = self.subscriber
+        self.expose_transitions(out)
         out.gauge(
             "redis2ws_redis_connected",
             "1 while the Redis pub/sub connection is up.",

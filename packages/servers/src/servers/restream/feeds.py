@@ -173,5 +173,7 @@ def build_feed(
     if config.kind == "yahoo":
         return YahooFeed(config, sink, clock, on_transition)
     if config.kind == "redis":
-        return RedisFeed.from_url(sink, config.redis_url, config.prefix)
+        return RedisFeed.from_url(
+            sink, config.redis_url, config.prefix, on_transition=on_transition, now_us=clock.now_us
+        )
     return SyntheticFeed(sink, clock=clock, rate=config.rate, symbols=config.symbols)

@@ -8,13 +8,10 @@ feed's figures to /health, /status and /metrics. No HTTP here.
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 from lib_common.clock import Clock
-from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
-from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.metrics import Exposition
@@ -42,7 +39,7 @@ class Gateway(FanoutServer[RestreamConfig]):
 
     def __init__(self, config: RestreamConfig, clock: Clock | None = None, defer: Defer | None = None) -> None:
         super().__init__(config, self, clock=clock, defer=defer)
-        self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
+        self.feed = build_feed(config.feed, self._ingest, self.clock, self.announce)
         # A synthetic feed given its symbols serves only those; every other feed takes any symbol.
         fixed = config.feed.symbols if config.feed.kind == "synthetic" else None
         self.served = None if fixed is None else frozenset(fixed)
@@ -50,7 +47,6 @@ class Gateway(FanoutServer[RestreamConfig]):
         self.publisher = build_publisher(config.publish) if config.publish.enabled else None
         # Quoted (and published) with or without local clients; never released upstream.
         self.pinned = frozenset(config.pinned_symbols)
-        self.upstream_transitions: Counter[str] = Counter()
 
     # Lifecycle
 
@@ -71,20 +67,6 @@ class Gateway(FanoutServer[RestreamConfig]):
         frames = self.dispatcher.publish(quotes)
         if self.publisher is not None:
             self.publisher.offer(frames)
-
-    def _upstream_changed(self, transition: Transition) -> None:
-        """Tell every client when the upstream changes state (streaming, polling, ...)."""
-        self.upstream_transitions[transition.target.value] += 1
-        frame = Frame.control(
-            {
-                "type": "status",
-                "upstream": transition.target.value,
-                "previous": transition.source.value,
-                "reason": transition.reason,
-                "ts": transition.at_us,
-            }
-        )
-        self.dispatcher.broadcast(frame)
 
     @property
     def state(self) -> str:
@@ -163,11 +145,7 @@ class Gateway(FanoutServer[RestreamConfig]):
             "1 for the state the upstream is in, 0 for the others.",
             (({"state": name}, int(name == self.state)) for name in UPSTREAM_STATES),
         )
-        out.counters(
-            "restream_upstream_transitions_total",
-            "Upstream state changes, by the state entered.",
-            (({"state": name}, self.upstream_transitions[name]) for name in UPSTREAM_STATES),
-        )
+        self.expose_transitions(out)
         out.histogram(
             "restream_dispatch_latency_seconds",
             "From receipt (ts_library_in) to dispatch (ts_library_out).",
