@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,18 +40,6 @@ def test_secret_names() -> None:
 def test_escape_controls_keeps_text_on_one_line() -> None:
     assert escape_controls("a\nb\rc\x1b[2J\x00\x85\u2028\td") == "a\\nb\\rc\\x1b[2J\\x00\\x85\\u2028\td"
     assert escape_controls("plain é") == "plain é"
-
-
-@pytest.fixture
-def root_logger() -> Iterator[logging.Logger]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield root
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
 
 
 def test_human_and_json_lines_are_redacted_and_unforgeable(tmp_path: Path, root_logger: logging.Logger) -> None:

@@ -4,8 +4,7 @@ forging log lines, foreign origins and hosts refused, the figures behind their t
 
 from __future__ import annotations
 
-import base64
-import os
+import contextlib
 import re
 import socket
 import time
@@ -17,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.servers.conftest import Launcher, ServerProcess, StartRestream, StartServerDummy
+from tests.servers.conftest import Launcher, StartRestream, StartServerDummy, raw_upgrade
 
 GOOD, GUESS, GUESS2, FIGURES, FIGURES_GUESS = "GoodTok3n-x1", "Gue55-x2", "Gue55-hdr-x3", "F1gures-x4", "F1gGue55-x5"
 NESTED = b"[" * 60_000 + b"]" * 60_000  # nested 60k deep: a RecursionError for json.loads
@@ -52,19 +51,8 @@ async def origin_status(url: str, origin: str | None) -> int:
 def upgrade_status(port: int, path: str, host: str) -> int:
     """The status a WebSocket upgrade of `path` with this Host header gets (raw: clients set
     their own Host)."""
-    key = base64.b64encode(os.urandom(16)).decode()
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(
-            (
-                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        head = b""
-        while b"\r\n" not in head:
-            more = sock.recv(1024)
-            assert more, head
-            head += more
+        head = raw_upgrade(sock, path, host)
     return int(head.split()[1])
 
 
@@ -85,10 +73,8 @@ def raw_post(port: int, path: str, head: str, body_chunks: Iterator[bytes]) -> t
         answer = b""
         deadline = time.monotonic() + 30
         for chunk in body_chunks:
-            try:
+            with contextlib.suppress(BlockingIOError):
                 answer += sock.recv(4096)
-            except BlockingIOError:
-                pass
             if b"\r\n" in answer or time.monotonic() > deadline:
                 break
             try:
