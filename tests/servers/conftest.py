@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -29,6 +30,25 @@ def run_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=30, check=False
     )
+
+
+def raw_upgrade(sock: socket.socket, path: str, host: str) -> bytes:
+    """Send a WebSocket upgrade of `path` with this Host header on a connected socket (no client
+    library: they set Host themselves and read on); the response head, up to its blank line."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        more = sock.recv(1)
+        if not more:
+            break
+        head += more
+    return head
 
 
 def free_port() -> int:

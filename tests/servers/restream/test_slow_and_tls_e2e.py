@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import socket
 import ssl
 from pathlib import Path
@@ -16,7 +14,7 @@ import trustme
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
-from tests.servers.conftest import RestreamProcess, StartRestream
+from tests.servers.conftest import RestreamProcess, StartRestream, raw_upgrade
 from tests.servers.restream.test_protocol_e2e import recv_until, subscribe
 
 pytestmark = pytest.mark.asyncio
@@ -29,17 +27,7 @@ def stalled_client(server: RestreamProcess, symbols: list[str]) -> socket.socket
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101")
+    assert raw_upgrade(sock, "/ws", f"127.0.0.1:{server.port}").startswith(b"HTTP/1.1 101")
     payload = json.dumps({"op": "subscribe", "symbols": symbols}).encode()
     sock.sendall(Frame(Opcode.TEXT, payload).serialize(mask=True))
     return sock

@@ -132,7 +132,8 @@ def test_post_speak(start_speak: Launcher, tmp_path: Path) -> None:
     assert httpx.post(url, json={"text": "network down", "event": "outage_start"}).json() == {"result": "queued"}
     bad = httpx.post(url, json={"text": "", "priority": "high"})
     assert bad.status_code == 400 and "text" in bad.json()["error"]
-    assert httpx.post(url, content=b"not json").status_code == 400
+    assert httpx.post(url, content=b"not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert httpx.post(url, content=b'{"text": "x"}').status_code == 415  # no JSON content type
     assert httpx.post(url, json={"text": "x", "priority": "urgent"}).status_code == 400
     files = wait_written(speak, 2)
     assert all(rms(f) > 0.01 for f in files)

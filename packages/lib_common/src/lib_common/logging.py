@@ -11,6 +11,12 @@
 - with `notify`, a hook that hands chosen records (CRITICAL, and the events in `notify_events`,
   e.g. outage start and end) to a callback, such as `speak_notifier(url)` for server_speak.
 
+Every line, human or JSON, begins with its ISO 8601 time and UTC offset, and passes through
+lib_common.log_text: secrets (tokens, passwords in DSNs and URLs, fields named like one) are
+redacted, and a human line's text has its control characters escaped, so text from outside
+cannot forge a line. uvicorn's own loggers propagate here (the servers run uvicorn without its
+logging config), so its lines are formatted and redacted the same way.
+
 Existing `logging.getLogger(__name__)` calls flow through it unchanged. A record gets its
 `event` and `fields` from `extra={"event": ..., "fields": {...}}`, or from `log_event(...)`.
 The rotation and retention policy (`DailyRotation`) is plain code with the time passed in.
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lib_common.core.market_hours import NEW_YORK
+from lib_common.log_text import MASK, is_secret_name, redact, safe_text
 
 __all__ = [
     "DEFAULT_NOTIFY_EVENTS",
@@ -54,7 +61,14 @@ DEFAULT_NOTIFY_EVENTS = frozenset({"outage_start", "outage_end"})
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
-_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "event", "fields"}
+# uvicorn's records carry `color_message`, the message again with terminal colours.
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "event",
+    "fields",
+    "color_message",
+}
 
 
 def _wall_us() -> int:
@@ -67,7 +81,8 @@ def log_event(logger: logging.Logger, level: int, event: str, message: str, **fi
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, object]:
-    """`extra={"fields": {...}}` plus any other extra attributes the caller set."""
+    """`extra={"fields": {...}}` plus any other extra attributes the caller set; a field named
+    like a secret is masked, a string field redacted."""
     fields: dict[str, object] = {}
     given = getattr(record, "fields", None)
     if isinstance(given, Mapping):
@@ -75,7 +90,23 @@ def record_fields(record: logging.LogRecord) -> dict[str, object]:
     for key, value in record.__dict__.items():
         if key not in _STANDARD_ATTRS and not key.startswith("_"):
             fields.setdefault(key, value)
-    return fields
+    return {key: _field_value(key, value) for key, value in fields.items()}
+
+
+def _field_value(key: str, value: object) -> object:
+    if is_secret_name(key):
+        return MASK
+    return redact(value) if isinstance(value, str) else value
+
+
+def record_message(record: logging.LogRecord) -> str:
+    """The record's message, redacted."""
+    return redact(record.getMessage())
+
+
+def record_exception(record: logging.LogRecord, formatter: logging.Formatter) -> str | None:
+    """The record's traceback, redacted (its lines kept), or None."""
+    return redact(formatter.formatException(record.exc_info)) if record.exc_info else None
 
 
 def record_dict(record: logging.LogRecord, service: str) -> dict[str, Any]:
@@ -85,12 +116,17 @@ def record_dict(record: logging.LogRecord, service: str) -> dict[str, Any]:
         "service": service,
         "event": getattr(record, "event", None) or "log",
         "logger": record.name,
-        "message": record.getMessage(),
+        "message": record_message(record),
         "fields": record_fields(record),
     }
-    if record.exc_info:
-        body["exception"] = logging.Formatter().formatException(record.exc_info)
+    exception = record_exception(record, logging.Formatter())
+    if exception is not None:
+        body["exception"] = exception
     return body
+
+
+# What json.dumps leaves raw but str.splitlines and some viewers take as a line break.
+_JSON_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -101,7 +137,8 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(record_dict(record, self.service), default=str, ensure_ascii=False)
+        text = json.dumps(record_dict(record, self.service), default=str, ensure_ascii=False)
+        return text.translate(_JSON_LINE_BREAKS)
 
 
 _COLOURS = {
@@ -115,7 +152,8 @@ _RESET = "\x1b[0m"
 
 
 class HumanFormatter(logging.Formatter):
-    """`HH:MM:SS.mmm LEVEL service [event] logger: message k=v`, coloured by level when asked."""
+    """`YYYY-MM-DDTHH:MM:SS.mmm+HH:MM LEVEL service logger: [event] message k=v` (local time
+    with its offset), coloured by level when asked; message and fields redacted and on one line."""
 
     def __init__(self, service: str, *, colour: bool) -> None:
         super().__init__()
@@ -123,7 +161,7 @@ class HumanFormatter(logging.Formatter):
         self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
+        stamp = datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
         level = f"{record.levelname:<8}"
         if self.colour:
             level = f"{_COLOURS.get(record.levelname, '')}{level}{_RESET}"
@@ -132,10 +170,10 @@ class HumanFormatter(logging.Formatter):
         if event:
             head += f" [{event}]"
         fields = " ".join(f"{k}={v}" for k, v in record_fields(record).items())
-        line = f"{head} {record.getMessage()}" + (f" {fields}" if fields else "")
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        text = safe_text(record.getMessage() + (f" {fields}" if fields else ""))
+        line = f"{head} {text}"
+        exception = record_exception(record, self)
+        return line if exception is None else f"{line}\n{exception}"
 
 
 class DailyRotation:

@@ -2,6 +2,7 @@
 
     listen: { host: "127.0.0.1", port: 8765 },
     tls: { cert: "server.pem", key: "server.key" },       // relative to the config file
+    http: { allowed_hosts: [], allowed_origins: [], figures_token: "…" },  // kit.http_policy
     tenants: [ { name: "desk", token: "…", priority: 10, max_connections: 50, <grants>: ["*"] } ],
     memory: { budget_bytes: 67108864, client_queue: 1024, stall_timeout_s: 10,
               high_water_bytes: 65536, sndbuf_bytes: 65536 },
@@ -24,6 +25,8 @@ from urllib.parse import urlsplit
 
 from lib_common.config import Section
 from lib_common.flags import read_log_level
+from servers.kit import tls as tls_files
+from servers.kit.http_policy import HttpPolicy, read_http
 
 DEFAULT_LINGER_S = 30.0
 DEFAULT_MAX_LINGERING = 1000
@@ -153,14 +156,22 @@ def read_url(section: Section, key: str, kind: UrlKind) -> str | None:
 
 
 def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
-    """The `tls: {cert, key}` section: both or neither, relative to the config file."""
+    """The `tls: {cert, key}` section: both or neither, relative to the config file, and a pair
+    that can serve TLS (servers.kit.tls: a problem is reported at the file's key)."""
     tls = root.section("tls")
     tls.only(["cert", "key"])
     cert, key = tls.optional_str("cert"), tls.optional_str("key")
     if (cert is None) != (key is None):
         tls.problem(None, "give both cert and key for TLS, or neither")
         return None, None
-    return (base_dir / cert if cert else None), (base_dir / key if key else None)
+    if not cert or not key:
+        return None, None
+    cert_path, key_path = base_dir / cert, base_dir / key
+    problem = tls_files.problem(cert_path, key_path)
+    if problem is not None:
+        tls.problem(problem.which, problem.message)
+        return None, None
+    return cert_path, key_path
 
 
 def read_memory(section: Section, keys: Iterable[str] = MEMORY_KEYS) -> MemoryConfig:
@@ -214,9 +225,10 @@ class GatewayConfig:
     max_lingering: int = DEFAULT_MAX_LINGERING
     limits: ClientLimits = field(default_factory=ClientLimits)
     log_level: str = "info"
+    http: HttpPolicy = field(default_factory=HttpPolicy)
 
 
-GATEWAY_KEYS = ("listen", "tls", "tenants", "memory", "registry", "limits", "log_level")
+GATEWAY_KEYS = ("listen", "tls", "http", "tenants", "memory", "registry", "limits", "log_level")
 
 
 def read_gateway(
@@ -241,4 +253,5 @@ def read_gateway(
         **read_registry(root.section("registry")),
         "limits": read_limits(root.section("limits"), noun),
         "log_level": read_log_level(root),
+        "http": read_http(root.section("http"), host),
     }

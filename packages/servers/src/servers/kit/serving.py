@@ -85,6 +85,7 @@ def serve(
         ws=ws,
         ws_per_message_deflate=False,
         log_level=log_level,
+        log_config=None,  # uvicorn's loggers propagate to lib_common.logging's: one format, redacted
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,

@@ -30,4 +30,6 @@ def create_app(config: BridgeConfig) -> Starlette:
     async def ws_endpoint(websocket: WebSocket) -> None:
         await serve_client(websocket, bridge, handle)
 
-    return kit.create_app(bridge, WebSocketRoute("/ws", ws_endpoint), health=bridge.health)
+    return kit.create_app(
+        bridge, WebSocketRoute("/ws", ws_endpoint), health=bridge.health, http=config.http, tls_cert=config.tls_cert
+    )

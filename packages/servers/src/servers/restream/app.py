@@ -11,6 +11,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from servers.kit import app as kit
+from servers.kit.http_guard import figures_view
 from servers.kit.session import serve_client
 from servers.restream.config import RestreamConfig
 from servers.restream.endpoint import handle
@@ -30,4 +31,12 @@ def create_app(config: RestreamConfig) -> Starlette:
 
     # Serving is healthy whatever the upstream does (idle with no subscribers, polling...);
     # the body says what the upstream is doing.
-    return kit.create_app(gateway, Route("/", dashboard), WebSocketRoute("/ws", ws_endpoint), health=gateway.health)
+    # The dashboard shows /status: it asks for the figures token when /status does.
+    return kit.create_app(
+        gateway,
+        Route("/", figures_view(config.http, dashboard)),
+        WebSocketRoute("/ws", ws_endpoint),
+        health=gateway.health,
+        http=config.http,
+        tls_cert=config.tls_cert,
+    )

@@ -1,6 +1,7 @@
 """server_dummy's ASGI application: the streamer on `/`, Yahoo's and CNN's HTTP endpoints, and the fault API.
 
-HTTP faults (`http_error`, `http_429`) touch only the endpoints a poller reads (chart and
+`POST /fault` takes a JSON body (Content-Type application/json, at most 16 KiB: servers.kit.
+json_body). HTTP faults (`http_error`, `http_429`) touch only the endpoints a poller reads (chart and
 graphdata); /health, /status and /fault always answer, so a test can undo what it did.
 """
 
@@ -13,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from lib_common import untrusted_json
 from lib_common.clock import Clock, LoopClock
 from servers.kit.app import create_app as kit_create_app
 from servers.kit.background import Background
+from servers.kit.json_body import BodyRefused, read_json
 from servers.server_dummy import chart, fear_greed
 from servers.server_dummy.book import PriceBook
 from servers.server_dummy.config import DummyConfig
@@ -25,6 +26,7 @@ from servers.server_dummy.faults import FaultRequest, FaultRequestError, Faults,
 from servers.server_dummy.hub import Hub
 
 SUPPORTED_INTERVALS = ("1m",)
+MAX_FAULT_BODY = 16 * 1024
 
 
 def _browser_like(request: Request) -> bool:
@@ -60,11 +62,9 @@ def create_app(config: DummyConfig, clock: Clock | None = None) -> Starlette:
         if request.method == "GET":
             return JSONResponse(faults.describe())
         try:
-            body = untrusted_json.loads(await request.body())
-        except untrusted_json.BadJSON:
-            return JSONResponse({"error": 'expected a JSON body like {"mode": "stall"}'}, status_code=400)
-        try:
-            parsed = FaultRequest.parse(body)
+            parsed = FaultRequest.parse(await read_json(request, max_bytes=MAX_FAULT_BODY))
+        except BodyRefused as exc:
+            return exc.response()
         except FaultRequestError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(hub.set_fault(parsed))
@@ -115,6 +115,7 @@ def create_app(config: DummyConfig, clock: Clock | None = None) -> Starlette:
         Route("/index/fearandgreed/graphdata/{date}", graphdata),
         health=health,
         metrics=False,
+        http=config.http,
     )
     app.state.hub = hub
     return app

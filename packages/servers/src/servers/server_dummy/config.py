@@ -2,6 +2,7 @@
 
 {
   listen: { host: "127.0.0.1", port: 8770 },
+  http: { allowed_hosts: [], allowed_origins: [], figures_token: "…" },  // servers.kit.http_policy
   rate: 1,                          // pricing frames per second per subscribed symbol
   max_symbols: 100,                 // per connection; Yahoo silently serves only the first 100
   unknown_symbols: ["DELISTED"],    // answered like delisted tickers: no frames, chart 404
@@ -12,11 +13,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lib_common import config
 from lib_common.config import Section
 from lib_common.flags import read_log_level
+from servers.kit.config import read_listen
+from servers.kit.http_policy import HttpPolicy, read_http
 
 DEFAULT_PORT = 8770
 
@@ -30,20 +33,21 @@ class DummyConfig:
     unknown_symbols: frozenset[str] = frozenset()
     seed: int = 0
     log_level: str = "info"
+    http: HttpPolicy = field(default_factory=HttpPolicy)
 
 
 def from_section(root: Section) -> DummyConfig:
-    root.only(["listen", "rate", "max_symbols", "unknown_symbols", "seed", "log_level"])
-    listen = root.section("listen")
-    listen.only(["host", "port"])
+    root.only(["listen", "http", "rate", "max_symbols", "unknown_symbols", "seed", "log_level"])
+    host, port = read_listen(root, DEFAULT_PORT)
     return DummyConfig(
-        host=listen.optional_str("host") or "127.0.0.1",
-        port=listen.integer("port", DEFAULT_PORT, minimum=0, maximum=65535),
+        host=host,
+        port=port,
         rate=root.number("rate", 1.0, minimum=0.001, maximum=10_000),
         max_symbols=root.integer("max_symbols", 100, minimum=1),
         unknown_symbols=frozenset(s.strip().upper() for s in root.optional_str_list("unknown_symbols") or ()),
         seed=root.integer("seed", 0),
         log_level=read_log_level(root),
+        http=read_http(root.section("http"), host),
     )
 
 

@@ -2,6 +2,7 @@
 
 {
   listen: { host: "127.0.0.1", port: 8774 },
+  http: { allowed_hosts: [], allowed_origins: [], figures_token: "…" },  // servers.kit.http_policy
   sources: {
     restream_url: "ws://127.0.0.1:8765/ws",   // quotes from restream's /ws (optional)
     redis_url: "redis://127.0.0.1:6379/0",    // or from Redis pub/sub rsdev:quote:{SYMBOL} (optional)
@@ -23,7 +24,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +33,7 @@ from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
 from servers.kit.config import WS_URL, read_listen, read_url
+from servers.kit.http_policy import HttpPolicy, read_http
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
 
 DEFAULT_PORT = 8774
@@ -54,6 +56,7 @@ class SpeakConfig:
     output_dir: Path = DEFAULT_OUTPUT_DIR
     speech_timeout_s: float = 15.0
     log_level: str = "info"
+    http: HttpPolicy = field(default_factory=HttpPolicy)
 
     def rule_symbols(self) -> list[str]:
         return sorted({rule.symbol for rule in self.rules})
@@ -101,7 +104,7 @@ def read_rule(section: Section) -> Rule | frozenset[str] | None:
 
 
 def from_section(root: Section) -> SpeakConfig:
-    root.only(["listen", "sources", "rules", "queue", "output_dir", "speech_timeout_s", "log_level"])
+    root.only(["listen", "http", "sources", "rules", "queue", "output_dir", "speech_timeout_s", "log_level"])
     host, port = read_listen(root, DEFAULT_PORT)
     sources = root.section("sources")
     sources.only(["restream_url", "redis_url", "channel_prefix"])
@@ -134,6 +137,7 @@ def from_section(root: Section) -> SpeakConfig:
         output_dir=Path(root.optional_str("output_dir") or d.output_dir),
         speech_timeout_s=root.number("speech_timeout_s", d.speech_timeout_s, minimum=0.1),
         log_level=read_log_level(root),
+        http=read_http(root.section("http"), host),
     )
 
 

@@ -25,4 +25,4 @@ def create_app(config: ProxyConfig) -> Starlette:
             on_binary=lambda session: handle(proxy, session, None),
         )
 
-    return kit.create_app(proxy, WebSocketRoute("/", yahoo_endpoint), health=proxy.health)
+    return kit.create_app(proxy, WebSocketRoute("/", yahoo_endpoint), health=proxy.health, http=config.http)

@@ -2,6 +2,7 @@
 
 {
   listen: { host: "127.0.0.1", port: 8771 },
+  http: { allowed_hosts: [], allowed_origins: [], figures_token: "…" },  // servers.kit.http_policy
   upstream_url: "wss://streamer.finance.yahoo.com/?version=2",
   linger_s: 30,              // keep an abandoned symbol subscribed upstream this long
   per_connection: 100,       // symbols per upstream connection (Yahoo's limit)
@@ -22,6 +23,7 @@ from lib_common.config import Section
 from lib_common.flags import read_log_level
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.config import WS_URL, GatewayConfig, read_listen, read_memory, read_url
+from servers.kit.http_policy import read_http
 
 DEFAULT_PORT = 8771
 
@@ -35,7 +37,9 @@ class ProxyConfig(GatewayConfig):
 
 
 def from_section(root: Section) -> ProxyConfig:
-    root.only(["listen", "upstream_url", "linger_s", "per_connection", "inactivity_timeout_s", "memory", "log_level"])
+    root.only(
+        ["listen", "http", "upstream_url", "linger_s", "per_connection", "inactivity_timeout_s", "memory", "log_level"]
+    )
     host, port = read_listen(root, DEFAULT_PORT)
     url = read_url(root, "upstream_url", WS_URL) or YAHOO_STREAMER_URL
     d = ProxyConfig()
@@ -48,6 +52,7 @@ def from_section(root: Section) -> ProxyConfig:
         inactivity_timeout_s=root.number("inactivity_timeout_s", d.inactivity_timeout_s, minimum=0.1),
         memory=read_memory(root.section("memory"), ["budget_bytes", "client_queue", "stall_timeout_s"]),
         log_level=read_log_level(root),
+        http=read_http(root.section("http"), host),
     )
 
 
