@@ -180,3 +180,14 @@ def test_speak_notifier_posts_to_server_speak() -> None:
     assert bodies == [
         {"path": "/speak", "text": "monitor_net: network down", "priority": "high", "event": "outage_start"}
     ]
+
+
+@pytest.mark.parametrize(("level", "httpx_level"), [("info", logging.WARNING), ("debug", logging.NOTSET)])
+def test_per_request_library_lines_show_only_at_debug(
+    root_logger: logging.Logger, level: str, httpx_level: int
+) -> None:
+    out = io.StringIO()
+    setup_logging(service="svc", level=level, stream=out)
+    assert logging.getLogger("httpx").level == httpx_level
+    logging.getLogger("httpx").info('HTTP Request: GET https://query2.finance.yahoo.com/v8 "HTTP/1.1 200 OK"')
+    assert ("HTTP Request" in out.getvalue()) is (level == "debug")

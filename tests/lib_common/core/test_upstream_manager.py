@@ -4,6 +4,7 @@ states follow health and market hours."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -216,3 +217,20 @@ async def test_stop_while_polling_ends_the_polling_task() -> None:
         await asyncio.sleep(0)
         assert poller(m).running == 1
     assert poller(m).running == 0 and m.state is UpstreamState.IDLE
+
+
+@pytest.mark.asyncio
+async def test_a_clean_start_warns_of_nothing_and_leaving_the_stream_warns(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="lib_common.core.upstream_manager")
+    async with started() as (m, _, _, _):
+        m.subscribe(["AAPL"])  # idle -> reconnecting: the stream is not up yet at a start
+        stream(m).health = receiving()
+        m.evaluate()  # -> streaming
+        stream(m).health = receiving(silence_s=11)
+        m.evaluate()  # -> polling: that one is news worth a warning
+    moves = [(r.levelno, r.getMessage().split(" (")[0]) for r in caplog.records if "upstream:" in r.getMessage()]
+    assert moves[:3] == [
+        (logging.INFO, "upstream: idle -> reconnecting"),
+        (logging.INFO, "upstream: reconnecting -> streaming"),
+        (logging.WARNING, "upstream: streaming -> polling"),
+    ]

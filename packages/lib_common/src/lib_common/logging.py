@@ -320,6 +320,7 @@ def speak_notifier(url: str, *, timeout_s: float = 2.0) -> Notifier:
 
 
 _INSTALLED = "_rsdev_installed"
+QUIET_LIBRARIES = ("httpx", "httpcore")  # per-request lines: shown at DEBUG only
 
 
 def setup_logging(
@@ -353,6 +354,11 @@ def setup_logging(
         setattr(handler, _INSTALLED, True)
         root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    # httpx logs every request at INFO (a poll of 500 symbols: ~100 lines a second): their lines
+    # are for debugging, so they show only when the service logs at DEBUG.
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(quiet)
     return root
 
 

@@ -168,7 +168,11 @@ class UpstreamConductor:
         transition = Transition(self._clock.now_us(), source, target, reason)
         self.history = [*self.history[-49:], transition]
         self.transitions[f"{source.value}->{target.value}"] += 1
-        log.warning("upstream: %s -> %s (%s)", source.value, target.value, reason)
+        # Starting, recovering and stopping are news; leaving the stream is a warning.
+        calm = source is UpstreamState.IDLE or target in (UpstreamState.STREAMING, UpstreamState.IDLE)
+        log.log(
+            logging.INFO if calm else logging.WARNING, "upstream: %s -> %s (%s)", source.value, target.value, reason
+        )
         if self._on_transition is not None:
             self._on_transition(transition)
 
