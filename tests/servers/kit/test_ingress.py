@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 from servers.kit.connections import ConnectionGate
 from servers.kit.egress import GatewayProtocol
 from servers.kit.ingress import OVERRIDDEN, RELIED_ON, GatedH11Protocol
+from tests.servers.kit.live import uvicorn_port
 
 made: list[GatedH11Protocol] = []
 
@@ -45,16 +46,8 @@ async def server() -> AsyncIterator[tuple[int, ConnectionGate]]:
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, http=Recording.configured(gate), ws=GatewayProtocol, lifespan="off"
     )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not served.started:
-                await asyncio.sleep(0.01)
-        yield served.servers[0].sockets[0].getsockname()[1], gate
-    finally:
-        served.should_exit = True
-        await task
+    async with uvicorn_port(config) as port:
+        yield port, gate
 
 
 async def until_closed(reader: asyncio.StreamReader, timeout: float = 3.0) -> bytes:

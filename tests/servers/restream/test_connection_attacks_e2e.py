@@ -188,21 +188,18 @@ async def test_connections_past_the_per_address_and_total_caps_are_refused_befor
 ) -> None:
     server = start_restream({"limits": {"max_connections_per_ip": 3, "max_connections_total": 5}}, *FEED)
     held: list[socket.socket] = []
+    # (address, connections upgraded, then the status of the next): another address has its
+    # own share, up to the total
+    steps = [("127.0.0.1", 3, b"429"), ("127.0.0.2", 2, b"503")]
     try:
-        for _ in range(3):
-            sock, head = upgrade_from(server, "127.0.0.1")
-            held.append(sock)
-            assert head.startswith(b"HTTP/1.1 101")
-        sock, head = upgrade_from(server, "127.0.0.1")
-        sock.close()
-        assert head.startswith(b"HTTP/1.1 429"), head
-        for _ in range(2):  # another address may have its own, up to the total
-            sock, head = upgrade_from(server, "127.0.0.2")
-            held.append(sock)
-            assert head.startswith(b"HTTP/1.1 101")
-        sock, head = upgrade_from(server, "127.0.0.3")
-        sock.close()
-        assert head.startswith(b"HTTP/1.1 503"), head
+        for source, admitted, refused in steps:
+            for _ in range(admitted):
+                sock, head = upgrade_from(server, source)
+                held.append(sock)
+                assert head.startswith(b"HTTP/1.1 101")
+            sock, head = upgrade_from(server, source)
+            sock.close()
+            assert head.startswith(b"HTTP/1.1 " + refused), head
     finally:
         for sock in held:
             sock.close()
