@@ -26,8 +26,9 @@ CLIENT_CPU = 1
 
 BENCH_TOKEN = "fanout-bench"
 # The bench runs restream as a deployment would, with a tenant and token (the auth check is part
-# of the connect path), with room for every client.
+# of the connect path), with room for every client: all of them come from one address.
 RESTREAM_TENANT = {"name": "bench", "token": BENCH_TOKEN, "max_connections": 100_000}
+RESTREAM_LIMITS = {"max_connections_per_ip": 100_000}
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,11 @@ class ServerSpec:
         """The server's config file for a run (JSON is JSON5), or None if it takes none."""
         if not self.has_metrics:
             return None
-        body: dict[str, object] = {"tenants": [RESTREAM_TENANT], **({"memory": memory} if memory else {})}
+        body: dict[str, object] = {
+            "tenants": [RESTREAM_TENANT],
+            "limits": RESTREAM_LIMITS,
+            **({"memory": memory} if memory else {}),
+        }
         path.write_text(json.dumps(body, indent=2) + "\n")
         return path
 

@@ -135,7 +135,7 @@ def aux_cpu(args: argparse.Namespace) -> int | None:
 
 def config(logs: Path, name: str, body: Json) -> str:
     path = logs / f"{name}.json5"
-    path.write_text(json.dumps({"tenants": [procs.RESTREAM_TENANT], **body}, indent=2))
+    path.write_text(json.dumps({"tenants": [procs.RESTREAM_TENANT], "limits": procs.RESTREAM_LIMITS, **body}, indent=2))
     return str(path)
 
 

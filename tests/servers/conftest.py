@@ -68,6 +68,7 @@ class ServerProcess:
         scheme: str = "http",
         verify: object = True,
         module: str = "servers.restream",
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.name = module.rpartition(".")[2]
         self.port = port
@@ -81,6 +82,7 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
+                preexec_fn=preexec_fn,  # e.g. a lower RLIMIT_NOFILE (POSIX)
             )
         self._wait_healthy()
 

@@ -15,6 +15,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.asyncio.client import connect
 
 from servers.kit.egress import EXTENSION, OVERRIDDEN, RELIED_ON, GatewayProtocol
+from tests.servers.kit.live import uvicorn_port
 
 
 @pytest_asyncio.fixture
@@ -31,19 +32,9 @@ async def live_protocol() -> AsyncIterator[GatewayProtocol]:
             pass
 
     config = uvicorn.Config(app, host="127.0.0.1", port=0, ws=GatewayProtocol, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
+    async with uvicorn_port(config) as port, connect(f"ws://127.0.0.1:{port}/"):
         async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}/"):
-            async with asyncio.timeout(10):
-                yield await made
-    finally:
-        server.should_exit = True
-        await task
+            yield await made
 
 
 @pytest.mark.asyncio

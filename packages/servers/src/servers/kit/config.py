@@ -8,7 +8,9 @@
               high_water_bytes: 65536, sndbuf_bytes: 65536 },
     registry: { linger_s: 30, max_lingering: 1000 },
     limits: { max_<noun>_per_message: 100, max_<noun>_per_client: 500,
-              max_message_bytes: 65536, messages_per_second: 20, burst: 40 },
+              max_message_bytes: 65536, messages_per_second: 20, burst: 40,
+              handshake_timeout_s: 10, max_connections_per_ip: 256, max_connections_total: 4096,
+              fd_headroom: 64 },
 
 What a tenant is granted is named by the server: `symbols` in restream, `channels` in redis2ws.
 """
@@ -107,19 +109,29 @@ class MemoryConfig:
 @dataclass(frozen=True, slots=True)
 class ClientLimits:
     """What one client may ask of a gateway: names (symbols for restream, channels and patterns
-    for redis2ws) per message and in all, a message's size, and its message rate (token bucket).
-    In the config the first two are named for the noun: `max_symbols_per_message`,
-    `max_channels_per_client`, ..."""
+    for redis2ws) per message and in all, a message's size, and its message rate (token bucket,
+    pings and pongs included). In the config the first two are named for the noun:
+    `max_symbols_per_message`, `max_channels_per_client`, ...
+
+    And what connections the server holds (servers.kit.connections): a request head must come
+    within `handshake_timeout_s`; at most `max_connections_per_ip` from one address (429) and
+    `max_connections_total` in all (503), and no more than leave `fd_headroom` descriptors free
+    under the process's RLIMIT_NOFILE (503). docs/security.md says what each defends."""
 
     max_per_message: int = 100
     max_per_client: int = 500
     max_message_bytes: int = 64 * 1024
     messages_per_second: float = 20.0
     burst: int = 40
+    handshake_timeout_s: float = 10.0
+    max_connections_per_ip: int = 256
+    max_connections_total: int = 4096
+    fd_headroom: int = 64
 
 
 _MEMORY = MemoryConfig()
 _LIMITS = ClientLimits()
+CONNECTION_KEYS = ("handshake_timeout_s", "max_connections_per_ip", "max_connections_total", "fd_headroom")
 MEMORY_KEYS = ("budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes")
 
 
@@ -198,13 +210,17 @@ def read_registry(section: Section) -> dict[str, Any]:
 def read_limits(section: Section, noun: str) -> ClientLimits:
     """The `limits` section; `noun` names what clients subscribe to ("symbols", "channels")."""
     per_message, per_client = f"max_{noun}_per_message", f"max_{noun}_per_client"
-    section.only([per_message, per_client, "max_message_bytes", "messages_per_second", "burst"])
+    section.only([per_message, per_client, "max_message_bytes", "messages_per_second", "burst", *CONNECTION_KEYS])
     return ClientLimits(
         max_per_message=section.integer(per_message, _LIMITS.max_per_message, minimum=1),
         max_per_client=section.integer(per_client, _LIMITS.max_per_client, minimum=1),
         max_message_bytes=section.integer("max_message_bytes", _LIMITS.max_message_bytes, minimum=64, maximum=1 << 20),
         messages_per_second=section.number("messages_per_second", _LIMITS.messages_per_second, minimum=0.1),
         burst=section.integer("burst", _LIMITS.burst, minimum=1),
+        handshake_timeout_s=section.number("handshake_timeout_s", _LIMITS.handshake_timeout_s, minimum=0.1),
+        max_connections_per_ip=section.integer("max_connections_per_ip", _LIMITS.max_connections_per_ip, minimum=1),
+        max_connections_total=section.integer("max_connections_total", _LIMITS.max_connections_total, minimum=1),
+        fd_headroom=section.integer("fd_headroom", _LIMITS.fd_headroom, minimum=0),
     )
 
 

@@ -5,7 +5,12 @@ client per frame, which is most of the cost of fan-out. This subclass of uvicorn
 protocol hands itself to the application as the `rsdev.egress` scope extension, so the
 dispatcher can write pre-built frames straight to the transport, learn about back-pressure
 from `pause_writing` / `resume_writing`, and abort a client that stopped reading (ASGI has no
-abort). Receiving, the handshake, pings and the closing handshake stay uvicorn's.
+abort). Receiving, the handshake, pings and the closing handshake stay uvicorn's, with two
+guards: every ping or pong the client sends is offered to `on_control` (the session's token
+bucket, which closes a flood with 1008), and while the transport's writes are paused (its
+buffer above the high-water mark: the client is not reading) reading from the client is paused
+too, so the pongs uvicorn owes a client that never reads cannot grow the server's memory; the
+client's pings wait in the kernel and TCP holds the client back.
 """
 
 from __future__ import annotations
@@ -15,11 +20,14 @@ import socket
 from collections.abc import Callable
 from typing import Any, cast
 
+from uvicorn._types import ASGIReceiveEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from lib_common.core.fanout import SHUTDOWN
+from servers.kit.ingress import Lease
 
 EXTENSION = "rsdev.egress"
 
@@ -40,7 +48,17 @@ RELIED_ON: dict[str, type | tuple[type, ...]] = {
     "writable": asyncio.Event,
     "close_timer": (asyncio.TimerHandle, type(None)),
 }
-OVERRIDDEN = ("connection_made", "handle_connect", "pause_writing", "resume_writing", "shutdown")
+OVERRIDDEN = (
+    "connection_made",
+    "connection_lost",
+    "handle_connect",
+    "handle_ping",
+    "handle_pong",
+    "pause_writing",
+    "resume_writing",
+    "receive",
+    "shutdown",
+)
 
 
 class ExposedProtocol(WebSocketsSansIOProtocol):
@@ -48,6 +66,17 @@ class ExposedProtocol(WebSocketsSansIOProtocol):
     extension `extension`, and starting a closing handshake without waiting on the peer."""
 
     extension = EXTENSION
+    lease: Lease | None = None
+
+    def adopt_lease(self, lease: Lease) -> None:
+        """Hold the connection's place in the server's ConnectionGate (servers.kit.ingress
+        hands it over on the upgrade) until the socket closes."""
+        self.lease = lease
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.lease is not None:
+            self.lease.release()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -75,6 +104,7 @@ class GatewayProtocol(ExposedProtocol):
     """A uvicorn WebSocket protocol that is also the dispatcher's Egress."""
 
     on_writable: Callable[[bool], None] | None = None
+    on_control: Callable[[], bool] | None = None  # a ping or pong came in; False: it is one too many
     high_water_bytes = 64 * 1024
     sndbuf_bytes = 64 * 1024
 
@@ -94,13 +124,36 @@ class GatewayProtocol(ExposedProtocol):
 
     def pause_writing(self) -> None:
         super().pause_writing()
+        self.transport.pause_reading()
         if self.on_writable is not None:
             self.on_writable(False)
 
     def resume_writing(self) -> None:
         super().resume_writing()
+        if not self.read_paused:  # uvicorn's own pause (a message the app has not taken) stands
+            self.transport.resume_reading()
         if self.on_writable is not None:
             self.on_writable(True)
+
+    async def receive(self) -> ASGIReceiveEvent:
+        message = await super().receive()
+        # uvicorn resumes reading once the app has taken every message; not while writes are paused.
+        if not self.writable.is_set() and not self.close_sent:
+            self.transport.pause_reading()
+        return message
+
+    def handle_ping(self) -> None:
+        if self.on_control is None or self.on_control():
+            super().handle_ping()
+
+    def handle_pong(self, event: Frame) -> None:
+        if self.on_control is None or self.on_control():
+            super().handle_pong(event)
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes written to the transport and not yet taken by the kernel."""
+        return self.transport.get_write_buffer_size()
 
     def shutdown(self) -> None:
         # uvicorn would send 1012 (service restart); the contract says 1001 (going away).

@@ -21,6 +21,8 @@ from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.metrics import Exposition
 from servers.kit.config import GatewayConfig
+from servers.kit.connections import ConnectionGate
+from servers.kit.egress import GatewayProtocol
 from servers.kit.session import Admission
 
 C = TypeVar("C", bound=GatewayConfig)
@@ -54,6 +56,7 @@ class FanoutServer(Generic[C]):
         self.dispatcher = self.fanout.dispatcher
         self.admission = Admission()
         self.upstream_transitions: Counter[str] = Counter()
+        self.gate = ConnectionGate.from_limits(config.limits)  # serving puts it in front of every connection
         self.serving = False
         self._started_at: float | None = None
 
@@ -105,7 +108,12 @@ class FanoutServer(Generic[C]):
     def status(self) -> dict[str, object]:
         core = self.fanout.status()
         core["clients"] = {"connected": len(self.dispatcher.sessions), "by_tenant": dict(self.admission.connections)}
+        core["connections"] = {**self.gate.status(), "buffered_bytes": self.buffered_bytes()}
         return {"uptime_s": self.uptime_s, **self.describe(core)}
+
+    def buffered_bytes(self) -> int:
+        """What the clients' transports hold: frames past the dispatcher, pongs, close frames."""
+        return sum(s.egress.buffered_bytes for s in self.dispatcher.sessions if isinstance(s.egress, GatewayProtocol))
 
     def describe(self, core: dict[str, object]) -> dict[str, object]:
         """/status from the shared figures (`core`, which a server may regroup) and its own."""
@@ -118,6 +126,12 @@ class FanoutServer(Generic[C]):
             f"{self.name}_tenant_clients",
             "Connected clients per tenant.",
             (({"tenant": name}, n) for name, n in sorted(self.admission.connections.items())),
+        )
+        self.gate.expose(out, self.name)
+        out.gauge(
+            f"{self.name}_transport_buffered_bytes",
+            "Bytes written to clients' transports and not yet taken by the kernel (beside the guard's).",
+            self.buffered_bytes(),
         )
         self.expose(out)
         return out.render()

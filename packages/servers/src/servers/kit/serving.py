@@ -1,14 +1,19 @@
 """Running an rsdev server: the command-line pieces every server shares (flag types, the
 common flags, logging, loading a config or exiting 2) and uvicorn to a clean exit, with the
-direct-write WebSocket protocol for a fan-out gateway."""
+direct-write WebSocket protocol for a fan-out gateway, every connection through a
+ConnectionGate (servers.kit.ingress), and a warning when a server without authentication
+listens beyond loopback."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
+import ipaddress
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -17,11 +22,15 @@ import uvicorn
 
 from lib_common.flags import LOG_LEVELS, load_or_exit
 from lib_common.logging import Notifier, setup_logging
-from servers.kit.config import WS_URL, url_problem
+from servers.kit.config import WS_URL, ClientLimits, url_problem
+from servers.kit.connections import ConnectionGate, fd_room
 from servers.kit.egress import GatewayProtocol
+from servers.kit.ingress import GatedH11Protocol, on_loop_exception
 
 if TYPE_CHECKING:
     from servers.kit.config import GatewayConfig
+
+log = logging.getLogger(__name__)
 
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
 
@@ -39,7 +48,16 @@ def ws_url(text: str) -> str:
 class CleanExitServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process dies by the
     signal; a shutdown that completed is a success, and exits 0 (what supervisord and scripts
-    expect of a clean stop)."""
+    expect of a clean stop). Accept failures for lack of descriptors are logged through `gate`
+    (one line, then a summary now and then) instead of asyncio's traceback for each."""
+
+    def __init__(self, config: uvicorn.Config, gate: ConnectionGate) -> None:
+        super().__init__(config)
+        self.gate = gate
+
+    async def serve(self, sockets: Sequence[Any] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(functools.partial(on_loop_exception, self.gate))
+        await super().serve(sockets)  # type: ignore[arg-type]
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -74,14 +92,24 @@ def serve(
     port: int,
     ws: type[asyncio.Protocol] | str,
     log_level: str,
+    gate: ConnectionGate | None = None,
+    authenticated: bool = False,
     **options: object,
 ) -> None:
     """Run an ASGI app under uvicorn until SIGTERM/SIGINT; WebSocket compression off (frames
-    are built once and written as they are)."""
+    are built once and written as they are); every connection through `gate` (default: one
+    on the default limits), its descriptor room measured now; a warning first when the server
+    is not `authenticated` and `host` is not loopback."""
+    warning = exposure_warning(host, port, authenticated=authenticated)
+    if warning is not None:
+        log.warning("%s", warning)
+    gate = gate or ConnectionGate.from_limits(ClientLimits())
+    gate.fd_room = fd_room(gate.fd_headroom)
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
+        http=GatedH11Protocol.configured(gate),
         ws=ws,
         ws_per_message_deflate=False,
         log_level=log_level,
@@ -91,7 +119,29 @@ def serve(
         timeout_graceful_shutdown=5,
         **options,  # type: ignore[arg-type]
     )
-    CleanExitServer(config).run()
+    CleanExitServer(config, gate).run()
+
+
+def exposure_warning(host: str, port: int, *, authenticated: bool) -> str | None:
+    """What to warn of when a server listens on `host`: nothing on loopback or with
+    authentication; otherwise that anyone who can reach the port may connect."""
+    if authenticated or is_loopback(host):
+        return None
+    return (
+        f"listening on {host}:{port}, reachable beyond this machine, with no authentication: anyone "
+        "who can reach the port may connect; configure tenants (tokens) or listen on 127.0.0.1 "
+        "(docs/security.md)"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """`host` is a loopback address or `localhost` (other names may resolve anywhere)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def server_parser(prog: str, description: str, *, config_help: str, default_port: int) -> argparse.ArgumentParser:
@@ -144,8 +194,24 @@ def run_server(
     config = load_or_exit(prog, load)
     configure_logging(config.log_level, service=service, log_dir=log_dir)
     create_app: Callable[[S], object] = importlib.import_module(app_module).create_app
-    serve(create_app(config), host=config.host, port=config.port, log_level=config.log_level, **options(config))
+    app = create_app(config)
+    serve(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level=config.log_level,
+        gate=_gate_of(app),
+        authenticated=bool(getattr(config, "tenants", ())),
+        **options(config),
+    )
     return 0
+
+
+def _gate_of(app: object) -> ConnectionGate | None:
+    """The ConnectionGate of the app's service (a FanoutServer has one, so that /metrics counts
+    what it refuses); None: the server takes the default limits."""
+    gate = getattr(getattr(getattr(app, "state", None), "service", None), "gate", None)
+    return gate if isinstance(gate, ConnectionGate) else None
 
 
 def gateway_options(config: GatewayConfig) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Auth and the connection limit are checked before the upgrade (401 / 429 as HTTP responses).
 After it, every server-to-client frame goes through the dispatcher to the `rsdev.egress`
 transport, so replies stay in order with the data and obey the same back-pressure. Floods
-(past the tenant's token bucket) are closed with 1008; binary frames get an error frame unless
+(past the limits' token bucket, which every message and every ping or pong spends from) are
+closed with 1008; binary frames get an error frame unless
 the server says otherwise. What a text message means is the server's `handle`.
 """
 
@@ -101,14 +102,21 @@ async def serve_client(
         dispatcher.attach(session)
         egress.on_writable = lambda writable: dispatcher.writable(session, writable)
         bucket = TokenBucket(limits.messages_per_second, limits.burst, clock.monotonic())
+
+        def spend() -> bool:
+            """One message or control frame from the client; False: a flood, now being closed."""
+            if bucket.take(clock.monotonic()):
+                return True
+            if not session.closed:
+                log.warning("closing %r: message flood", session)
+                dispatcher.close(session, *FLOOD)
+            return False
+
+        egress.on_control = spend
         try:
             while True:
                 message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                if not bucket.take(clock.monotonic()):
-                    log.warning("closing %r: message flood", session)
-                    dispatcher.close(session, *FLOOD)
+                if message["type"] == "websocket.disconnect" or not spend():
                     return
                 text = message.get("text")
                 if text is not None:
@@ -123,7 +131,7 @@ async def serve_client(
                         dispatcher, session, "bad_message", "binary frames are not part of the protocol; send JSON text"
                     )
         finally:
-            egress.on_writable = None
+            egress.on_writable = egress.on_control = None
             dispatcher.detach(session)
     finally:
         server.admission.leave(tenant)
