@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -48,15 +49,28 @@ async def test_errors_and_ended_sessions_back_off_until_the_loop_ends() -> None:
 
 
 @pytest.mark.asyncio
-async def test_an_error_outside_errors_ends_the_loop() -> None:
+async def test_an_unexpected_error_is_a_failure_like_any_other_never_a_dead_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     policy = make_policy()
+    outcomes: list[BaseException] = [
+        ValueError("a bug"),
+        ValueError("a bug"),
+        UnicodeDecodeError("utf-8", b"", 0, 1, "x"),
+    ]
 
     async def session() -> str:
-        raise ValueError("a bug")
+        raise outcomes.pop(0)
 
-    with pytest.raises(ValueError, match="a bug"):
-        await reconnect_loop(policy, session, errors=(OSError,), sleep=asyncio.sleep)
-    assert policy.errors == 0 and policy.state is LinkState.IDLE
+    async def sleep(delay: float) -> None:
+        if not outcomes:
+            raise Stop
+
+    with caplog.at_level(logging.ERROR, logger="lib_common.core.reconnect_loop"), pytest.raises(Stop):
+        await reconnect_loop(policy, session, errors=(OSError,), sleep=sleep)
+    assert policy.errors == 3 and policy.state is LinkState.IDLE
+    tracebacks = [r for r in caplog.records if r.exc_info is not None]
+    assert [type(r.exc_info[1]) for r in tracebacks if r.exc_info] == [ValueError, UnicodeDecodeError]
 
 
 @pytest.mark.asyncio

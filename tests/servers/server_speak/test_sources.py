@@ -33,8 +33,9 @@ class FakeSession:
             yield frame
 
 
-class Stop(Exception):
-    """Ends a run after the sleeps a test wants to see."""
+class Stop(BaseException):
+    """Ends a run after the sleeps a test wants to see (a BaseException: the reconnect loop goes
+    on after any Exception, as it must)."""
 
 
 @pytest.mark.asyncio

@@ -5,14 +5,20 @@ client with one link at a time runs: connect and serve, back off, again, until c
 
 `session()` connects, tells the policy `connected()` once its link is up, serves the link, and
 returns why it ended ("connection closed") or raises one of `errors`; either way the policy
-counts the failure and says how long to wait. Anything else a session raises ends the loop.
+counts the failure and says how long to wait. Anything else a session raises (a bug, or input
+nobody foresaw) is handled the same way, never a dead task: its traceback is logged the first
+time that exception type ends a session, and the loop backs off and goes on. Only cancellation
+(and other BaseExceptions: KeyboardInterrupt, SystemExit) ends it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from lib_common.core.reconnect import Reconnect
+
+log = logging.getLogger(__name__)
 
 
 async def reconnect_loop(
@@ -24,6 +30,7 @@ async def reconnect_loop(
 ) -> None:
     """Sessions one after another, with the policy's backoff between them, until cancelled;
     the policy is `stopped()` however the loop ends."""
+    unexpected: set[type[BaseException]] = set()  # traceback logged once per type
     try:
         while True:
             policy.connecting()
@@ -32,6 +39,11 @@ async def reconnect_loop(
                 error = await session()
             except errors as exc:
                 error = exc
+            except Exception as exc:
+                error = exc
+                if type(exc) not in unexpected:
+                    unexpected.add(type(exc))
+                    log.error("%s: unexpected failure, reconnecting", policy.name, exc_info=exc)
             await sleep(policy.failed(error))
     finally:
         policy.stopped()
