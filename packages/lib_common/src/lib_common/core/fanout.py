@@ -20,6 +20,7 @@ from lib_common.metrics import Exposition
 
 SWEEP_INTERVAL_S = 0.5
 SHUTDOWN = (1001, "server shutting down")
+RESTART = (1012, "service restart")  # a planned restart: a successor serves, come back at once
 
 
 def loop_defer(callback: Callable[[], None]) -> None:
@@ -50,13 +51,13 @@ class Fanout:
     def start(self) -> None:
         self._schedule_sweep()
 
-    def stop(self) -> None:
-        """Stop sweeping and close every client with 1001."""
+    def stop(self, close: tuple[int, str] = SHUTDOWN) -> None:
+        """Stop sweeping and close every client with `close` (1001; 1012 for a planned restart)."""
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
             self._sweep_timer = None
         for session in list(self.dispatcher.sessions):
-            self.dispatcher.close(session, *SHUTDOWN)
+            self.dispatcher.close(session, *close)
 
     def snapshot(self, session: ClientSession, symbols: list[str]) -> None:
         """The latest frame of each symbol, so a new subscriber is current at once."""

@@ -135,10 +135,11 @@ CONNECTION_KEYS = ("handshake_timeout_s", "max_connections_per_ip", "max_connect
 MEMORY_KEYS = ("budget_bytes", "client_queue", "stall_timeout_s", "high_water_bytes", "sndbuf_bytes")
 
 
-def read_listen(root: Section, default_port: int) -> tuple[str, int]:
-    """The `listen: {host, port}` section every server's config has."""
+def read_listen(root: Section, default_port: int, *, extra: tuple[str, ...] = ()) -> tuple[str, int]:
+    """The `listen: {host, port}` section every server's config has (`extra`: keys a server
+    reads from it besides)."""
     listen = root.section("listen")
-    listen.only(["host", "port"])
+    listen.only(["host", "port", *extra])
     return listen.optional_str("host") or "127.0.0.1", listen.integer("port", default_port, minimum=0, maximum=65535)
 
 
@@ -231,6 +232,10 @@ class GatewayConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
+    # SO_REUSEPORT on the listening socket, so that a successor can listen beside this process
+    # before it hands over (a planned restart, docs/pmdaemon.md); off by default, so a second
+    # instance started by mistake fails with "address already in use".
+    reuse_port: bool = False
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tenants: tuple[Tenant, ...] = ()
@@ -257,11 +262,12 @@ def read_gateway(
 ) -> dict[str, Any]:
     """The `GatewayConfig` fields from their sections, as keyword arguments for a server's config
     class; `noun` names the tenants' grants and the limits' keys ("symbols", "channels")."""
-    host, port = read_listen(root, default_port)
+    host, port = read_listen(root, default_port, extra=("reuse_port",))
     tls_cert, tls_key = read_tls(root, base_dir)
     return {
         "host": host,
         "port": port,
+        "reuse_port": root.section("listen").flag("reuse_port", False),
         "tls_cert": tls_cert,
         "tls_key": tls_key,
         "tenants": read_tenants(root, noun, normalise),

@@ -155,10 +155,13 @@ class GatewayProtocol(ExposedProtocol):
         """Bytes written to the transport and not yet taken by the kernel."""
         return self.transport.get_write_buffer_size()
 
+    leaving = SHUTDOWN  # set to RESTART on the class by a planned restart (kit.serving)
+
     def shutdown(self) -> None:
-        # uvicorn would send 1012 (service restart); the contract says 1001 (going away).
+        # uvicorn sends 1012 (service restart) always; the contract says 1001 (going away), and
+        # 1012 only for a planned restart, when a successor is serving.
         if self.handshake_complete and not self.close_sent and not self.disconnected:
-            self.close(*SHUTDOWN)
+            self.close(*self.leaving)
             return
         super().shutdown()
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from lib_common.clock import Clock, LoopClock
-from lib_common.core.fanout import Fanout, loop_defer
+from lib_common.core.fanout import SHUTDOWN, Fanout, loop_defer
 from lib_common.core.frame import Frame
 from lib_common.core.registry import UpstreamControl
 from lib_common.core.upstream_manager import Transition
@@ -58,6 +58,7 @@ class FanoutServer(Generic[C]):
         self.upstream_transitions: Counter[str] = Counter()
         self.gate = ConnectionGate.from_limits(config.limits)  # serving puts it in front of every connection
         self.serving = False
+        self.leaving = SHUTDOWN  # what clients are closed with at the end: RESTART for a handover
         self._started_at: float | None = None
 
     # Lifecycle
@@ -71,7 +72,7 @@ class FanoutServer(Generic[C]):
     async def stop(self) -> None:
         self.serving = False
         await self.close()
-        self.fanout.stop()
+        self.fanout.stop(self.leaving)
 
     async def open(self) -> None:
         """Start where frames come from (the feed, the Redis subscriber, the upstream)."""

@@ -12,6 +12,8 @@ import functools
 import importlib
 import ipaddress
 import logging
+import signal
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import uvicorn
 
+from lib_common.core.fanout import RESTART
 from lib_common.flags import LOG_LEVELS, load_or_exit
 from lib_common.logging import Notifier, setup_logging
 from servers.kit.config import WS_URL, ClientLimits, url_problem
@@ -49,15 +52,34 @@ class CleanExitServer(uvicorn.Server):
     """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, so the process dies by the
     signal; a shutdown that completed is a success, and exits 0 (what supervisord and scripts
     expect of a clean stop). Accept failures for lack of descriptors are logged through `gate`
-    (one line, then a summary now and then) instead of asyncio's traceback for each."""
+    (one line, then a summary now and then) instead of asyncio's traceback for each.
 
-    def __init__(self, config: uvicorn.Config, gate: ConnectionGate) -> None:
+    SIGHUP is a planned restart's handover: the same graceful shutdown, but clients are closed
+    with 1012 (service restart: a successor is serving, come back at once) instead of 1001."""
+
+    def __init__(self, config: uvicorn.Config, gate: ConnectionGate, service: object = None) -> None:
         super().__init__(config)
         self.gate = gate
+        self.service = service
 
     async def serve(self, sockets: Sequence[Any] | None = None) -> None:
-        asyncio.get_running_loop().set_exception_handler(functools.partial(on_loop_exception, self.gate))
-        await super().serve(sockets)  # type: ignore[arg-type]
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(functools.partial(on_loop_exception, self.gate))
+        loop.add_signal_handler(signal.SIGHUP, self.hand_over)
+        try:
+            await super().serve(sockets)  # type: ignore[arg-type]
+        finally:
+            loop.remove_signal_handler(signal.SIGHUP)
+
+    def hand_over(self) -> None:
+        """Leave for a successor: stop accepting, close every client with 1012, exit 0."""
+        log.info("handing over (SIGHUP): closing clients with 1012 for the successor")
+        protocol = self.config.ws
+        if isinstance(protocol, type) and issubclass(protocol, GatewayProtocol):
+            protocol.leaving = RESTART
+        if hasattr(self.service, "leaving"):
+            self.service.leaving = RESTART
+        self.should_exit = True
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -94,12 +116,15 @@ def serve(
     log_level: str,
     gate: ConnectionGate | None = None,
     authenticated: bool = False,
+    reuse_port: bool = False,
     **options: object,
 ) -> None:
     """Run an ASGI app under uvicorn until SIGTERM/SIGINT; WebSocket compression off (frames
     are built once and written as they are); every connection through `gate` (default: one
     on the default limits), its descriptor room measured now; a warning first when the server
-    is not `authenticated` and `host` is not loopback."""
+    is not `authenticated` and `host` is not loopback. With `reuse_port` the listening socket
+    takes SO_REUSEPORT, so that a successor can listen beside this process before SIGHUP
+    hands over to it."""
     warning = exposure_warning(host, port, authenticated=authenticated)
     if warning is not None:
         log.warning("%s", warning)
@@ -119,7 +144,25 @@ def serve(
         timeout_graceful_shutdown=5,
         **options,  # type: ignore[arg-type]
     )
-    CleanExitServer(config, gate).run()
+    server = CleanExitServer(config, gate, getattr(getattr(app, "state", None), "service", None))
+    server.run(sockets=[listening_socket(host, port)] if reuse_port else None)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket with SO_REUSEADDR and SO_REUSEPORT (uvicorn listens on it): a second
+    process may bind the same address while this one lives, and the kernel spreads new
+    connections between the two until one closes its socket."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def exposure_warning(host: str, port: int, *, authenticated: bool) -> str | None:
@@ -202,6 +245,7 @@ def run_server(
         log_level=config.log_level,
         gate=_gate_of(app),
         authenticated=bool(getattr(config, "tenants", ())),
+        reuse_port=bool(getattr(config, "reuse_port", False)),
         **options(config),
     )
     return 0
