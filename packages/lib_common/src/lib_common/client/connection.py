@@ -109,7 +109,8 @@ class Client:
         self._max_size = max_size
         self._ws: ClientConnection | None = None  # the keeper's current connection
         self._generation = 0  # counts connections, so the reader knows a new one
-        self._read: tuple[int, ClientConnection] | None = None  # the reader's
+        self._read: ClientConnection | None = None  # the reader's connection
+        self._read_generation = 0  # and its number
         self._frames = 0  # frames the reader has taken (the liveness check's sign of life)
         self._wake = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
@@ -185,7 +186,7 @@ class Client:
             if read is None:
                 read = self._read = await self._next_connection()
             try:
-                text = await read[1].recv()
+                text = await read.recv()
             except ConnectionClosed:
                 self._read = None  # drained: on to the next connection
                 continue
@@ -194,9 +195,8 @@ class Client:
             if frame is not None:
                 return frame
 
-    async def _next_connection(self) -> tuple[int, ClientConnection]:
+    async def _next_connection(self) -> ClientConnection:
         """The keeper's connection once there is one the reader has not read yet."""
-        last = -1 if self._read is None else self._read[0]
         while True:
             if self._fatal is not None:
                 raise self._fatal
@@ -205,8 +205,9 @@ class Client:
             if self._keeper is None:
                 raise RuntimeError("iterate inside `async with Client(...)` (or after start())")
             ws = self._ws
-            if ws is not None and self._generation != last:
-                return self._generation, ws
+            if ws is not None and self._generation != self._read_generation:
+                self._read_generation = self._generation
+                return ws
             await self._wake.wait()
 
     def _signal(self) -> None:

@@ -100,6 +100,7 @@ class ClientPolicy:
 
     def lost(self, code: int | None, reason: str = "") -> float:
         """The connection closed (`code` None: no close frame); seconds to wait before the next."""
+        code = None if code is None else int(code)  # websockets' CloseCode is an IntEnum
         self.last_close_code = code
         previous = self.state
         text = describe_close(code, reason)
