@@ -74,10 +74,13 @@ class MonotonicFilter:
                     self.dropped_behind += 1
                 return False
         last = self._last.get(symbol)
-        if last is not None and _stale(ts_upstream, price, volume, last):
+        if last is None:
+            self._last[symbol] = _Last(ts_upstream, price, volume)
+        elif _stale(ts_upstream, price, volume, last):
             self.dropped += 1
             return False
-        self._last[symbol] = _Last(ts_upstream, price, volume)
+        else:  # updated in place: no allocation per quote
+            last.ts_upstream, last.price, last.volume, last.resend = ts_upstream, price, volume, False
         return True
 
     def seed(self, symbol: str, ts_upstream: int, price: float | None = None) -> None:
