@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from lib_common.client import Client, ClientEvent, LinkState, StateChanged
 from lib_common.core.backoff import Backoff
 from tests.servers.conftest import ServerProcess, free_port, until
 from tests.servers.redis.conftest import SHARED_REDIS
+from tests.servers.redis.test_redis2ws_e2e import numsub, publish
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(90)]
 
@@ -149,22 +149,6 @@ async def test_a_frozen_server_is_noticed_by_its_silence_and_rejoined_when_it_th
     assert client.figures()["reconnects"] >= 1
 
 
-def publish(channel: str, body: dict[str, object]) -> None:
-    client = redis.Redis.from_url(SHARED_REDIS)
-    try:
-        client.publish(channel, json.dumps(body))
-    finally:
-        client.close()
-
-
-def numsub(channel: str) -> int:
-    client = redis.Redis.from_url(SHARED_REDIS)
-    try:
-        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
-    finally:
-        client.close()
-
-
 async def test_redis2ws_channels_deduplicated_and_resubscribed_after_a_kill(tmp_path: Path) -> None:
     bridge = Restartable(tmp_path, "servers.redis2ws", "--redis-url", SHARED_REDIS)
     channel = f"rsdev-test-{uuid.uuid4().hex[:10]}:quote:AAPL"
@@ -177,13 +161,13 @@ async def test_redis2ws_channels_deduplicated_and_resubscribed_after_a_kill(tmp_
             reader = Reader(client)
             await until(lambda: numsub(channel) == 1)
             for body in (q(100, 1.0), q(100, 1.0), q(99, 0.5), q(101, 1.1)):
-                publish(channel, body)
+                publish(channel, json.dumps(body))
             await until(lambda: len(reader.quotes) >= 2)
             bridge.current.stop(signal.SIGKILL)
             bridge.start()
             await until(lambda: numsub(channel) == 1 and client.state is LinkState.CONNECTED)
-            publish(channel, q(101, 1.1))  # seen already
-            publish(channel, q(102, 1.2))
+            publish(channel, json.dumps(q(101, 1.1)))  # seen already
+            publish(channel, json.dumps(q(102, 1.2)))
             await until(lambda: len(reader.quotes) >= 3)
             await reader.finish()
     finally:
