@@ -5,6 +5,7 @@ RsdevError
 │   └── ConfigErrors     several of them at once, every problem a config file has
 ├── SecretError          a key cannot be loaded or a token does not decrypt (fails closed)
 ├── ProtocolError        a client sent something the gateway cannot act on
+├── ClientRefused        lib_common.client: the server refused us for good (HTTP 401/403)
 └── BusError             Redis, the message bus between nodes, failed us
     ├── BusUnavailable   cannot reach Redis, or the connection dropped (retry with backoff)
     ├── BusReplyError    Redis answered a command with an error reply; `code` is its first word
@@ -54,6 +55,15 @@ class ProtocolError(RsdevError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ClientRefused(RsdevError):
+    """The server answered the client's handshake with a status no retry can fix (401: a wrong
+    or missing token; 403: a refused origin); raised from the client's iteration."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class BusError(RsdevError):

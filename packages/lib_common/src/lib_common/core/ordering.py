@@ -43,8 +43,8 @@ class TimeWindow:
 @dataclass(slots=True)
 class _Last:
     ts_upstream: int
-    price: float | None
-    volume: int | None = None
+    price: object  # float | None from a Quote; whatever a client's frame held
+    volume: object = None
     resend: bool = False
 
 
@@ -60,19 +60,27 @@ class MonotonicFilter:
         self.dropped_behind = 0
 
     def admit(self, quote: Quote) -> bool:
+        return self.admit_snapshot(quote.symbol, quote.ts_upstream, quote.price, quote.day_volume)
+
+    def admit_snapshot(self, symbol: str, ts_upstream: int, price: object, volume: object) -> bool:
+        """`admit` for a quote that is not a Quote (a client's decoded frame): its symbol, time,
+        price and volume are all the filter looks at."""
         if self._now_us is not None:
-            place = self.window.place(quote.ts_upstream, self._now_us())
+            place = self.window.place(ts_upstream, self._now_us())
             if place is not None:
                 if place == "ahead":
                     self.dropped_ahead += 1
                 else:
                     self.dropped_behind += 1
                 return False
-        last = self._last.get(quote.symbol)
-        if last is not None and _stale(quote, last):
+        last = self._last.get(symbol)
+        if last is None:
+            self._last[symbol] = _Last(ts_upstream, price, volume)
+        elif _stale(ts_upstream, price, volume, last):
             self.dropped += 1
             return False
-        self._last[quote.symbol] = _Last(quote.ts_upstream, quote.price, quote.day_volume)
+        else:  # updated in place: no allocation per quote
+            last.ts_upstream, last.price, last.volume, last.resend = ts_upstream, price, volume, False
         return True
 
     def seed(self, symbol: str, ts_upstream: int, price: float | None = None) -> None:
@@ -96,8 +104,8 @@ class MonotonicFilter:
         self._last.pop(symbol, None)
 
 
-def _stale(quote: Quote, last: _Last) -> bool:
+def _stale(ts_upstream: int, price: object, volume: object, last: _Last) -> bool:
     """Older than what passed, or the same snapshot again (unless it is owed once more)."""
-    if quote.ts_upstream != last.ts_upstream:
-        return quote.ts_upstream < last.ts_upstream
-    return quote.price == last.price and quote.day_volume == last.volume and not last.resend
+    if ts_upstream != last.ts_upstream:
+        return ts_upstream < last.ts_upstream
+    return price == last.price and volume == last.volume and not last.resend
