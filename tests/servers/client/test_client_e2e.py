@@ -175,3 +175,31 @@ async def test_redis2ws_channels_deduplicated_and_resubscribed_after_a_kill(tmp_
     reader.check_order("data")
     assert [m["data"]["ts_upstream"] for m in reader.quotes] == [100, 101, 102]
     assert all(m["channel"] == channel for m in reader.quotes)
+
+
+async def test_a_handover_is_one_reconnect_at_once_without_duplicates(tmp_path: Path) -> None:
+    """A planned restart (docs/restarts.md): the successor listens beside the old process
+    (`listen.reuse_port`), SIGHUP closes the old one's clients with 1012, and the client comes
+    back to the successor at once (no backoff), in order, nothing twice."""
+    config = tmp_path / "reuse.json5"
+    config.write_text(json.dumps({"listen": {"reuse_port": True}}))
+    restream = Restartable(tmp_path, "servers.restream", "--config", str(config), "--rate", "20")
+    events: list[ClientEvent] = []
+    try:
+        client = Client(restream.url(), SYMBOLS, on_event=events.append)
+        async with client:
+            reader = Reader(client)
+            await until(lambda: len(reader.quotes) >= 10)
+            old = restream.current
+            successor = restream.start()  # /health may answer from either: wait for its own start
+            await until(lambda: b"Application startup complete" in successor.log.read_bytes())
+            handed = time.monotonic()
+            old.proc.send_signal(signal.SIGHUP)
+            await until(lambda: reader.since(handed) >= 10, timeout=20)
+            await reader.finish()
+        reader.check_order()
+        backoffs = closes(events)
+        assert [e.close_code for e in backoffs][:1] == [1012] and backoffs[0].retry_in_s == 0
+        assert old.proc.wait(15) == 0 and successor.proc.poll() is None
+    finally:
+        restream.stop_all()
