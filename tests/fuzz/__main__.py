@@ -9,13 +9,19 @@
 prints one line of figures per target (inputs executed, slowest input, findings) and exits 1
 if any target had a finding; `--json FILE` writes the figures. A finding's input is written to
 OUT/TARGET/crash-* (libFuzzer's artifact); replay it with `run TARGET OUT/TARGET/crash-...`.
-Each target's corpus (seeds, then what the run found interesting) is kept in OUT/TARGET/corpus,
-so a later run with the same --out starts where the last one stopped.
+An input over 100 ms under atheris's instrumentation is kept as OUT/TARGET/slow-* and replayed
+without it once the target's run is over: a finding only if it is slow there too (the figures
+count the candidates). The slowest input is kept as OUT/TARGET/stats.json.slowest, and its
+replayed time is a figure too. Each target's corpus (seeds, then what the run found
+interesting) is kept in OUT/TARGET/corpus, so a later run with the same --out starts where the
+last one stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import importlib
 import json
 import re
@@ -25,11 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.fuzz.harness import Finding, Stats, Target, check
+from tests.fuzz.harness import Finding, Stats, Target, check, replay_s
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LEN = 65536  # larger seeds (the 60k-deep JSON) are checked whole by tests/fuzz/test_seeds.py
 INSTRUMENTED = ["lib_common", "json5format", "servers"]
+MAX_SLOW_CANDIDATES = 20
 
 
 def _write_stats(path: Path | None, stats: Stats) -> None:
@@ -65,6 +72,11 @@ def run(name: str, seconds: int, out: Path, stats_path: Path | None, replay: lis
         try:
             check(target, data, stats)
         except Finding as finding:
+            if finding.kind == "slow":  # maybe only slow under the instrumentation: run_all replays it
+                candidate = out / f"slow-{hashlib.sha256(data).hexdigest()[:16]}"
+                if len(list(out.glob("slow-*"))) < MAX_SLOW_CANDIDATES:
+                    candidate.write_bytes(data)
+                return
             stats.findings.append(str(finding))
             _write_stats(stats_path, stats)
             raise
@@ -79,12 +91,15 @@ def run(name: str, seconds: int, out: Path, stats_path: Path | None, replay: lis
 
 
 def run_all(names: list[str], seconds: int, out: Path, json_path: Path | None, module: str) -> int:
+    targets = _targets(module)
     figures: dict[str, dict[str, object]] = {}
     for name in names:
         target_out = out / name
         target_out.mkdir(parents=True, exist_ok=True)
         stats_path = target_out / "stats.json"
         stats_path.unlink(missing_ok=True)
+        for old in target_out.glob("slow-*"):
+            old.unlink()
         log = target_out / "fuzz.log"
         cmd = [sys.executable, "-m", "tests.fuzz", "run", name, "--seconds", str(seconds), "--out", str(target_out)]
         cmd += ["--stats", str(stats_path), "--module", module]
@@ -97,6 +112,17 @@ def run_all(names: list[str], seconds: int, out: Path, json_path: Path | None, m
         if done:  # libFuzzer's own count: the stats file is written once a second
             stats["executed"] = int(done[-1])
         findings = list(stats.get("findings", []))
+        target = targets[name]
+        for candidate in sorted(target_out.glob("slow-*")):  # slow under atheris: does it stay slow?
+            try:
+                check(target, candidate.read_bytes())
+            except Finding as finding:
+                findings.append(f"{finding} (replayed without instrumentation: {candidate})")
+        slowest = stats_path.with_name(stats_path.name + ".slowest")
+        if slowest.exists() and slowest.stat().st_size:
+            with contextlib.suppress(Finding):  # a slow one is reported above
+                stats["slowest_replayed_ms"] = round(replay_s(target, slowest.read_bytes()) * 1000, 3)
+        stats["slow_under_instrumentation"] = len(list(target_out.glob("slow-*")))
         if rc != 0 and not findings:
             tail = text.strip().splitlines()[-5:]
             findings.append(f"exit {rc}: " + " | ".join(tail))
@@ -105,11 +131,11 @@ def run_all(names: list[str], seconds: int, out: Path, json_path: Path | None, m
         state = "FINDING" if findings else "ok"
         print(
             f"{name:15} {state:8} {stats.get('executed', 0):>10} inputs  slowest {stats.get('slowest_ms', 0):>8} ms"
-            f"  ({stats.get('slowest_input', '')[:60]})",
+            f" (replayed {stats.get('slowest_replayed_ms', '-')} ms; {stats.get('slowest_input', '')[:60]})",
             flush=True,
         )
-        for finding in findings:
-            print(f"    {finding[:2000]}\n    log: {log}", flush=True)
+        for line in findings:
+            print(f"    {line[:2000]}\n    log: {log}", flush=True)
     if json_path is not None:
         json_path.write_text(json.dumps({"seconds_per_target": seconds, "targets": figures}, indent=2) + "\n")
     return 1 if any(f["findings"] for f in figures.values()) else 0

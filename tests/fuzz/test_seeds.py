@@ -73,18 +73,28 @@ def test_a_slow_first_run_that_is_fast_again_is_not_a_finding() -> None:
     assert len(runs) == 1 + RETRIES and stats.slowest_s < SLOW_S
 
 
-@pytest.mark.parametrize("name", ["raises", "slow"])
-def test_a_run_with_a_finding_fails_and_keeps_the_input(name: str, tmp_path: Path) -> None:
-    figures = tmp_path / "figures.json"
+def _run_planted(name: str, seconds: int, out: Path) -> tuple[dict[str, object], str]:
+    figures = out / "figures.json"
     cmd = [sys.executable, "-m", "tests.fuzz", "all", "--module", "tests.fuzz.planted", "--targets", name]
-    cmd += ["--seconds", "20", "--out", str(tmp_path), "--json", str(figures)]
+    cmd += ["--seconds", str(seconds), "--out", str(out), "--json", str(figures)]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FINDING" in result.stdout
-    found = json.loads(figures.read_text())["targets"][name]
-    assert found["findings"] and found["seconds"] < 20  # found in the seeds, not at the deadline
-    crashes = list((tmp_path / name).glob("crash-*")) + list((tmp_path / name).glob("timeout-*"))
-    assert [p.read_bytes()[:4] for p in crashes] == [b"boom" if name == "raises" else b"slow"]
+    found: dict[str, object] = json.loads(figures.read_text())["targets"][name]
+    return found, result.stdout
+
+
+def test_a_run_with_an_exception_stops_at_it_and_keeps_the_input(tmp_path: Path) -> None:
+    found, _ = _run_planted("raises", 20, tmp_path)
+    assert found["findings"] and float(str(found["seconds"])) < 20  # found in the seeds, not at the deadline
+    assert [p.read_bytes() for p in (tmp_path / "raises").glob("crash-*")] == [b"boom"]
+
+
+def test_a_slow_input_is_replayed_without_instrumentation_and_fails_the_run(tmp_path: Path) -> None:
+    found, stdout = _run_planted("slow", 3, tmp_path)
+    assert "replayed without instrumentation" in stdout
+    assert found["slow_under_instrumentation"] == 1
+    assert [p.read_bytes() for p in (tmp_path / "slow").glob("slow-*")] == [b"slow"]
 
 
 def test_a_clean_run_passes_with_figures(tmp_path: Path) -> None:
@@ -95,3 +105,4 @@ def test_a_clean_run_passes_with_figures(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     found = json.loads(figures.read_text())["targets"]["fault_body"]
     assert found["findings"] == [] and found["executed"] > 100 and 0 < found["slowest_ms"] < SLOW_S * 1000
+    assert 0 < found["slowest_replayed_ms"] < SLOW_S * 1000
