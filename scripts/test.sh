@@ -3,10 +3,12 @@
 # virtual environment holding only that distribution, its dependencies and extras, and its own
 # `test` dependency group (never the root's dev group), so a missing declaration fails its own
 # job. The lint job also checks every member's imports against its declarations
-# (scripts/check_imports.py). Exit 1 if any job fails.
+# (scripts/check_imports.py). The fuzz job runs tests/fuzz (the seeds of every fuzz target), then
+# fuzzes each target for FUZZ_SECONDS (default 30) with atheris and fails on any finding
+# (docs/security.md, "Fuzzing"). Exit 1 if any job fails.
 #
 #   bash scripts/test.sh            every job
-#   bash scripts/test.sh servers    some jobs (lint lib_common servers cli misc json5format pmdaemon e2e)
+#   bash scripts/test.sh servers    some jobs (lint lib_common servers cli misc json5format pmdaemon e2e fuzz)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +32,7 @@ UV=(python3 -m uv)
 
 # job name → distribution (for its own environment) and test folder
 declare -A DIST=([lib_common]=lib-common [servers]=servers [cli]=cli [misc]=misc [json5format]=json5format [pmdaemon]=pmdaemon)
-JOBS=("${@:-lint lib_common servers cli misc json5format pmdaemon e2e}")
+JOBS=("${@:-lint lib_common servers cli misc json5format pmdaemon e2e fuzz}")
 JOBS=(${JOBS[*]})
 
 passed=0 failed=0 failed_jobs=()
@@ -55,6 +57,16 @@ run_job() {
     e2e)
       UV_PROJECT_ENVIRONMENT=.venvs/e2e "${UV[@]}" run --all-packages --all-extras --group dev --exact pytest tests/e2e 2>&1 | tee "$log"
       rc=${PIPESTATUS[0]}
+      ;;
+    fuzz)
+      # Every member (the targets span them all) and the root's fuzz group (atheris, pytest).
+      fuzz_env=(env UV_PROJECT_ENVIRONMENT=.venvs/fuzz "${UV[@]}" run --all-packages --no-default-groups --group fuzz --exact)
+      "${fuzz_env[@]}" pytest tests/fuzz 2>&1 | tee "$log"
+      rc=${PIPESTATUS[0]}
+      if [ "$rc" -eq 0 ]; then
+        "${fuzz_env[@]}" python -m tests.fuzz all --seconds "${FUZZ_SECONDS:-30}"
+        rc=$?
+      fi
       ;;
     *)
       [ -n "${DIST[$job]:-}" ] || { echo "unknown job $job"; return 1; }

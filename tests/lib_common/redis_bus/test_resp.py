@@ -4,6 +4,9 @@ and pub/sub links against the real Redis."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 import uuid
 
 import pytest
@@ -236,3 +239,23 @@ async def test_pubsub_link_hands_out_messages_in_batches_in_order() -> None:
     finally:
         await link.close()
         await client.aclose()
+
+
+def test_an_aggregate_too_large_to_allocate_is_a_protocol_violation() -> None:
+    # Found by the fuzz target tests/fuzz (resp): a 13-byte header made hiredis allocate a list of
+    # 2**32 - 1 slots (34 GB) at once, and the MemoryError escaped the reader. The address space
+    # is capped in a child process so the allocation fails on any machine, however large.
+    script = textwrap.dedent(
+        """
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        from lib_common.redis_bus.resp import ProtocolViolation, ReplyReader
+        try:
+            ReplyReader().feed(b"*4294967295\\r\\n")
+        except ProtocolViolation as exc:
+            print("refused:", exc)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "refused: a reply declaring more elements than memory holds"

@@ -77,6 +77,10 @@ class RespReader:
             # A RESP3 map or set keyed by a map, set or array: hiredis cannot build it (and its
             # reader is spent). We never ask for RESP3, so it is no Redis reply of ours either.
             raise ProtocolViolation(f"a reply that cannot be built: {exc}") from None
+        except MemoryError:
+            # An aggregate header declaring billions of elements (`*4294967295\r\n`, 13 bytes):
+            # hiredis allocates the whole list before a single element arrives (redis/hiredis#1357).
+            raise ProtocolViolation("a reply declaring more elements than memory holds") from None
         return reply
 
 
