@@ -63,7 +63,7 @@ def test_memory_overflows_oldest_first_into_the_spool_then_drops_and_reports_onc
     with caplog.at_level(logging.WARNING):
         assert queue.drops_report() == (4, queue.dropped_bytes)
         assert queue.drops_report() is None
-    assert "4 frames (%d bytes) dropped" % queue.dropped_bytes in caplog.text
+    assert f"4 frames ({queue.dropped_bytes} bytes) dropped" in caplog.text
 
 
 def test_a_batch_stays_in_memory_until_acknowledged_and_overflow_meanwhile_keeps_order() -> None:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.errors import BusReplyError, BusUnavailable
-from lib_common.redis_bus.connection import RespConnection
 from lib_common.redis_bus.buffer import Outgoing
+from lib_common.redis_bus.connection import RespConnection
 from lib_common.redis_bus.links import RespPublishLink, RespPubSubLink
 from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, ReplyError, ReplyReader, RespReader, command
 from lib_common.redis_bus.stream import entries_of, parse_entries
@@ -189,7 +189,9 @@ async def test_publish_link_publishes_and_appends_to_the_stream() -> None:
             {b"symbol": b"AAPL", b"frame": frame.payload, b"quote_id": b"e:%d" % i} for i in range(2)
         ]
         # What the durable consumers make of them: the publisher's layout, quote ids kept.
-        parsed, empty = parse_entries([[raw_id, [v for kv in fields.items() for v in kv]] for raw_id, fields in entries])
+        parsed, empty = parse_entries(
+            [[raw_id, [v for kv in fields.items() for v in kv]] for raw_id, fields in entries]
+        )
         assert [e.quote_id for e in parsed] == ["e:0", "e:1"] and not empty
     finally:
         await link.close()

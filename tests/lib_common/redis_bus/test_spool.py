@@ -129,7 +129,7 @@ async def test_a_corrupt_record_drops_the_rest_of_its_segment_only(
     spool.open()
     spool.append([record(i) for i in range(8)])
     await spool.close()
-    first, second = segments(tmp_path)
+    first, _ = segments(tmp_path)  # two segments: the second is untouched
     data = bytearray(first.read_bytes())
     data[len(MAGIC) + size + HEADER.size + 3] ^= 0xFF  # inside record 1's body
     first.write_bytes(bytes(data))

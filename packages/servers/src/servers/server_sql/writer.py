@@ -154,7 +154,8 @@ _NULL = b"\\N"  # COPY's NULL
 def copy_text(entries: list[StreamEntry]) -> bytes:
     """(stream_id, quote_id, symbol, frame) lines for COPY FROM STDIN, one blob for the batch."""
     blob = b"".join([b"%s\t%s\t%s\t%s\n" % (e.id.encode(), _quote_id(e), e.symbol.encode(), e.frame) for e in entries])
-    if _is_plain(blob, len(entries)):  # the common case: the batch checked in a few C scans
+    nulls = [e.quote_id for e in entries].count(None)
+    if _is_plain(blob, len(entries), nulls):  # the common case: the batch checked in a few C scans
         return blob
     return b"".join(
         [
@@ -169,13 +170,13 @@ def _quote_id(entry: StreamEntry, escape: Callable[[bytes], bytes] = bytes) -> b
     return _NULL if entry.quote_id is None else escape(entry.quote_id.encode())
 
 
-def _is_plain(blob: bytes, lines: int) -> bool:
-    """No value in the blob needs a COPY escape: the only tabs and newlines are the separators
-    (a NULL quote id, `\\N`, is the one backslash allowed: one per line at most)."""
+def _is_plain(blob: bytes, lines: int, nulls: int) -> bool:
+    """No value in the blob needs a COPY escape: the only tabs and newlines are the separators,
+    and the only backslashes those of the `nulls` NULL quote ids (`\\N`)."""
     return (
         blob.count(b"\t") == 3 * lines
         and blob.count(b"\n") == lines
-        and blob.count(b"\\") == blob.count(b"\t\\N\t")
+        and blob.count(b"\\") == nulls
         and b"\r" not in blob
         and b"\x00" not in blob
     )
