@@ -6,7 +6,7 @@ lock on `lock`), oldest first. Records are appended to the newest segment, which
 `segment_bytes`; the whole spool never exceeds `max_bytes` on disk (`append` takes what fits).
 Reading starts at the oldest segment; a batch read is only committed when Redis has it
 (`commit`), so a batch lost with the connection is read again (`rewind`). A segment read to
-its end and committed is deleted.
+its end and committed is deleted (the one being written too: the next append starts another).
 
 Durability (fsync policy): appends are buffered writes on the event loop (the page cache:
 microseconds, the dispatch path never waits on the disk); `sync` (the publisher runs it every
@@ -196,8 +196,7 @@ class Spool:
                     self._read_count = len(split.records)
                     return split.records
                 self._drop_tail(head, start, split)
-            if not self._retire(head):
-                return []
+            self._retire(head)
         return []
 
     def commit(self) -> None:
@@ -227,13 +226,12 @@ class Spool:
             log.warning("publish spool %s: dropping a torn last record (%d bytes)", head.path, lost)
         head.read_pos = head.size
 
-    def _retire(self, head: _Segment) -> bool:
-        """Delete the head segment once read to its end; False if it is still being written."""
+    def _retire(self, head: _Segment) -> None:
+        """Delete the head segment once read to its end (the one being written too: the next
+        append starts a new one)."""
         if head.unread:
-            return True
+            return
         if head is self._segments[-1] and self._writer is not None:
-            if head.size < self.segment_bytes:
-                return False  # keep writing to it; its read position stays at its end
             self._unsynced.append(self._writer)
             self._writer = None
         self._segments.popleft()
@@ -241,7 +239,6 @@ class Spool:
         with contextlib.suppress(FileNotFoundError):
             head.path.unlink()
         self._dir_dirty = True
-        return True
 
     def figures(self) -> dict[str, object]:
         return {
