@@ -167,7 +167,7 @@ class Spool:
 
     async def sync(self) -> None:
         """Flush, then fsync what was written since the last sync (in a worker thread)."""
-        if not self._dirty and not self._unsynced:
+        if not self._dirty and not self._unsynced and not self._dir_dirty:
             return
         self.flush()
         rolled, self._unsynced = self._unsynced, []
