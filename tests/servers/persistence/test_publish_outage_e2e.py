@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.servers.conftest import Launcher, StartRestream, until
 from tests.servers.persistence.services import SHARED_DSN, PrivateRedis, wait_for
+from tests.servers.persistence.test_server_log_e2e import lines_of
 from tests.servers.restream.test_protocol_e2e import recv_json, subscribe
 
 pytestmark = pytest.mark.asyncio
@@ -49,10 +49,7 @@ def rows(table: str) -> list[Key]:
 
 
 def lines(directory: Path) -> list[Key]:
-    out: list[Key] = []
-    for path in sorted(directory.glob("quotes-*.ndjson")):
-        out += [key(json.loads(line)) for line in path.read_bytes().splitlines()]
-    return out
+    return [key(line) for path in sorted(directory.glob("quotes-*.ndjson*")) for line in lines_of(path)]
 
 
 def doubled(keys: list[Key]) -> list[Key]:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from lib_common.fsync import fsync_dir
 from lib_common.redis_bus.buffer import Outgoing
 from lib_common.redis_bus.spool_format import MAGIC, MAX_RECORD, Split, encode_record, split_records
 
@@ -258,17 +259,7 @@ def _fsync_all(fds: list[int], directory: Path | None) -> None:
     for fd in fds:
         os.fsync(fd)
     if directory is not None:
-        _fsync_dir(directory)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a directory to fsync it
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_dir(directory)
 
 
 def _lock(path: Path) -> IO[bytes]:

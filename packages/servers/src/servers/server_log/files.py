@@ -33,6 +33,7 @@ from typing import BinaryIO, TypeVar
 
 from lib_common.clock import Clock
 from lib_common.errors import BusMessageError
+from lib_common.fsync import fsync_dir
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.format import decode_quote
 from lib_common.redis_bus.stream import StreamEntry, id_key
@@ -116,16 +117,6 @@ def gzip_tail_id(path: Path) -> IdKey | None:
         for line in f:
             last = line
     return line_id(last) if last else None
-
-
-def fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a directory to fsync it; NTFS journals the rename
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DayFile:
