@@ -163,6 +163,7 @@ class Publisher(Reconnecting[PublishLink]):
             "published": self.published,
             "resent": self.resent,
             "dropped": q.dropped,
+            "dropped_overflow": q.dropped,  # the one reason left (nothing is dropped in flight now)
             "dropped_bytes": q.dropped_bytes,
             "buffered": self.buffered,
             "buffer_capacity": q.memory.capacity,
