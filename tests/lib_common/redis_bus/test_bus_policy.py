@@ -13,7 +13,7 @@ from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.errors import BusUnavailable
 from lib_common.ingestors.redis_feed import RedisFeed
-from lib_common.redis_bus.buffer import PublishBuffer
+from lib_common.redis_bus.buffer import Outgoing
 from lib_common.redis_bus.publisher import Publisher, PublishLink
 from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
 
@@ -31,12 +31,12 @@ class Sleeps:
 
 class FakePublishLink:
     def __init__(self, fail_after: int | None = None) -> None:
-        self.sent: list[Frame] = []
+        self.sent: list[Outgoing] = []
         self.fail_after = fail_after  # batches accepted before the connection "drops"
         self.batches = 0
         self.closed = False
 
-    async def send(self, frames: Sequence[Frame]) -> None:
+    async def send(self, frames: Sequence[Outgoing]) -> None:
         await asyncio.sleep(0)
         if self.fail_after is not None and self.batches >= self.fail_after:
             raise BusUnavailable("connection reset")
@@ -45,6 +45,9 @@ class FakePublishLink:
 
     async def close(self) -> None:
         self.closed = True
+
+    def seqs(self) -> list[int]:
+        return [int(o.quote_id.rpartition(b":")[2]) for o in self.sent]
 
 
 class FakePubSubLink:
@@ -87,42 +90,25 @@ def frames(n: int, start: int = 0) -> list[Frame]:
     return [Frame.quote(Quote("AAPL", i, i, price=float(i)), i) for i in range(start, start + n)]
 
 
-def test_buffer_drops_oldest_and_counts() -> None:
-    buffer = PublishBuffer(3)
-    buffer.extend(frames(5))
-    assert len(buffer) == 3 and buffer.dropped == 2
-    assert [f.ts_library_in for f in buffer.take(10)] == [2, 3, 4]
-    assert len(buffer) == 0
-
-
-def test_buffer_takes_in_batches_oldest_first() -> None:
-    buffer = PublishBuffer(10)
-    buffer.extend(frames(5))
-    assert [f.ts_library_in for f in buffer.take(2)] == [0, 1]
-    assert [f.ts_library_in for f in buffer.take(2)] == [2, 3]
-    assert buffer.dropped == 0
-
-
 @pytest.mark.asyncio
-@pytest.mark.asyncio
-async def test_offer_is_synchronous_and_publishes_in_batches() -> None:
+async def test_offer_is_synchronous_and_publishes_in_batches_with_quote_ids() -> None:
     link = FakePublishLink()
 
     async def connect() -> PublishLink:
         return link
 
-    publisher = Publisher(connect, buffer=100, batch=4, sleep=Sleeps())
+    publisher = Publisher(connect, buffer=100, batch=4, epoch=b"e1", sleep=Sleeps())
     publisher.offer(frames(10))  # before the task runs: only buffered
     assert publisher.buffered == 10 and publisher.published == 0
     await publisher.start()
     await settle()
-    assert [f.ts_library_in for f in link.sent] == list(range(10))
+    assert [o.quote_id for o in link.sent] == [b"e1:%d" % i for i in range(10)]
+    assert [o.payload for o in link.sent] == [f.payload for f in frames(10)]
     assert link.batches == 3 and publisher.published == 10 and publisher.dropped == 0
-    assert publisher.connected
+    assert publisher.connected and publisher.buffered == 0
     await publisher.stop()
 
 
-@pytest.mark.asyncio
 @pytest.mark.asyncio
 async def test_redis_away_backs_off_exponentially_then_resumes_and_counts_drops() -> None:
     sleeps = Sleeps()
@@ -139,18 +125,17 @@ async def test_redis_away_backs_off_exponentially_then_resumes_and_counts_drops(
     publisher = Publisher(connect, buffer=5, batch=100, backoff=backoff, sleep=sleeps)
     await publisher.start()
     await settle()
-    publisher.offer(frames(8))  # while away: the 3 oldest make room
+    publisher.offer(frames(8))  # while away, no spool: the 3 oldest make room
     await settle(50)
     assert sleeps.delays == [0.1, 0.2, 0.4, 0.5]
-    assert [f.ts_library_in for f in link.sent] == [3, 4, 5, 6, 7]
-    assert publisher.dropped_overflow == 3 and publisher.errors == 4
+    assert link.seqs() == [3, 4, 5, 6, 7]
+    assert publisher.dropped == 3 and publisher.errors == 4
     assert publisher.connects == 1 and publisher.reconnects == 0
     await publisher.stop()
 
 
 @pytest.mark.asyncio
-@pytest.mark.asyncio
-async def test_drop_mid_stream_counts_the_batch_in_flight_and_reconnects() -> None:
+async def test_the_batch_in_flight_when_the_connection_drops_is_sent_again_first() -> None:
     sleeps = Sleeps()
     links = [FakePublishLink(fail_after=1), FakePublishLink()]
 
@@ -162,15 +147,15 @@ async def test_drop_mid_stream_counts_the_batch_in_flight_and_reconnects() -> No
     await publisher.start()
     publisher.offer(frames(4))
     await settle(50)
-    # first batch delivered; second in flight when the connection dropped; then the buffer is empty.
-    assert [f.ts_library_in for f in first.sent] == [0, 1] and first.closed
-    assert publisher.dropped_in_flight == 2 and publisher.reconnects == 1
+    # first batch delivered; the second was in flight when the connection dropped: sent again.
+    assert first.seqs() == [0, 1] and first.closed
+    assert links[0].seqs() == [2, 3] and publisher.reconnects == 1 and publisher.resent == 2
     assert sleeps.delays == [0.1]
     publisher.offer(frames(2, start=10))
     await settle()
-    assert [f.ts_library_in for f in links[0].sent] == [10, 11]
+    assert links[0].seqs() == [2, 3, 4, 5]
     figures = publisher.figures()
-    assert figures["published"] == 4 and figures["dropped"] == 2 and figures["connected"] is True
+    assert figures["published"] == 6 and figures["dropped"] == 0 and figures["connected"] is True
     await publisher.stop()
     assert publisher.figures()["state"] == "idle"
 

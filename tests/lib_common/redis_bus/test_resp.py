@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.errors import BusReplyError, BusUnavailable
+from lib_common.redis_bus.buffer import Outgoing
 from lib_common.redis_bus.connection import RespConnection
 from lib_common.redis_bus.links import RespPublishLink, RespPubSubLink
 from lib_common.redis_bus.resp import INCOMPLETE, ProtocolViolation, ReplyError, ReplyReader, RespReader, command
-from lib_common.redis_bus.stream import entries_of
+from lib_common.redis_bus.stream import entries_of, parse_entries
 from lib_common.redis_bus.subscriber import BusMessage
 
 
@@ -179,7 +180,7 @@ async def test_publish_link_publishes_and_appends_to_the_stream() -> None:
     link = await RespPublishLink.connect("redis://127.0.0.1:6379/0", prefix, 100)
     try:
         frame = Frame.quote(Quote("AAPL", 1, 2, price=1.5), 3)
-        await link.send([frame, frame])
+        await link.send([Outgoing(b"e:0", "AAPL", frame.payload), Outgoing(b"e:1", "AAPL", frame.payload)])
         message = None
         for _ in range(20):  # the first reads may be the (ignored) subscribe confirmation
             message = await pubsub.get_message(timeout=0.2)
@@ -187,7 +188,14 @@ async def test_publish_link_publishes_and_appends_to_the_stream() -> None:
                 break
         assert message is not None and message["data"] == frame.payload
         entries = await client.xrange(f"{prefix}quotes")
-        assert [e[1] for e in entries] == [{b"symbol": b"AAPL", b"frame": frame.payload}] * 2
+        assert [e[1] for e in entries] == [
+            {b"symbol": b"AAPL", b"frame": frame.payload, b"quote_id": b"e:%d" % i} for i in range(2)
+        ]
+        # What the durable consumers make of them: the publisher's layout, quote ids kept.
+        parsed, empty = parse_entries(
+            [[raw_id, [v for kv in fields.items() for v in kv]] for raw_id, fields in entries]
+        )
+        assert [e.quote_id for e in parsed] == ["e:0", "e:1"] and not empty
     finally:
         await link.close()
         await client.delete(f"{prefix}quotes")
@@ -209,7 +217,7 @@ async def test_refused_command_is_reported() -> None:
     link = await RespPublishLink.connect("redis://127.0.0.1:6379/0", prefix, 100)
     try:
         with pytest.raises(BusReplyError, match="refused: WRONGTYPE") as refused:
-            await link.send([Frame.quote(Quote("AAPL", 1, 2), 3)])
+            await link.send([Outgoing(b"e:0", "AAPL", Frame.quote(Quote("AAPL", 1, 2), 3).payload)])
         assert refused.value.code == "WRONGTYPE"
     finally:
         await link.close()

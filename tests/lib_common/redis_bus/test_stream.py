@@ -73,3 +73,19 @@ async def test_connection_errors_are_bus_unavailable_and_reopen() -> None:
         assert wrong.value.code in ("WRONGPASS", "ERR")
     finally:
         await connection.close()
+
+
+def test_entries_keep_the_quote_id_in_any_field_order_and_older_entries_have_none() -> None:
+    raw = [
+        [b"1-0", [b"symbol", b"AAPL", b"frame", b"{}", b"quote_id", b"ab:7"]],  # the publisher's layout
+        [b"1-1", [b"quote_id", b"ab:8", b"frame", b"{}", b"symbol", b"MSFT"]],  # another writer's order
+        [b"1-2", [b"symbol", b"AAPL", b"frame", b"{}"]],  # an older publisher: no quote id
+        [b"1-3", None],  # trimmed while pending
+    ]
+    entries, empty = parse_entries(raw)
+    assert [(e.id, e.symbol, e.quote_id) for e in entries] == [
+        ("1-0", "AAPL", "ab:7"),
+        ("1-1", "MSFT", "ab:8"),
+        ("1-2", "AAPL", None),
+    ]
+    assert empty == ["1-3"]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 
+import psycopg
 import pytest
 
 from lib_common.clock import ManualClock
@@ -125,6 +126,63 @@ async def test_postgres_sink_writes_a_redelivered_batch_once(names: tuple[str, s
     finally:
         await sink.close()
     assert sorted(stream_ids_in(SHARED_DSN, table)) == sorted(ids)
+
+
+@pytest.mark.asyncio
+async def test_postgres_sink_skips_a_frame_the_publisher_sent_again(names: tuple[str, str]) -> None:
+    """A resend is a new stream entry with the quote id of one already written: no second row,
+    whichever way the batch goes (the fast path, or the checked one after a bad frame)."""
+    _, table = names
+    frames = [json.dumps(quote(n)).encode() for n in range(6)]
+    originals = [StreamEntry(f"1-{n}", "S", f, f"ep:{n}") for n, f in enumerate(frames)]
+    resent = [StreamEntry(f"2-{n}", "S", f, f"ep:{n}") for n, f in enumerate(frames)]
+    sink = PostgresSink(SHARED_DSN, table)
+    await sink.open()
+    try:
+        first = await sink.write(originals[:4], redelivered=False)
+        again = await sink.write(resent, redelivered=False)  # 0-3 already in, 4-5 new
+        assert (first.written, again.written, again.duplicates) == (4, 2, 4)
+        checked = await sink.write([*resent[:2], StreamEntry("3-0", "S", b"not json", "ep:9")], redelivered=False)
+        assert (checked.written, checked.duplicates, checked.malformed, sink.fallbacks) == (0, 2, 1, 1)
+        twice = await sink.write(
+            [StreamEntry("4-0", "S", frames[0], "ep:10"), StreamEntry("4-1", "S", frames[0], "ep:10")], False
+        )
+        assert (twice.written, twice.duplicates) == (1, 1)  # a resend within one batch
+    finally:
+        await sink.close()
+    with psycopg.connect(SHARED_DSN) as conn:
+        rows = conn.execute(f"SELECT stream_id, quote_id FROM {table} ORDER BY quote_id").fetchall()
+    assert sorted(q for _, q in rows) == sorted([f"ep:{n}" for n in range(6)] + ["ep:10"])
+
+
+@pytest.mark.asyncio
+async def test_a_table_made_before_quote_ids_is_migrated(names: tuple[str, str]) -> None:
+    _, table = names
+    with psycopg.connect(SHARED_DSN, autocommit=True) as conn:  # the layout of earlier releases
+        conn.execute(
+            f"CREATE TABLE {table} (stream_id text PRIMARY KEY, symbol text NOT NULL, price double precision,"
+            " change double precision, change_percent double precision, day_volume bigint, market_hours text,"
+            " currency text, exchange text, ts_upstream bigint, ts_library_in bigint, ts_library_out bigint,"
+            " extra jsonb, ts timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision))"
+            " STORED)"
+        )
+        conn.execute(
+            f"INSERT INTO {table} (stream_id, symbol, ts_upstream) VALUES ('0-1', 'OLD', 1), ('0-2', 'OLD', 2)"
+        )
+    frame = json.dumps(quote(1)).encode()
+    for _ in range(2):  # the second open finds everything in place
+        sink = PostgresSink(SHARED_DSN, table)
+        await sink.open()
+        try:
+            result = await sink.write(
+                [StreamEntry("1-0", "S", frame, "ep:1"), StreamEntry("1-1", "S", frame, "ep:1")], False
+            )
+        finally:
+            await sink.close()
+    assert (result.written, result.duplicates) == (0, 2)
+    with psycopg.connect(SHARED_DSN) as conn:
+        rows = conn.execute(f"SELECT stream_id, quote_id FROM {table} ORDER BY stream_id").fetchall()
+    assert rows == [("0-1", None), ("0-2", None), ("1-0", "ep:1")]
 
 
 # ── the loop with a fake group and a fake sleep: the reconnect policy, no Redis, no waiting ──

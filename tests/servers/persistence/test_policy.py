@@ -69,10 +69,11 @@ def test_entries_without_a_frame_are_set_apart() -> None:
 
 def test_quote_row_checks_types_and_keeps_extras() -> None:
     frame = b'{"type":"quote","symbol":"AAPL","price":189,"ts_upstream":1,"ts_library_in":2,"rating":"fear"}'
-    row = quote_row(StreamEntry("1-0", "AAPL", frame))
-    assert row[:3] == ("1-0", "AAPL", 189.0) and row[-1] == '{"rating":"fear"}'
-    assert row[5] is None  # day_volume left out: NULL, not invented
-    assert row[9:12] == (1, 2, None)  # ts_upstream, ts_library_in, and no ts_library_out
+    row = quote_row(StreamEntry("1-0", "AAPL", frame, "ep:3"))
+    assert row[:4] == ("1-0", "ep:3", "AAPL", 189.0) and row[-1] == '{"rating":"fear"}'
+    assert row[6] is None  # day_volume left out: NULL, not invented
+    assert row[10:13] == (1, 2, None)  # ts_upstream, ts_library_in, and no ts_library_out
+    assert quote_row(StreamEntry("1-1", "AAPL", frame))[1] is None  # an older publisher: no quote id
     q = '{"type":"quote","symbol":"A","ts_upstream":1,"ts_library_in":2,'
     for bad in (
         q + '"price":"1"}',

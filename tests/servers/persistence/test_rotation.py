@@ -11,6 +11,7 @@ from pathlib import Path
 from lib_common.clock import ManualClock
 from lib_common.redis_bus.stream import StreamEntry
 from servers.server_log.files import LogSink, ndjson_line
+from servers.server_log.resends import Resends
 from servers.server_log.rotation import RotationPolicy, file_name, ny_date, ny_midnight_after, parse_file_name
 
 # 2025-11-21 23:59:00 in New York (EST, UTC-5) = 2025-11-22 04:59:00 UTC
@@ -63,6 +64,44 @@ def test_line_keeps_the_frame_and_adds_the_id() -> None:
     assert ndjson_line(StreamEntry("1-3", "A", b"{}")) == b'{"stream_id":"1-3"}\n'
     multi = StreamEntry("1-4", "A", b'{\n "symbol": "A"\n}')
     assert ndjson_line(multi) == b'{"stream_id":"1-4","symbol":"A"}\n'
+    stamped = StreamEntry("1-5", "A", b'{"type":"quote"}', "ep:7")
+    assert ndjson_line(stamped) == b'{"stream_id":"1-5","quote_id":"ep:7","type":"quote"}\n'
+
+
+def test_resends_are_known_by_their_seq_per_epoch() -> None:
+    resends = Resends()
+    assert [resends.note(q) for q in ("a:1", "a:2", "b:0", "a:2", "a:1", "b:0", "a:3", None, "junk", "x:²")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert resends.epochs == 2
+
+
+def test_a_resent_frame_is_written_once_across_a_restart(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    frames = [entry(i, BEFORE_MIDNIGHT + i).frame for i in range(6)]
+    first = LogSink(tmp_path, clock)
+    asyncio.run(first.open())
+    # the publisher's connection dropped after 3 of a batch of 4 reached the stream
+    asyncio.run(first.write([StreamEntry(f"1-{i}", "S", frames[i], f"ep:{i}") for i in range(3)], False))
+    asyncio.run(first.close())
+    second = LogSink(tmp_path, clock)  # server_log restarted meanwhile: it learns from the file
+    asyncio.run(second.open())
+    resent = [StreamEntry(f"2-{i}", "S", frames[i], f"ep:{i}") for i in range(6)]
+    result = asyncio.run(second.write(resent, redelivered=False))
+    assert (result.written, result.duplicates) == (3, 3)
+    path = tmp_path / "quotes-2025-11-21.ndjson"
+    quote_ids = [json.loads(line)["quote_id"] for line in path.read_bytes().splitlines()]
+    assert quote_ids == [f"ep:{i}" for i in range(6)]
+    asyncio.run(second.close())
 
 
 def test_midnight_closes_and_gzips_the_day(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ async def test_ingest_frames_reach_redis2ws_and_edge_clients_with_ingest_stamps(
         entries = client.xrange(f"{prefix}quotes", count=50)
     finally:
         client.close()
-    assert entries and all(set(fields) == {b"symbol", b"frame"} for _, fields in entries)
+    assert entries and all(set(fields) == {b"symbol", b"frame", b"quote_id"} for _, fields in entries)
     first = json.loads(entries[0][1][b"frame"])
     assert first["type"] == "quote" and first["symbol"] == entries[0][1][b"symbol"].decode()
     publish = section(source, "publish")

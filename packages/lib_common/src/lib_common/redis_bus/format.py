@@ -4,7 +4,11 @@
   bytes restream sends its own clients (`Frame.payload`: ts_upstream, ts_library_in and the
   ingest's ts_library_out included).
 - Stream: key `{prefix}quotes`, `XADD ... MAXLEN ~ N`, fields `symbol` (SYMBOL) and `frame`
-  (the same payload bytes).
+  (the same payload bytes), then `quote_id`: `EPOCH:SEQ`, the publisher's identity of the quote
+  (EPOCH names one publisher's run, SEQ counts its frames from 0). A frame the publisher sends
+  again after a lost connection gets a new entry id but keeps its quote id: the durable
+  consumers skip what they already hold by it. Entries without one (older publishers) are read
+  as before.
 
 server_sql, server_log and the edge nodes depend on this exactly; change it only with them.
 """
@@ -31,6 +35,20 @@ _KNOWN = frozenset(
     ("type", "symbol", *_FLOATS, "day_volume", "market_hours", *_STRINGS, "ts_upstream", "ts_library_in")
 )
 _SKIPPED = frozenset(("type", "ts_library_out"))
+
+
+def quote_id(epoch: bytes, seq: int) -> bytes:
+    """The identity a publisher gives its `seq`th frame (`EPOCH:SEQ`); seqs of one epoch only
+    grow in the order the publisher sends, resends apart."""
+    return b"%s:%d" % (epoch, seq)
+
+
+def parse_quote_id(text: str) -> tuple[str, int] | None:
+    """(epoch, seq) of a quote id; None when it is not one (a reader then cannot dedupe it)."""
+    epoch, sep, seq = text.rpartition(":")
+    if not sep or not epoch or not (seq.isascii() and seq.isdigit()) or len(seq) > 18:
+        return None
+    return epoch, int(seq)
 
 
 def quote_channel(prefix: str, symbol: str) -> str:

@@ -2,7 +2,7 @@
 the Subscriber (the edge feed, redis2ws, server_speak's Redis source).
 
 Both are thin adapters on a raw connection (`connection.open_connection`, RESP parsed by
-hiredis): one pipelined write of PUBLISH + XADD per frame and their replies per batch; pub/sub
+hiredis): one pipelined write of PUBLISH + XADD (symbol, frame, quote_id) per frame and their replies per batch; pub/sub
 pushes turned into BusMessages as each read of the socket completes them. A general-purpose
 client would spend hundreds of µs of Python per pipeline or per message, which on two cores is
 the difference between an edge node that keeps up and one that does not. Reconnecting, backing
@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from lib_common.core.frame import Frame
+from lib_common.redis_bus.buffer import Outgoing
 from lib_common.redis_bus.connection import (
     COMMAND_TIMEOUT_S,
     close_stream,
@@ -53,14 +53,27 @@ class RespPublishLink:
         reader, writer = await open_connection(url)
         return cls(reader, writer, url, prefix, stream_maxlen)
 
-    async def send(self, frames: Sequence[Frame]) -> None:
+    async def send(self, frames: Sequence[Outgoing]) -> None:
         prefix, stream, maxlen = self._prefix, self._stream, self._maxlen
         out = []
-        for frame in frames:
-            payload = frame.payload
-            symbol = frame.symbol or ""
+        for quote_id, symbol, payload in frames:
             out.append(command(b"PUBLISH", quote_channel(prefix, symbol), payload))
-            out.append(command(b"XADD", stream, b"MAXLEN", b"~", maxlen, b"*", b"symbol", symbol, b"frame", payload))
+            out.append(
+                command(
+                    b"XADD",
+                    stream,
+                    b"MAXLEN",
+                    b"~",
+                    maxlen,
+                    b"*",
+                    b"symbol",
+                    symbol,
+                    b"frame",
+                    payload,
+                    b"quote_id",
+                    quote_id,
+                )
+            )
         connection = (self._reader, self._writer)
         await round_trip(connection, self._replies, b"".join(out), len(out), self._url, COMMAND_TIMEOUT_S)
 

@@ -1,8 +1,9 @@
 """The quotes stream as the durable consumers read it: its entries, and `StreamGroup`, the
 consumer-group commands on two raw connections.
 
-An entry is what the publisher XADDs (`format.py`): fields `symbol` and `frame`, the frame the
-quote's JSON payload. Entries stay as hiredis built them until `parse_entries` makes one
+An entry is what the publisher XADDs (`format.py`): fields `symbol`, `frame` (the quote's JSON
+payload) and `quote_id` (the publisher's identity of the quote, which a resend keeps; absent
+from older publishers' entries). Entries stay as hiredis built them until `parse_entries` makes one
 `StreamEntry` tuple each, in one pass (server_sql reads 80k+ a second through here).
 
 `StreamGroup` keeps the blocking XREADGROUP on a connection of its own, so that acks and the
@@ -26,6 +27,7 @@ class StreamEntry(NamedTuple):  # a tuple: built for every entry read, at C spee
     id: str
     symbol: str
     frame: bytes
+    quote_id: str | None = None  # EPOCH:SEQ (format.quote_id); None from older publishers
 
 
 RawEntry = list[Any]
@@ -58,13 +60,20 @@ def parse_entries(raw: list[RawEntry]) -> tuple[list[StreamEntry], list[str]]:
     entries: list[StreamEntry] = []
     empty: list[str] = []
     for raw_id, flat in raw:
-        if flat is not None and len(flat) == 4 and flat[0] == b"symbol" and flat[2] == b"frame":
-            symbol, frame = flat[1], flat[3]  # the publisher's layout: no dict needed
+        if (
+            flat is not None
+            and len(flat) == 6
+            and flat[0] == b"symbol"
+            and flat[2] == b"frame"
+            and flat[4] == b"quote_id"
+        ):
+            symbol, frame, qid = flat[1], flat[3], flat[5]  # the publisher's layout: no dict needed
         else:
             fields = dict(zip(flat[::2], flat[1::2], strict=False)) if flat else {}
-            symbol, frame = fields.get(b"symbol", b""), fields.get(b"frame", b"")
+            symbol, frame, qid = fields.get(b"symbol", b""), fields.get(b"frame", b""), fields.get(b"quote_id")
         if frame:
-            entries.append(StreamEntry(raw_id.decode(), symbol.decode(errors="replace"), frame))
+            quote_id = qid.decode(errors="replace") if qid else None
+            entries.append(StreamEntry(raw_id.decode(), symbol.decode(errors="replace"), frame, quote_id))
         else:
             empty.append(raw_id.decode())
     return entries, empty

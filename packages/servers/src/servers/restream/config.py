@@ -14,7 +14,8 @@
                                                           // are dropped (counted in /metrics)  // or:
       feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node
       publish: { redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:",   // the section turns it on
-                 stream_maxlen: 1000000, buffer: 100000, symbols: ["AAPL"] },  // see docs/redis.md
+                 stream_maxlen: 1000000, buffer: 100000, symbols: ["AAPL"],  // see docs/redis.md
+                 spool_dir: "spool", spool_max_bytes: 1073741824 },  // past the buffer: on disk
     }
 
 Without tenants the gateway serves anyone who connects (the offline default).
@@ -32,10 +33,12 @@ from lib_common.errors import ConfigError
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
 from lib_common.redis_bus.publisher import DEFAULT_BUFFER
+from lib_common.redis_bus.spool import MIN_SEGMENT
 from servers.kit.config import GATEWAY_KEYS, HTTP_URL, WS_URL, GatewayConfig, read_gateway, read_url
 from servers.redis_options import read_redis_url
 
 FEEDS = ("synthetic", "yahoo", "redis")
+DEFAULT_SPOOL_BYTES = 1 << 30
 HOURS = ("nyse", "always")
 
 
@@ -79,6 +82,10 @@ class PublishConfig:
     # Symbols the feed quotes (and so publishes) whether or not a local client wants them; the
     # default is the feed's own `symbols`. Edge nodes can only serve what an ingest publishes.
     symbols: tuple[str, ...] | None = None
+    # Frames the buffer cannot hold go to segment files here (relative to the config file), up
+    # to spool_max_bytes on disk, before any is dropped (lib_common.redis_bus.spool). None: no spool.
+    spool_dir: Path | None = None
+    spool_max_bytes: int = DEFAULT_SPOOL_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +125,7 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
     return RestreamConfig(
         **read_gateway(root, base_dir, default_port=8765, noun="symbols", normalise=str.upper),
         feed=_feed(root.section("feed")),
-        publish=_publish(root.section("publish"), present="publish" in root),
+        publish=_publish(root.section("publish"), base_dir, present="publish" in root),
     ).checked()
 
 
@@ -169,9 +176,10 @@ def _feed(section: Section) -> FeedConfig:
 _PUBLISH = PublishConfig()
 
 
-def _publish(section: Section, *, present: bool) -> PublishConfig:
+def _publish(section: Section, base_dir: Path, *, present: bool) -> PublishConfig:
     section.only([f.name for f in fields(PublishConfig)])
     symbols = section.optional_str_list("symbols")
+    spool_dir = section.optional_str("spool_dir")
     return PublishConfig(
         enabled=section.flag("enabled", present),
         redis_url=read_redis_url(section, "redis_url") or _PUBLISH.redis_url,
@@ -179,6 +187,8 @@ def _publish(section: Section, *, present: bool) -> PublishConfig:
         stream_maxlen=section.integer("stream_maxlen", _PUBLISH.stream_maxlen, minimum=1),
         buffer=section.integer("buffer", _PUBLISH.buffer, minimum=1),
         symbols=tuple(s.upper() for s in symbols) if symbols else None,
+        spool_dir=base_dir / spool_dir if spool_dir else None,
+        spool_max_bytes=section.integer("spool_max_bytes", _PUBLISH.spool_max_bytes, minimum=MIN_SEGMENT),
     )
 
 

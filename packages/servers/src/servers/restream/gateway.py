@@ -16,6 +16,7 @@ from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.publisher import Publisher
+from lib_common.redis_bus.spool import Spool
 from servers.kit.config import Tenant
 from servers.kit.process import Defer, FanoutServer
 from servers.restream.config import PublishConfig, RestreamConfig
@@ -29,8 +30,11 @@ UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
 def build_publisher(config: PublishConfig) -> Publisher:
     from lib_common.redis_bus.links import RespPublishLink
 
+    spool = Spool(config.spool_dir, config.spool_max_bytes) if config.spool_dir is not None else None
     return Publisher(
-        lambda: RespPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen), buffer=config.buffer
+        lambda: RespPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen),
+        buffer=config.buffer,
+        spool=spool,
     )
 
 
@@ -166,16 +170,41 @@ class Gateway(FanoutServer[RestreamConfig]):
 
     @staticmethod
     def _expose_publisher(out: Exposition, p: Publisher) -> None:
+        q = p.queue
         out.gauge("restream_publish_connected", "1 while the Redis publisher is connected.", int(p.connected))
-        out.counter("restream_publish_frames_total", "Frames published to Redis.", p.published)
+        out.counter("restream_publish_frames_total", "Frames published to Redis (resends included).", p.published)
+        out.counter(
+            "restream_publish_resent_total",
+            "Frames sent again after the connection dropped with them in flight (the consumers skip the copies).",
+            p.resent,
+        )
         out.counters(
             "restream_publish_dropped_total",
-            "Frames never published: buffer overflow (oldest first) or in flight when Redis went away.",
-            (({"reason": "overflow"}, p.dropped_overflow), ({"reason": "in_flight"}, p.dropped_in_flight)),
+            "Frames never published: the memory buffer overflowed and the spool (if any) was full.",
+            (({"reason": "overflow"}, q.dropped),),
         )
-        out.gauge("restream_publish_buffered", "Frames waiting for Redis.", p.buffered)
+        out.counter("restream_publish_dropped_bytes_total", "Payload bytes of the dropped frames.", q.dropped_bytes)
+        out.gauge("restream_publish_buffered", "Frames waiting for Redis in memory.", p.buffered)
         out.counter("restream_publish_reconnects_total", "Connections to Redis after the first.", p.reconnects)
         out.counter("restream_publish_errors_total", "Redis connection failures.", p.errors)
+        spool = p.spool
+        if spool is None:
+            return
+        out.gauge("restream_publish_spool_bytes", "Bytes the spool holds on disk.", spool.bytes)
+        out.gauge(
+            "restream_publish_spool_max_bytes", "The spool's size limit (publish.spool_max_bytes).", spool.max_bytes
+        )
+        out.gauge(
+            "restream_publish_spool_full", "1 while the spool is full (frames are being dropped).", int(q.spool_full)
+        )
+        out.counter("restream_publish_spooled_frames_total", "Frames written to the spool.", spool.appended)
+        out.counter("restream_publish_spooled_bytes_total", "Bytes written to the spool.", spool.appended_bytes)
+        out.counter("restream_publish_spool_drained_total", "Frames sent to Redis from the spool.", spool.drained)
+        out.counters(
+            "restream_publish_spool_lost_total",
+            "Spool damage found when reading it back: torn last records, and bytes of corrupt tails dropped.",
+            (({"kind": "torn_records"}, spool.torn), ({"kind": "corrupt_bytes"}, spool.corrupt_bytes)),
+        )
 
     @staticmethod
     def _expose_redis_feed(out: Exposition, feed: RedisFeed) -> None:

@@ -1,12 +1,16 @@
 """The file side of server_log: NDJSON day files, fsynced before the consumer acks, gzip'd
 atomically when the day closes.
 
-Each line is the quote's frame with the stream entry id put first, `{"stream_id":"...",...}`,
-so a restart can tell what it already wrote. Lines of one file are in stream order, and a crash
+Each line is the quote's frame with the stream entry id put first, then the publisher's quote
+id when the entry has one, `{"stream_id":"...","quote_id":"...",...}`, so a restart can tell
+what it already wrote. Lines of one file are in stream order, and a crash
 can only cut a file's tail (a batch goes out in order, then every file it touched is fsynced,
 then the batch is acked), so a redelivered entry is in a file exactly when its id is not above
-that file's last id. Recovery drops a torn last line, finishes or discards an interrupted gzip,
-and closes the days that ended while the server was down.
+that file's last id. A frame the publisher sent again is a new entry with a quote id already
+written: `resends.Resends` knows it by its seq, and learns the seqs written before a restart
+from the last `RESEND_WINDOW` bytes of each open file. Recovery drops a torn last line,
+finishes or discards an interrupted gzip, and closes the days that ended while the server was
+down.
 
 Closing day D: D.ndjson → D.ndjson.gz.tmp (gzip, fsync) → rename to D.ndjson.gz → remove
 D.ndjson; a crash at any step leaves either the plain file, or a complete .gz (and maybe the
@@ -20,6 +24,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -28,25 +33,35 @@ from typing import BinaryIO, TypeVar
 
 from lib_common.clock import Clock
 from lib_common.errors import BusMessageError
+from lib_common.fsync import fsync_dir
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.format import decode_quote
 from lib_common.redis_bus.stream import StreamEntry, id_key
 from servers.durable.consumer import WriteResult
 from servers.durable.errors import SinkUnavailable
+from servers.server_log.resends import Resends
 from servers.server_log.rotation import RotationPolicy, file_name, ny_date, parse_file_name
 
 log = logging.getLogger(__name__)
 
 IdKey = tuple[int, int]
 T = TypeVar("T")
+
+
 _TAIL_BLOCK = 65536
+# How far back from the end of an open file a restart looks for the quote ids written: a resend
+# follows its original within a batch or so of the stream (4 MiB: ~15,000 lines).
+RESEND_WINDOW = 4 << 20
+_QUOTE_ID = re.compile(rb'^\{"stream_id":"[^"\\]*","quote_id":("[^"\\]*")', re.MULTILINE)
 
 
 def ndjson_line(entry: StreamEntry) -> bytes:
-    """The frame as it came (already checked by the bus's decoder) with `stream_id` first;
-    re-encoded, same fields and values, only if it spans lines."""
+    """The frame as it came (already checked by the bus's decoder) with `stream_id` first, then
+    `quote_id` if any; re-encoded, same fields and values, only if it spans lines."""
     frame = entry.frame.strip()
     head = b'{"stream_id":' + json.dumps(entry.id).encode()
+    if entry.quote_id is not None:
+        head += b',"quote_id":' + json.dumps(entry.quote_id).encode()
     if b"\n" in frame or b"\r" in frame:
         frame = json.dumps(json.loads(frame), separators=(",", ":")).encode()
     rest = frame[1:].lstrip()
@@ -85,22 +100,23 @@ def repair_tail(path: Path) -> IdKey | None:
         return line_id(lines[-1]) if lines else None
 
 
+def tail_quote_ids(path: Path, window: int = RESEND_WINDOW) -> list[str]:
+    """The quote ids of the lines in the last `window` bytes of `path`, in file order."""
+    with path.open("rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        f.seek(max(0, end - window))
+        tail = f.read(window)
+    if end > window:
+        tail = tail[tail.find(b"\n") + 1 :]  # the first line is cut: skip it
+    return [json.loads(m) for m in _QUOTE_ID.findall(tail)]
+
+
 def gzip_tail_id(path: Path) -> IdKey | None:
     last = None
     with gzip.open(path, "rb") as f:
         for line in f:
             last = line
     return line_id(last) if last else None
-
-
-def fsync_dir(directory: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a directory to fsync it; NTFS journals the rename
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DayFile:
@@ -119,6 +135,7 @@ class LogSink:
         self.policy = policy or RotationPolicy()
         self.open_days: dict[date, DayFile] = {}
         self._closed_last: dict[date, IdKey | None] = {}
+        self.resends = Resends()
         self.lines = 0
         self.late = 0
         self.closed = 0
@@ -168,11 +185,14 @@ class LogSink:
                 else:
                     plain[day] = path
         self.open_days.clear()
+        self.resends.clear()
         for day, path in plain.items():
             if day in gzipped:  # the gzip completed; only removing the plain file did not
                 path.unlink()
                 continue
             self.open_days[day] = DayFile(path, repair_tail(path))
+            for quote_id in tail_quote_ids(path):
+                self.resends.note(quote_id)
         fsync_dir(self.directory)
         self.close_due()
 
@@ -189,7 +209,7 @@ class LogSink:
                 continue
             day, late = self.policy.day_for(ts, now)
             key = id_key(entry.id)
-            if redelivered and self._already_written(key, ny_date(ts), day):
+            if (redelivered and self._already_written(key, ny_date(ts), day)) or not self.resends.note(entry.quote_id):
                 duplicates += 1
                 continue
             day_file = touched.get(day) or self._day_file(day)

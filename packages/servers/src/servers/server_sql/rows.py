@@ -17,12 +17,13 @@ def _text(value: str | None) -> str | None:
 
 
 def quote_row(entry: StreamEntry) -> Row:
-    """(stream_id, symbol, price, ..., extra) in `schema.COLUMNS` order; BusMessageError if the
+    """(stream_id, quote_id, symbol, price, ..., extra) in `schema.COLUMNS` order; BusMessageError if the
     frame is not a quote in the bus's format."""
     q, ts_library_out = decode_quote_frame(entry.frame)
     extra = dict(q.extra)
     return (
         entry.id,
+        _text(entry.quote_id),
         _text(q.symbol),
         *(None if v is None else float(v) for v in (q.price, q.change, q.change_percent)),
         q.day_volume,

@@ -1,7 +1,8 @@
-"""Table `quotes`: one row per published quote, keyed by its stream entry id.
+"""Table `quotes`: one row per published quote, keyed by its stream entry id and its quote id.
 
     CREATE TABLE IF NOT EXISTS quotes (
-        stream_id      text PRIMARY KEY,      -- Redis stream entry id: the exactly-once key
+        stream_id      text PRIMARY KEY,      -- Redis stream entry id: a redelivery's key
+        quote_id       text,                  -- the publisher's EPOCH:SEQ: a resend's key
         symbol         text NOT NULL,
         price          double precision,
         change         double precision,
@@ -18,10 +19,16 @@
     );
     CREATE INDEX IF NOT EXISTS quotes_symbol_ts_idx ON quotes (symbol, ts_upstream);
     CREATE INDEX IF NOT EXISTS quotes_ts_idx ON quotes USING brin (ts_upstream);
+    CREATE UNIQUE INDEX IF NOT EXISTS quotes_quote_id_key ON quotes (quote_id);
+
+A table made before quote ids gets the column and the index at server_sql's first connect
+(`ALTER TABLE ... ADD COLUMN IF NOT EXISTS quote_id text`: no rewrite, old rows NULL, and
+NULLs never conflict; building the index reads the table once). Entries of publishers that
+stamp no quote id get NULL too: for them the stream id is the only key.
 
 Fields the frame leaves out are NULL. Rows come in through a staging table per transaction
-(`CREATE TEMP TABLE ... ON COMMIT DROP`, filled by COPY, then INSERT ... ON CONFLICT
-(stream_id) DO NOTHING): nothing outlives the transaction on the server connection, which is
+(`CREATE TEMP TABLE ... ON COMMIT DROP`, filled by COPY, then INSERT ... ON CONFLICT DO
+NOTHING, on either key): nothing outlives the transaction on the server connection, which is
 what PgBouncer's transaction pooling needs.
 
 Two ways in. The fast one COPYs (stream_id, symbol, frame) as they came and lets PostgreSQL
@@ -48,6 +55,7 @@ TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # (column, type) in COPY order; `ts` is generated from ts_upstream.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("stream_id", "text"),
+    ("quote_id", "text"),
     ("symbol", "text"),
     ("price", "double precision"),
     ("change", "double precision"),
@@ -89,6 +97,11 @@ def create_statements(table: str) -> list[sql.Composed]:
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING brin (ts_upstream)").format(
             sql.Identifier(f"{table}_ts_idx"), t
         ),
+        # A table made before quote ids: the column (no rewrite, NULL for old rows), then its key.
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS quote_id text").format(t),
+        sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (quote_id)").format(
+            sql.Identifier(f"{table}_quote_id_key"), t
+        ),
     ]
 
 
@@ -99,7 +112,7 @@ def staging_statements(table: str) -> tuple[sql.Composed, sql.Composed, sql.Comp
     return (
         sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(staging, definition),
         sql.SQL("COPY {} ({}) FROM STDIN").format(staging, _columns()),
-        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT (stream_id) DO NOTHING").format(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
             sql.Identifier(table), _columns(), _columns(), staging
         ),
     )
@@ -117,24 +130,26 @@ IN_FORMAT = (
 
 
 def frame_statements(table: str) -> tuple[sql.Composed, sql.Composed, sql.Composed]:
-    """The fast way: CREATE a (stream_id, symbol, frame) staging table, COPY into it, INSERT
-    from it with the frame's fields taken apart by PostgreSQL."""
+    """The fast way: CREATE a (stream_id, quote_id, symbol, frame) staging table, COPY into it,
+    INSERT from it with the frame's fields taken apart by PostgreSQL."""
     staging = sql.Identifier(f"{table}_frames")
-    fields = [(n, k) for n, k in COLUMNS if n not in ("stream_id", "extra")]
+    fields = [(n, k) for n, k in COLUMNS if n not in ("stream_id", "quote_id", "extra")]
     record = sql.SQL(", ").join(
         [sql.SQL("type text"), *(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(k)) for n, k in fields)]
     )
     values = [
         sql.SQL("s.stream_id"),
+        sql.SQL("s.quote_id"),
         sql.SQL("CASE WHEN {} THEN q.symbol END").format(sql.SQL(IN_FORMAT)),
         *(sql.SQL("q.{}").format(sql.Identifier(n)) for n, _ in fields[1:]),
         sql.SQL("NULLIF(s.frame - {}::text[], '{{}}'::jsonb)").format(sql.Literal(["type", *(n for n, _ in fields)])),
     ]
     return (
-        sql.SQL("CREATE TEMP TABLE {} (stream_id text, symbol text, frame jsonb) ON COMMIT DROP").format(staging),
-        sql.SQL("COPY {} (stream_id, symbol, frame) FROM STDIN").format(staging),
+        sql.SQL("CREATE TEMP TABLE {} (stream_id text, quote_id text, symbol text, frame jsonb) ON COMMIT DROP").format(
+            staging
+        ),
+        sql.SQL("COPY {} (stream_id, quote_id, symbol, frame) FROM STDIN").format(staging),
         sql.SQL(
-            "INSERT INTO {} ({}) SELECT {} FROM {} s, jsonb_to_record(s.frame) AS q({})"
-            " ON CONFLICT (stream_id) DO NOTHING"
+            "INSERT INTO {} ({}) SELECT {} FROM {} s, jsonb_to_record(s.frame) AS q({}) ON CONFLICT DO NOTHING"
         ).format(sql.Identifier(table), _columns(), sql.SQL(", ").join(values), staging, record),
     )

@@ -1,8 +1,9 @@
 """The psycopg side of server_sql: one connection, one transaction per batch.
 
-A batch is COPYed into a staging table and moved into `quotes` with ON CONFLICT (stream_id)
-DO NOTHING, all in one transaction: a redelivered entry (its ack lost to a crash or an outage)
-finds its row already there and adds nothing. `prepare_threshold=None` keeps every statement
+A batch is COPYed into a staging table and moved into `quotes` with ON CONFLICT DO NOTHING,
+all in one transaction: a redelivered entry (its ack lost to a crash or an outage) finds its
+row by stream id, a frame the publisher sent again (a new entry) finds it by quote id, and
+neither adds anything. `prepare_threshold=None` keeps every statement
 unprepared, so the sink works through PgBouncer or Supavisor in transaction pooling mode.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -32,7 +34,7 @@ Connection = psycopg.AsyncConnection[tuple[object, ...]]
 
 class PostgresSink:
     """`writers` connections, so that PostgreSQL works on one batch while it receives the next
-    (order does not matter here: the key is the stream id)."""
+    (order does not matter here: the keys are the stream id and the quote id)."""
 
     def __init__(self, dsn: str, table: str = "quotes", writers: int = 2) -> None:
         self.dsn = dsn
@@ -146,22 +148,35 @@ def _copy_field(value: bytes) -> bytes:
     return value
 
 
+_NULL = b"\\N"  # COPY's NULL
+
+
 def copy_text(entries: list[StreamEntry]) -> bytes:
-    """(stream_id, symbol, frame) lines for COPY FROM STDIN, one blob for the whole batch."""
-    blob = b"".join([b"%s\t%s\t%s\n" % (e.id.encode(), e.symbol.encode(), e.frame) for e in entries])
-    if _is_plain(blob, len(entries)):  # the common case: the batch checked in a few C scans
+    """(stream_id, quote_id, symbol, frame) lines for COPY FROM STDIN, one blob for the batch."""
+    blob = b"".join([b"%s\t%s\t%s\t%s\n" % (e.id.encode(), _quote_id(e), e.symbol.encode(), e.frame) for e in entries])
+    nulls = [e.quote_id for e in entries].count(None)
+    if _is_plain(blob, len(entries), nulls):  # the common case: the batch checked in a few C scans
         return blob
     return b"".join(
-        [b"%s\t%s\t%s\n" % (e.id.encode(), _copy_field(e.symbol.encode()), _copy_field(e.frame)) for e in entries]
+        [
+            b"%s\t%s\t%s\t%s\n"
+            % (e.id.encode(), _quote_id(e, _copy_field), _copy_field(e.symbol.encode()), _copy_field(e.frame))
+            for e in entries
+        ]
     )
 
 
-def _is_plain(blob: bytes, lines: int) -> bool:
-    """No value in the blob needs a COPY escape: the only tabs and newlines are the separators."""
+def _quote_id(entry: StreamEntry, escape: Callable[[bytes], bytes] = bytes) -> bytes:
+    return _NULL if entry.quote_id is None else escape(entry.quote_id.encode())
+
+
+def _is_plain(blob: bytes, lines: int, nulls: int) -> bool:
+    """No value in the blob needs a COPY escape: the only tabs and newlines are the separators,
+    and the only backslashes those of the `nulls` NULL quote ids (`\\N`)."""
     return (
-        blob.count(b"\t") == 2 * lines
+        blob.count(b"\t") == 3 * lines
         and blob.count(b"\n") == lines
-        and b"\\" not in blob
+        and blob.count(b"\\") == nulls
         and b"\r" not in blob
         and b"\x00" not in blob
     )
