@@ -23,6 +23,7 @@ from pmdaemon.layout import StateDir
 from pmdaemon.state import read_json
 
 PMDAEMON = Path(sys.executable).with_name("pmdaemon")
+SLEEPER_ARGS = [sys.executable, "-c", "import time; time.sleep(3600)"]
 T = TypeVar("T")
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pmdaemon.procfs import ProcFS
-from tests.pmdaemon.conftest import PMDAEMON, Daemon, free_port, wait_for
+from tests.pmdaemon.conftest import PMDAEMON, SLEEPER_ARGS, Daemon, free_port, wait_for
 
 PY = sys.executable
-SLEEPER = [PY, "-c", "import time; time.sleep(3600)"]
+SLEEPER = SLEEPER_ARGS
 
 # An HTTP service whose /health answers 500 while the flag file exists.
 HTTP_SERVER = """
