@@ -17,8 +17,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # System packages the tests need (Debian): chromium for the dashboard's browser test, pgbouncer
 # for the transaction-pooling tests, espeak-ng for speech, ALSA headers to build simpleaudio,
 # sox to inspect audio; PostgreSQL and Redis server binaries for the tests that run private
-# instances (the shared ones on 127.0.0.1 are the machine's).
-APT_PACKAGES=(chromium pgbouncer espeak-ng libespeak-ng1 libasound2-dev sox postgresql redis-server)
+# instances (the shared ones on 127.0.0.1 are the machine's); systemd for `systemd-analyze verify`
+# of deploy/pmdaemon.service.
+APT_PACKAGES=(chromium pgbouncer espeak-ng libespeak-ng1 libasound2-dev sox postgresql redis-server systemd)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

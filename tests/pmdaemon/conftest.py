@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import pytest
 
 from pmdaemon import control, status
+from pmdaemon.applied import load_applied
 from pmdaemon.errors import SupervisorError
 from pmdaemon.layout import StateDir
 from pmdaemon.state import read_json
 
 PMDAEMON = Path(sys.executable).with_name("pmdaemon")
+SLEEPER_ARGS = [sys.executable, "-c", "import time; time.sleep(3600)"]
 T = TypeVar("T")
 
 
@@ -71,13 +73,14 @@ class Daemon:
             check=False,
         )
 
-    def start(self, services: list[dict[str, Any]], **kwargs: Any) -> None:
+    def start(self, services: list[dict[str, Any]], *, rc: int = 0, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         self.write_services(services, **kwargs)
         result = self.cli("start", str(self.services_file))
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == rc, result.stderr
+        return result
 
     def status(self) -> dict[str, Any]:
-        return status.collect(self.state, control.client(self.state))
+        return status.collect(self.state, control.client(self.state), services_file=load_applied(self.state))
 
     def service(self, name: str) -> dict[str, Any]:
         return next(s for s in self.status()["services"] if s["name"] == name)

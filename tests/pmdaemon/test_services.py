@@ -34,7 +34,8 @@ def test_minimal_service_gets_defaults() -> None:
     (web,) = services.services
     assert web.argv == ("python", "-m", "http.server", "8000")
     assert web.autorestart is True and web.stop_signal == "TERM" and web.start_retries == 3
-    assert web.stdout.file == STATE / "logs/web.out.log" and web.stderr.file == STATE / "logs/web.err.log"
+    # One log per service, stderr merged into it, unless stderr is given a file of its own.
+    assert web.stdout.file == STATE / "logs/web.log" and web.stderr is None and web.logs == (web.stdout,)
     assert web.health is None and web.memory_limit_mb is None and web.restart_at == ()
     assert services.poll_s == 1.0
 
@@ -70,7 +71,7 @@ def test_full_service(tmp_path: Path) -> None:
         ("{services: {}}", "svc.json5:1:12: services: expected a list of services, found an object"),
         (
             '{services: [{name: "a", command: "x", autorestar: true}]}',
-            "svc.json5:1:39: services[0].autorestar: unknown key 'autorestar'; expected one of: name, command,",
+            "svc.json5:1:39: services[0].autorestar: unknown key 'autorestar'; expected one of: name, port, command,",
         ),
         ('{services: [{name: "a"}]}', "svc.json5:1:13: services[0]: missing required key 'command'"),
         ('{services: [{name: "a b", command: "x"}]}', "svc.json5:1:20: services[0].name: expected letters"),
@@ -113,10 +114,67 @@ def test_full_service(tmp_path: Path) -> None:
         ),
         ('{services: [{name: "a", command: "x", start_retries: true}]}', "expected an integer >= 0, found true"),
         ("{services: [], services: []}", "svc.json5:1:16: duplicate key 'services'"),
+        (
+            '{vars: {a: 1},\n services: [{name: "a", command: "x ${b}"}]}',
+            "svc.json5:2:34: services[0].command: unknown variable ${b}; known: a, state_dir",
+        ),
+        (
+            '{services: [{name: "a", port: 8000, command: "x"}, {name: "b", port: 8000, command: "y"}]}',
+            "svc.json5:1:70: services[1].port: port 8000 is already a's",
+        ),
+        (
+            '{services: [{name: "a", port: 70000, command: "x"}]}',
+            "services[0].port: expected a TCP port 1..65535, found 70000",
+        ),
+        (
+            '{services: [{name: "a", command: "x", health: {}}]}',
+            "services[0].health: missing required key 'url' (it defaults",
+        ),
+        ("{vars: {port: 1}, services: []}", "svc.json5:1:9: vars.port: expected a variable name"),
+        (
+            '{services: [{name: "a", command: "x", restart_at: {at: ["08:55"], days: "weekdays"}}]}',
+            "services[0].restart_at.days: expected one of every_day, trading_days, full_trading_days",
+        ),
     ],
 )
 def test_errors_name_position_path_and_reason(text: str, message: str) -> None:
     assert message in error(text)
+
+
+def test_variables_and_ports_are_written_once() -> None:
+    text = """{
+      vars: { redis: "redis://127.0.0.1:6379/0", py: "/usr/bin/python3" },
+      services: [
+        { name: "up", port: 8770, command: "${py} -m up --port ${port}", health: { interval_s: 5 } },
+        { name: "down", port: 8765, command: ["${py}", "--upstream", "ws://127.0.0.1:${ports.up}/", "--redis=${redis}"],
+          env: { DATA: "${state_dir}/data", LITERAL: "$${not_a_variable}" },
+          health: { url: "http://127.0.0.1:${port}/ready" } },
+      ],
+    }"""
+    up, down = parse(text).services  # type: ignore[attr-defined]
+    assert up.argv == ("/usr/bin/python3", "-m", "up", "--port", "8770") and up.port == 8770
+    assert up.health.url == "http://127.0.0.1:8770/health" and up.health.interval_s == 5
+    assert down.argv == ("/usr/bin/python3", "--upstream", "ws://127.0.0.1:8770/", "--redis=redis://127.0.0.1:6379/0")
+    assert down.env == {"DATA": "/state/data", "LITERAL": "${not_a_variable}"}
+    assert down.health.url == "http://127.0.0.1:8765/ready"
+
+
+def test_trading_day_rules_need_the_market_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmdaemon import market
+
+    def missing() -> market.NyseCalendar:
+        raise ImportError("No module named 'lib_common'")
+
+    monkeypatch.setattr(market, "calendar", missing)
+    text = '{services: [{name: "a", command: "x",\n  defer_restarts: {max_wait_s: 60}}]}'
+    assert error(text) == (
+        "svc.json5:2:19: services[0].defer_restarts: needs the NYSE calendar of lib-common: install pmdaemon[market]"
+    )
+    assert error(
+        text.replace("defer_restarts: {max_wait_s: 60}", 'restart_at: {at: ["09:00"], days: "trading_days"}')
+    ).endswith("install pmdaemon[market]")
+    every_day = parse('{services: [{name: "a", command: "x", restart_at: {at: ["09:00"]}}]}')
+    assert every_day.services[0].restart_days == "every_day"  # type: ignore[attr-defined]
 
 
 def test_errors_point_into_multiline_files() -> None:

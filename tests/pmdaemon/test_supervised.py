@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.pmdaemon.conftest import Daemon, free_port, wait_for
+from pmdaemon.procfs import ProcFS
+from tests.pmdaemon.conftest import PMDAEMON, SLEEPER_ARGS, Daemon, free_port, wait_for
 
 PY = sys.executable
-SLEEPER = [PY, "-c", "import time; time.sleep(3600)"]
+SLEEPER = SLEEPER_ARGS
 
 # An HTTP service whose /health answers 500 while the flag file exists.
 HTTP_SERVER = """
@@ -113,12 +116,17 @@ def test_crash_looping_service_goes_fatal_and_is_recovered_after_cool_down(daemo
     crasher = [
         PY,
         "-c",
-        "import os, sys, time; os.path.exists(sys.argv[1]) and sys.exit(3); time.sleep(3600)",
+        "import os, sys, time; os.path.exists(sys.argv[1]) and sys.exit('crashing: ' + sys.argv[1]); time.sleep(3600)",
         str(flag),
     ]
     backoff = {"initial_s": 3, "factor": 2, "max_s": 60}
-    daemon.start([{"name": "crasher", "command": crasher, "start_retries": 1, "start_secs": 1, "backoff": backoff}])
-    wait_for(lambda: daemon.service("crasher")["state"] == "FATAL", 20, "supervisord to give up (FATAL)")
+    service = {"name": "crasher", "command": crasher, "start_retries": 1, "start_secs": 1, "backoff": backoff}
+    # `start` waits for supervisord to give up, and says why, from the service's log.
+    result = daemon.start([service], rc=3)
+    assert "1 of 1 services did not start" in result.stderr
+    assert "crasher: FATAL" in result.stderr and f"  | crashing: {flag}" in result.stderr
+    assert daemon.service("crasher")["state"] == "FATAL"
+    assert daemon.cli("status").returncode == 3
     fatal_at = time.monotonic()
     flag.unlink()
     daemon.running("crasher", timeout=20)
@@ -138,6 +146,7 @@ def test_status_matches_proc(daemon: Daemon) -> None:
     )
     daemon.running("one")
     daemon.running("two")
+    assert daemon.cli("status").returncode == 0  # all RUNNING, no health checks to pass
     report = daemon.status()
     assert report["supervisord_pid"] == int(daemon.state.pidfile.read_text())
     assert report["watch"]["state"] == "RUNNING"
@@ -151,13 +160,14 @@ def test_status_matches_proc(daemon: Daemon) -> None:
 
     assert daemon.cli("stop", "one").returncode == 0
     table = daemon.cli("status")
-    assert table.returncode == 0
+    assert table.returncode == 3  # a service is not RUNNING
     lines = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:3]}
     assert lines["one"][1:3] == ["STOPPED", "-"]
     assert lines["two"][1:3] == ["RUNNING", str(daemon.service("two")["pid"])]
 
     assert daemon.cli("restart", "one").returncode == 0
     daemon.running("one")
+    wait_for(lambda: "restart (command)" in daemon.cli("status").stdout, 10, "the restart as the last action")
 
 
 def test_start_again_reloads_and_logs_shows_output(daemon: Daemon) -> None:
@@ -191,3 +201,161 @@ def _children(pid: int) -> list[int]:
 
 def _ppid(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+# A server on a port whose /health body says what the flag file holds ("ok" when absent).
+STATUS_SERVER = """
+import http.server, json, os, sys
+port, flag = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        status = open(flag).read().strip() if os.path.exists(flag) else "ok"
+        self.send_response(503 if status == "down" else 200)
+        self.end_headers()
+        self.wfile.write(json.dumps({"status": status, "last_error": "redis away"}).encode())
+    def log_message(self, *args):
+        pass
+print("serving on", port, flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+# What `uv run` does: a parent that runs the real server as a child and waits for it.
+WRAPPER = """
+import subprocess, sys
+sys.exit(subprocess.call([sys.executable, *sys.argv[1:]]))
+"""
+
+
+def _serves(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+            return int(response.status) == 200
+    except OSError:
+        return False
+
+
+def _with_marker(daemon: Daemon, name: str) -> list[int]:
+    mark = f"PMDAEMON_SERVICE={daemon.state.root}/{name}".encode()
+    return [pid for pid in ProcFS().pids() if mark in _environ(pid) and _state(pid) not in "ZX"]
+
+
+def test_killing_the_pid_status_shows_brings_the_service_back_as_one_process(daemon: Daemon) -> None:
+    server = daemon.script("server.py", STATUS_SERVER)
+    port = free_port()
+    service = {"name": "web", "port": port, "command": [PY, str(server), "${port}", str(daemon.root / "f")]}
+    daemon.start([{**service, "health": {"interval_s": 0.5}}])
+    before = daemon.running("web")
+    supervisord = daemon.status()["supervisord_pid"]
+    # The pid is the server's own (the launcher exec'd it): no wrapper, no child.
+    assert Path(f"/proc/{before['pid']}/cmdline").read_bytes().split(b"\0")[1] == str(server).encode()
+    assert _ppid(before["pid"]) == supervisord and _children(before["pid"]) == []
+    os.kill(before["pid"], signal.SIGKILL)
+    killed = time.monotonic()
+    after = daemon.running("web", other_than=before["pid"], timeout=10)
+    wait_for(lambda: _serves(port), 5, "the new instance to serve")
+    assert time.monotonic() - killed < 8
+    assert _ppid(after["pid"]) == supervisord and _children(after["pid"]) == []
+    assert _with_marker(daemon, "web") == [after["pid"]]
+    assert ProcFS().listeners(port) == [after["pid"]]
+    wait_for(lambda: daemon.service("web")["restarts"] == 1, 5, "one restart counted")
+    last = daemon.service("web")["last_action"]
+    assert (last["action"], last["reason"]) == ("restart", "exit") and f"pid {before['pid']}" in last["detail"]
+
+
+def test_what_a_killed_wrapper_leaves_holding_the_port_is_ended_before_the_restart(daemon: Daemon) -> None:
+    wrapper, server = daemon.script("wrapper.py", WRAPPER), daemon.script("server.py", STATUS_SERVER)
+    port = free_port()
+    command = [PY, str(wrapper), str(server), "${port}", str(daemon.root / "f")]
+    daemon.start([{"name": "wrapped", "port": port, "command": command, "start_secs": 1}])
+    before = daemon.running("wrapped")
+    wait_for(lambda: _serves(port), 10, "the wrapped server")
+    (child,) = _children(before["pid"])
+    os.kill(before["pid"], signal.SIGKILL)  # the child is orphaned, still holding the port
+    after = daemon.running("wrapped", other_than=before["pid"], timeout=15)
+    wait_for(lambda: _serves(port), 10, "the new instance to serve")
+    assert not Path(f"/proc/{child}").exists() or _state(child) in "ZX"
+    (new_child,) = _children(after["pid"])
+    assert sorted(_with_marker(daemon, "wrapped")) == sorted([after["pid"], new_child])
+    assert ProcFS().listeners(port) == [new_child]
+    assert daemon.service("wrapped")["restarts"] == 1 and daemon.record("wrapped")["spawn_failures"] == 0
+    assert f"ending pid {child} left by a previous instance" in daemon.cli("logs", "wrapped").stdout
+
+
+def test_a_port_held_by_a_stranger_or_a_missing_command_fails_start_with_the_reason(daemon: Daemon) -> None:
+    port = free_port()
+    stranger = subprocess.Popen(
+        [
+            PY,
+            "-c",
+            f"import socket, time; s = socket.socket(); s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(60)",
+        ]
+    )
+    try:
+        wait_for(lambda: ProcFS().listeners(port), 10, "the stranger to listen")
+        services = [
+            {"name": "blocked", "port": port, "command": SLEEPER, "start_retries": 0},
+            {"name": "missing", "command": "no-such-command-here --flag", "start_retries": 0},
+        ]
+        result = daemon.start(services, rc=3)
+        assert "2 of 2 services did not start" in result.stderr
+        assert f"port {port} is held by a process it did not start (pid {stranger.pid}: " in result.stderr
+        assert "cannot run missing: 'no-such-command-here': No such file or directory on PATH=" in result.stderr
+        assert stranger.poll() is None  # left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_status_tells_degraded_and_failing_apart_and_exits_non_zero(daemon: Daemon) -> None:
+    server = daemon.script("server.py", STATUS_SERVER)
+    port, flag = free_port(), daemon.root / "status"
+    health = {"interval_s": 0.5, "failures": 2, "restart": False}  # a monitor: report, never restart
+    daemon.start([{"name": "mon", "port": port, "command": [PY, str(server), "${port}", str(flag)], "health": health}])
+    pid = daemon.running("mon")["pid"]
+    wait_for(lambda: daemon.service("mon")["health"] == "ok", 10, "a passing check")
+    assert daemon.cli("status").returncode == 0
+    flag.write_text("degraded")
+    wait_for(lambda: daemon.service("mon")["health"] == "degraded: HTTP 200 degraded: redis away", 10, "degraded")
+    assert daemon.cli("status").returncode == 4
+    flag.write_text("down")
+    wait_for(lambda: daemon.service("mon")["health_failures"] >= 3, 10, "failures past the threshold")
+    table = daemon.cli("status")
+    assert table.returncode == 4 and "failing: HTTP 503" in table.stdout
+    assert daemon.service("mon")["pid"] == pid  # health.restart false: never restarted
+
+
+def test_logs_merge_stdout_and_stderr_and_follow(daemon: Daemon) -> None:
+    server = daemon.script("server.py", STATUS_SERVER)
+    port = free_port()
+    daemon.start([{"name": "web", "port": port, "command": [PY, str(server), "${port}", str(daemon.root / "f")]}])
+    daemon.running("web")
+    wait_for(lambda: daemon.cli("logs", "web", "-n", "2").stdout == f"serving on {port}\nto stderr\n", 10, "both lines")
+    follower = subprocess.Popen(
+        [str(PMDAEMON), "--state-dir", str(daemon.state.root), "logs", "web", "-n", "0", "-f"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1)
+        with (daemon.state.logs / "web.log").open("a") as log:
+            log.write("appended later\n")
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "appended later\n"
+    finally:
+        follower.terminate()
+        follower.communicate()
+
+
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"

@@ -43,9 +43,14 @@ def test_render_has_own_socket_listener_and_programs(tmp_path: Path) -> None:
     parser.read_string(conf)
     assert parser.get("unix_http_server", "file") == str(tmp_path / "st/supervisor.sock")
     assert parser.get("supervisord", "pidfile") == str(tmp_path / "st/supervisord.pid")
-    assert parser.get("program:web", "command") == "srv --port 1"
+    # Behind the launcher, which execs the command itself (no wrapper left in between).
+    launcher = [str(tmp_path / "st"), "--name", "web", "--grace", "10", "--"]
+    command = shlex.split(parser.get("program:web", "command"))
+    assert command == ["/venv/bin/python", "-m", "pmdaemon.launch", "--state-dir", *launcher, "srv", "--port", "1"]
     assert parser.get("program:web", "environment") == 'A="x y"'
     assert parser.get("program:web", "stopasgroup") == "true"
+    assert parser.get("program:web", "redirect_stderr") == "true"
+    assert parser.get("program:web", "stdout_logfile") == str(tmp_path / "st/logs/web.log")
     listener = parser["eventlistener:pmdaemon-watch"]
     assert listener["events"] == "TICK_5,PROCESS_STATE"
     assert shlex.split(listener["command"]) == [

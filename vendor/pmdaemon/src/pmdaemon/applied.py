@@ -22,7 +22,7 @@ def apply(source: Path, state: StateDir) -> ServicesFile:
     state.root.mkdir(parents=True, exist_ok=True)
     state.logs.mkdir(exist_ok=True)
     for spec in services.services:
-        for log in (spec.stdout, spec.stderr):
+        for log in spec.logs:
             log.file.parent.mkdir(parents=True, exist_ok=True)
     state.applied.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     write_json(state.applied_meta, {"source": str(services.source)})

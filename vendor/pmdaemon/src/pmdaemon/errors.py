@@ -4,8 +4,9 @@
     └── PmdaemonError          anything pmdaemon reports to its user, then exits non-zero
         ├── ConfigError        a services file is not JSON5 or breaks the schema:
         │                      `file:line:col: json.path: reason`
-        └── SupervisorError    supervisord cannot be started, reached or obeyed
-            └── NotRunning     no supervisord answers on the state dir's socket
+        ├── SupervisorError    supervisord cannot be started, reached or obeyed
+        │   └── NotRunning     no supervisord answers on the state dir's socket
+        └── NotStarted         services did not reach RUNNING (FATAL): exit 3, with the reasons
 
 Errors of the layers below (xmlrpc faults, socket errors, json5format.ParseError) are
 translated where they are caught, so callers only ever handle this tree.
@@ -40,3 +41,7 @@ class SupervisorError(PmdaemonError):
 
 class NotRunning(SupervisorError):
     """No supervisord is listening on the state dir's socket."""
+
+
+class NotStarted(PmdaemonError):
+    """`start` saw services go FATAL (or not settle) instead of reaching RUNNING."""

@@ -1,4 +1,5 @@
-"""Process facts read from Linux's /proc (no psutil): parents, RSS, and whole-tree RSS."""
+"""Process facts read from Linux's /proc (no psutil): parents, RSS, whole-tree RSS, environment
+markers and which processes listen on a TCP port."""
 
 from __future__ import annotations
 
@@ -44,12 +45,73 @@ class ProcFS:
     def alive(self, pid: int) -> bool:
         return (self.root / str(pid)).exists()
 
+    def pids(self) -> list[int]:
+        with os.scandir(self.root) as entries:
+            return [int(entry.name) for entry in entries if entry.name.isdigit()]
+
+    def environ(self, pid: int) -> dict[str, str]:
+        """The environment `pid` was started with; {} when unreadable (another user's, or gone)."""
+        try:
+            raw = (self.root / str(pid) / "environ").read_bytes()
+        except OSError:
+            return {}
+        pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+        return {key: value for key, _, value in pairs}
+
+    def cmdline(self, pid: int) -> str:
+        try:
+            raw = (self.root / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            return "?"
+        return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part) or "?"
+
+    def with_env(self, key: str, value: str) -> list[int]:
+        """Processes whose environment holds `key=value` (the ones this user may read)."""
+        return [pid for pid in self.pids() if self.environ(pid).get(key) == value]
+
+    def listening_inodes(self, port: int) -> set[int]:
+        """Socket inodes of TCP sockets (v4 and v6) listening on `port`."""
+        inodes: set[int] = set()
+        for table in ("net/tcp", "net/tcp6"):
+            try:
+                lines = (self.root / table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                # local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the inode.
+                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(int(fields[9]))
+        return inodes
+
+    def listeners(self, port: int) -> list[int]:
+        """Processes holding a socket that listens on TCP `port` (among those this user may read)."""
+        wanted = {f"socket:[{inode}]" for inode in self.listening_inodes(port)}
+        if not wanted:
+            return []
+        out = []
+        for pid in self.pids():
+            try:
+                with os.scandir(self.root / str(pid) / "fd") as fds:
+                    if any(_readlink(fd.path) in wanted for fd in fds):
+                        out.append(pid)
+            except OSError:
+                continue
+        return out
+
     def start_ticks(self, pid: int) -> int | None:
         """Start time of `pid` in clock ticks since boot (field 22), to tell reused pids apart."""
         try:
             return int(_stat_fields((self.root / str(pid) / "stat").read_text())[19])
         except (OSError, ValueError, IndexError):
             return None
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
 
 
 def descendants(root_pid: int, parents: Mapping[int, int]) -> list[int]:

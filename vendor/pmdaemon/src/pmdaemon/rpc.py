@@ -62,6 +62,7 @@ class ProcessInfo:
     description: str
     stdout_logfile: str
     stderr_logfile: str
+    spawnerr: str = ""
 
     @classmethod
     def from_rpc(cls, info: dict[str, Any]) -> ProcessInfo:
@@ -75,6 +76,7 @@ class ProcessInfo:
             description=str(info.get("description", "")),
             stdout_logfile=str(info.get("stdout_logfile", "")),
             stderr_logfile=str(info.get("stderr_logfile", "")),
+            spawnerr=str(info.get("spawnerr", "")),
         )
 
 

@@ -2,26 +2,32 @@
 
     {
       watch: { poll_s: 1 },                       // optional: how often the watch evaluates
+      vars: { py: "/usr/bin/python3" },           // optional: ${py} in any string below
       services: [
         {
           name: "web",                            // [A-Za-z0-9_.-]+, unique
-          command: "python -m http.server 8000",  // split like a shell, or a list
+          port: 8000,                             // optional, unique: ${port}, ${ports.web}
+          command: "${py} -m http.server ${port}",  // split like a shell, or a list
           args: ["--bind", "127.0.0.1"],          // appended to command
           env: { KEY: "value" }, cwd: "..",       // cwd relative to the services file
           autorestart: true,                      // true | false | "unexpected"
           exit_codes: [0], start_retries: 3, start_secs: 1,
           stop_signal: "TERM", stop_wait_s: 10,
-          stdout: { file: "web.out.log", max_mb: 10, backups: 5 },   // default under STATE/logs
-          stderr: { file: "web.err.log", max_mb: 10, backups: 5 },
+          stdout: { file: "web.log", max_mb: 10, backups: 5 },   // default STATE/logs/NAME.log
+          stderr: { file: "web.err.log" },        // default: merged into stdout's file
           memory_limit_mb: 500,                   // whole process tree RSS
-          health: { url: "http://127.0.0.1:8000/health", interval_s: 10, timeout_s: 2, failures: 3 },
-          restart_at: ["08:55", "16:05:30"],      // New York wall-clock times
+          health: { url: "http://127.0.0.1:8000/health", interval_s: 10, timeout_s: 2, failures: 3,
+                    restart: true },              // url defaults to http://127.0.0.1:${port}/health
+          restart_at: ["08:55", "16:05:30"],      // New York wall-clock times, every day; or
+          // restart_at: { at: ["08:55"], days: "trading_days" },  // or "full_trading_days"
+          defer_restarts: { max_wait_s: 3600, memory_ceiling_mb: 1500 },  // not in regular hours
           backoff: { initial_s: 10, factor: 2, max_s: 300 },  // cool-down before recovering FATAL
         },
       ],
     }
 
 Every error names the file position, the JSON path and what was expected versus found.
+Strings may use `${...}` variables (variables.py).
 """
 
 from __future__ import annotations
@@ -38,8 +44,10 @@ from typing import Literal, NoReturn, TypeVar
 import json5format
 from json5format.errors import line_and_column
 
+from . import market
 from .errors import ConfigError
 from .positions import JsonPath, Positions, format_path
+from .variables import UnknownVariable, expand, valid_name
 
 WATCH_NAME = "pmdaemon-watch"
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -50,6 +58,8 @@ STOP_SIGNALS = ("TERM", "INT", "QUIT", "KILL", "HUP", "USR1", "USR2")
 _INLINE_COMMENT = re.compile(r"\s[;#]")
 
 Autorestart = bool | Literal["unexpected"]
+RESTART_DAYS = ("every_day", "trading_days", "full_trading_days")
+RestartDays = Literal["every_day", "trading_days", "full_trading_days"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,8 @@ class HealthSpec:
     interval_s: float = 10.0
     timeout_s: float = 2.0
     failures: int = 3
+    # False: failures show in `status` but never restart (a monitor reporting what it watches).
+    restart: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +93,20 @@ class BackoffSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class DeferSpec:
+    """Memory and health restarts wait for the end of NYSE's regular session, within limits."""
+
+    max_wait_s: float = 3600.0  # a deferred restart happens after this long at the latest
+    memory_ceiling_mb: float | None = None  # above it a memory restart is never deferred
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSpec:
     name: str
     argv: tuple[str, ...]
     stdout: LogSpec
-    stderr: LogSpec
+    stderr: LogSpec | None = None  # None: merged into stdout's file
+    port: int | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     autorestart: Autorestart = True
@@ -97,7 +118,14 @@ class ServiceSpec:
     memory_limit_mb: float | None = None
     health: HealthSpec | None = None
     restart_at: tuple[dt.time, ...] = ()
+    restart_days: RestartDays = "every_day"
+    defer_restarts: DeferSpec | None = None
     backoff: BackoffSpec = BackoffSpec()
+
+    @property
+    def logs(self) -> tuple[LogSpec, ...]:
+        """The service's log files: one (stderr merged) or stdout's and stderr's."""
+        return (self.stdout,) if self.stderr is None else (self.stdout, self.stderr)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +178,7 @@ class _Validator:
         self._text = text
         self._source = source
         self._base = base_dir
+        self._state_dir = state_dir
         self._logs = state_dir / "logs"
         self._positions: Positions | None = None
 
@@ -208,7 +237,7 @@ class _Validator:
     # -- the schema ----------------------------------------------------------------------
 
     def document(self, value: object) -> ServicesFile:
-        top = self.obj(value, (), ("services", "watch"), ("services",))
+        top = self.obj(value, (), ("services", "watch", "vars"), ("services",))
         poll_s = 1.0
         if "watch" in top:
             watch = self.obj(top["watch"], ("watch",), ("poll_s",))
@@ -216,20 +245,76 @@ class _Validator:
         raw = top["services"]
         if not isinstance(raw, list):
             self.fail(("services",), f"expected a list of services, found {_describe(raw)}")
+        values = {"state_dir": str(self._state_dir), **self.variables(top.get("vars", {}))}
+        values.update((f"ports.{name}", str(port)) for name, port in self.ports(raw).items())
         services: list[ServiceSpec] = []
         seen: set[str] = set()
         for index, item in enumerate(raw):
-            spec = self.service(item, ("services", index))
+            path = ("services", index)
+            port = item.get("port") if isinstance(item, dict) else None
+            own = {**values, "port": str(port)} if port is not None else values
+            spec = self.service(self.expanded(item, path, own), path)
             if spec.name in seen:
                 self.fail(("services", index, "name"), f"duplicate service name {spec.name!r}")
             seen.add(spec.name)
             services.append(spec)
         return ServicesFile(source=self._source.resolve(), services=tuple(services), poll_s=poll_s)
 
+    # -- variables and ports ---------------------------------------------------------------
+
+    def variables(self, value: object) -> dict[str, str]:
+        obj = self.obj(value, ("vars",), tuple(value) if isinstance(value, dict) else ())
+        out = {}
+        for key, item in obj.items():
+            where = ("vars", key)
+            if not valid_name(key) or key in ("port", "state_dir"):
+                self.fail(
+                    where,
+                    f"expected a variable name ([A-Za-z_][A-Za-z0-9_]*, not port or state_dir), found {key!r}",
+                    at_key=True,
+                )
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                self.fail(where, f"expected a string or a number, found {_describe(item)}")
+            out[key] = str(item)
+        return out
+
+    def ports(self, raw: list[object]) -> dict[str, int]:
+        """Each service's declared `port`, checked for range and collisions before anything else."""
+        ports: dict[str, int] = {}
+        owners: dict[int, str] = {}
+        for index, item in enumerate(raw):
+            if not isinstance(item, dict) or "port" not in item:
+                continue
+            path = ("services", index, "port")
+            port = self.integer(item["port"], path, minimum=1)
+            if port > 65535:
+                self.fail(path, f"expected a TCP port 1..65535, found {port}")
+            if port in owners:
+                self.fail(path, f"port {port} is already {owners[port]}'s")
+            name = item.get("name")
+            owners[port] = str(name)
+            if isinstance(name, str):
+                ports[name] = port
+        return ports
+
+    def expanded(self, value: object, path: JsonPath, values: dict[str, str]) -> object:
+        """`value` with `${...}` substituted in every string below it."""
+        if isinstance(value, str):
+            try:
+                return expand(value, values)
+            except UnknownVariable as exc:
+                self.fail(path, str(exc))
+        if isinstance(value, dict):
+            return {key: self.expanded(item, (*path, key), values) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.expanded(item, (*path, i), values) for i, item in enumerate(value)]
+        return value
+
     def service(self, value: object, path: JsonPath) -> ServiceSpec:
         keys = (
-            "name", "command", "args", "env", "cwd", "autorestart", "exit_codes", "start_retries", "start_secs",
-            "stop_signal", "stop_wait_s", "stdout", "stderr", "memory_limit_mb", "health", "restart_at", "backoff",
+            "name", "port", "command", "args", "env", "cwd", "autorestart", "exit_codes", "start_retries",
+            "start_secs", "stop_signal", "stop_wait_s", "stdout", "stderr", "memory_limit_mb", "health",
+            "restart_at", "defer_restarts", "backoff",
         )  # fmt: skip
         obj = self.obj(value, path, keys, ("name", "command"))
         name = self.string(obj["name"], (*path, "name"))
@@ -239,9 +324,14 @@ class _Validator:
             )
         args = self.optional(obj, "args", path, self.args, list[str]())
         argv = [*self.command(obj["command"], (*path, "command")), *args]
+        port = obj.get("port")
+        assert port is None or isinstance(port, int)  # checked by ports()
+        every_day: tuple[RestartDays, list[dt.time]] = ("every_day", [])
+        days, restart_at = self.optional(obj, "restart_at", path, self.restart_at, every_day)
         return ServiceSpec(
             name=name,
             argv=tuple(argv),
+            port=port,
             env=self.optional(obj, "env", path, self.env, {}),
             cwd=self.optional(obj, "cwd", path, self.cwd, None),
             autorestart=self.optional(obj, "autorestart", path, self.autorestart, True),
@@ -250,11 +340,15 @@ class _Validator:
             start_secs=self.optional(obj, "start_secs", path, lambda v, p: self.number(v, p, strict=False), 1.0),
             stop_signal=self.optional(obj, "stop_signal", path, self.signal, "TERM"),
             stop_wait_s=self.optional(obj, "stop_wait_s", path, lambda v, p: self.number(v, p), 10.0),
-            stdout=self.log(obj.get("stdout"), (*path, "stdout"), self._logs / f"{name}.out.log"),
-            stderr=self.log(obj.get("stderr"), (*path, "stderr"), self._logs / f"{name}.err.log"),
+            stdout=self.log(obj.get("stdout"), (*path, "stdout"), self._logs / f"{name}.log"),
+            stderr=None
+            if "stderr" not in obj
+            else self.log(obj["stderr"], (*path, "stderr"), self._logs / f"{name}.err.log"),
             memory_limit_mb=self.optional(obj, "memory_limit_mb", path, lambda v, p: self.number(v, p), None),
-            health=self.optional(obj, "health", path, self.health, None),
-            restart_at=tuple(self.optional(obj, "restart_at", path, self.restart_at, list[dt.time]())),
+            health=self.optional(obj, "health", path, lambda v, p: self.health(v, p, port), None),
+            restart_at=tuple(restart_at),
+            restart_days=days,
+            defer_restarts=self.optional(obj, "defer_restarts", path, self.defer, None),
             backoff=self.optional(obj, "backoff", path, self.backoff, BackoffSpec()),
         )
 
@@ -350,9 +444,14 @@ class _Validator:
             backups=self.optional(obj, "backups", path, lambda v, p: self.integer(v, p), 5),
         )
 
-    def health(self, value: object, path: JsonPath) -> HealthSpec:
-        obj = self.obj(value, path, ("url", "interval_s", "timeout_s", "failures"), ("url",))
-        url = self.string(obj["url"], (*path, "url"))
+    def health(self, value: object, path: JsonPath, port: int | None) -> HealthSpec:
+        obj = self.obj(value, path, ("url", "interval_s", "timeout_s", "failures", "restart"))
+        if "url" in obj:
+            url = self.string(obj["url"], (*path, "url"))
+        elif port is not None:
+            url = f"http://127.0.0.1:{port}/health"
+        else:
+            self.fail(path, "missing required key 'url' (it defaults to http://127.0.0.1:PORT/health given a port)")
         if not url.startswith(("http://", "https://")):
             self.fail((*path, "url"), f"expected an http:// or https:// URL, found {url!r}")
         return HealthSpec(
@@ -360,9 +459,40 @@ class _Validator:
             interval_s=self.optional(obj, "interval_s", path, lambda v, p: self.number(v, p), 10.0),
             timeout_s=self.optional(obj, "timeout_s", path, lambda v, p: self.number(v, p), 2.0),
             failures=self.optional(obj, "failures", path, lambda v, p: self.integer(v, p, minimum=1), 3),
+            restart=self.optional(obj, "restart", path, self.boolean, True),
         )
 
-    def restart_at(self, value: object, path: JsonPath) -> list[dt.time]:
+    def boolean(self, value: object, path: JsonPath) -> bool:
+        if not isinstance(value, bool):
+            self.fail(path, f"expected true or false, found {_describe(value)}")
+        return value
+
+    def needs_calendar(self, path: JsonPath) -> None:
+        try:
+            market.calendar()
+        except ImportError:
+            self.fail(path, "needs the NYSE calendar of lib-common: install pmdaemon[market]")
+
+    def restart_at(self, value: object, path: JsonPath) -> tuple[RestartDays, list[dt.time]]:
+        if isinstance(value, list):
+            return "every_day", self.times(value, path)
+        obj = self.obj(value, path, ("at", "days"), ("at",))
+        days = obj.get("days", "every_day")
+        if days not in RESTART_DAYS:
+            self.fail((*path, "days"), f"expected one of {', '.join(RESTART_DAYS)}, found {_describe(days)}")
+        if days != "every_day":
+            self.needs_calendar((*path, "days"))
+        return days, self.times(obj["at"], (*path, "at"))  # type: ignore[return-value]
+
+    def defer(self, value: object, path: JsonPath) -> DeferSpec:
+        obj = self.obj(value, path, ("max_wait_s", "memory_ceiling_mb"))
+        self.needs_calendar(path)
+        return DeferSpec(
+            max_wait_s=self.optional(obj, "max_wait_s", path, lambda v, p: self.number(v, p), 3600.0),
+            memory_ceiling_mb=self.optional(obj, "memory_ceiling_mb", path, lambda v, p: self.number(v, p), None),
+        )
+
+    def times(self, value: object, path: JsonPath) -> list[dt.time]:
         if not isinstance(value, list):
             self.fail(path, f'expected a list of New York times like ["08:55"], found {_describe(value)}')
         times = []

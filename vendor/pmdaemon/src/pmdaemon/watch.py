@@ -28,7 +28,7 @@ from .policy import Action, ActionKind, ProcessFacts, ProcessState, WatchPolicy
 from .procfs import ProcFS, tree_rss
 from .protocol import OK, READY, ListenerParser
 from .rpc import Supervisor
-from .state import write_json
+from .state import read_json, write_json
 
 log = logging.getLogger("pmdaemon.watch")
 
@@ -39,7 +39,9 @@ class Watch:
         self._supervisor = supervisor
         self._procfs = procfs or ProcFS()
         self._applied_mtime = self._mtime()
-        self.policy = WatchPolicy(load_applied(state), SystemClock())
+        # Counters survive a restart of the watch itself.
+        saved = read_json(state.watch_state).get("services", {})
+        self.policy = WatchPolicy(load_applied(state), SystemClock(), saved=saved if isinstance(saved, dict) else {})
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
 
     def _mtime(self) -> float:
@@ -75,8 +77,8 @@ class Watch:
         actions = self.policy.evaluate(self.process_table())
         due = self.policy.due_health_checks()
         results = list(self._pool.map(lambda item: (item[0], *health.check(item[1].url, item[1].timeout_s)), due))
-        for name, ok, detail in results:
-            actions.extend(self.policy.on_health_result(name, ok, detail))
+        for name, verdict, detail in results:
+            actions.extend(self.policy.on_health_result(name, verdict, detail))
         for action in actions:
             self.carry_out(action)
         self.save()
@@ -119,6 +121,7 @@ def serve(watch: Watch, stdin: int = 0, stdout: int = 1) -> None:
                         fields.get("processname", ""),
                         fields.get("from_state", ""),
                         event.name.removeprefix("PROCESS_STATE_"),
+                        fields,
                     )
                     watch.save()
         if time.monotonic() >= next_eval:
