@@ -32,16 +32,17 @@ def run_module(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def raw_upgrade(sock: socket.socket, path: str, host: str) -> bytes:
-    """Send a WebSocket upgrade of `path` with this Host header on a connected socket (no client
-    library: they set Host themselves and read on); the response head, up to its blank line."""
+def upgrade_request(path: str, host: str) -> bytes:
+    """A WebSocket upgrade request of `path` with this Host header, as bytes to send raw."""
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def response_head(sock: socket.socket) -> bytes:
+    """Read up to the end of an HTTP response head (byte by byte: nothing after it is taken)."""
     head = b""
     while b"\r\n\r\n" not in head:
         more = sock.recv(1)
@@ -49,6 +50,13 @@ def raw_upgrade(sock: socket.socket, path: str, host: str) -> bytes:
             break
         head += more
     return head
+
+
+def raw_upgrade(sock: socket.socket, path: str, host: str) -> bytes:
+    """Send a WebSocket upgrade of `path` with this Host header on a connected socket (no client
+    library: they set Host themselves and read on); the response head, up to its blank line."""
+    sock.sendall(upgrade_request(path, host))
+    return response_head(sock)
 
 
 def free_port() -> int:

@@ -18,9 +18,17 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
-from tests.servers.conftest import RestreamProcess, ServerProcess, StartRestream, free_port, until
+from tests.servers.conftest import (
+    RestreamProcess,
+    ServerProcess,
+    StartRestream,
+    free_port,
+    response_head,
+    until,
+    upgrade_request,
+)
 from tests.servers.restream.test_protocol_e2e import recv_until, subscribe
-from tests.servers.restream.test_slow_and_tls_e2e import raw_websocket, response_head, upgrade_request
+from tests.servers.restream.test_slow_and_tls_e2e import raw_websocket
 
 pytestmark = pytest.mark.asyncio
 
@@ -149,7 +157,7 @@ async def test_slowloris_sockets_are_closed_after_the_handshake_timeout(start_re
         start = time.monotonic()
         silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
         dribbling = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
-        request = upgrade_request(server.port)
+        request = upgrade_request("/ws", f"127.0.0.1:{server.port}")
         for sock in silent + dribbling:
             sock.setblocking(False)
 
@@ -179,7 +187,7 @@ async def test_slowloris_sockets_are_closed_after_the_handshake_timeout(start_re
 def upgrade_from(server: RestreamProcess, source: str) -> tuple[socket.socket, bytes]:
     """An upgrade request from the loopback address `source`; the socket and its response head."""
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=5, source_address=(source, 0))
-    sock.sendall(upgrade_request(server.port))
+    sock.sendall(upgrade_request("/ws", f"127.0.0.1:{server.port}"))
     return sock, response_head(sock)
 
 

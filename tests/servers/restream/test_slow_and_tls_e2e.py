@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import socket
 import ssl
 from pathlib import Path
@@ -16,32 +14,12 @@ import trustme
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
-from tests.servers.conftest import RestreamProcess, StartRestream
+from tests.servers.conftest import RestreamProcess, StartRestream, raw_upgrade
 from tests.servers.restream.test_protocol_e2e import recv_until, subscribe
 
 pytestmark = pytest.mark.asyncio
 
 SYMBOLS = [f"S{i:02d}" for i in range(20)]
-
-
-def upgrade_request(port: int) -> bytes:
-    """A WebSocket upgrade request for /ws."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    return (
-        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-
-
-def response_head(sock: socket.socket) -> bytes:
-    """Read up to the end of an HTTP response head."""
-    head = b""
-    while b"\r\n\r\n" not in head:
-        byte = sock.recv(1)
-        if not byte:
-            break
-        head += byte
-    return head
 
 
 def raw_websocket(server: RestreamProcess) -> socket.socket:
@@ -50,8 +28,7 @@ def raw_websocket(server: RestreamProcess) -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", server.port))
-    sock.sendall(upgrade_request(server.port))
-    assert response_head(sock).startswith(b"HTTP/1.1 101")
+    assert raw_upgrade(sock, "/ws", f"127.0.0.1:{server.port}").startswith(b"HTTP/1.1 101")
     return sock
 
 
