@@ -65,11 +65,14 @@ class CleanExitServer(uvicorn.Server):
     async def serve(self, sockets: Sequence[Any] | None = None) -> None:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(functools.partial(on_loop_exception, self.gate))
-        loop.add_signal_handler(signal.SIGHUP, self.hand_over)
+        hup = getattr(signal, "SIGHUP", None)  # POSIX only: no handover on Windows
+        if hup is not None:
+            loop.add_signal_handler(hup, self.hand_over)
         try:
             await super().serve(sockets)  # type: ignore[arg-type]
         finally:
-            loop.remove_signal_handler(signal.SIGHUP)
+            if hup is not None:
+                loop.remove_signal_handler(hup)
 
     def hand_over(self) -> None:
         """Leave for a successor: stop accepting, close every client with 1012, exit 0."""
@@ -155,7 +158,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_REUSEPORT", socket.SO_REUSEADDR), 1)  # Windows: none
     try:
         sock.bind(address)
     except OSError:
