@@ -104,9 +104,7 @@ def _update(state: StateDir, services: ServicesFile) -> tuple[str, set[str]]:
     handing = [
         spec
         for spec in services.services
-        if spec.handover
-        and {p.name for p in programs(spec)} <= set(changed)
-        and _serving(ops, spec)
+        if spec.handover and {p.name for p in programs(spec)} <= set(changed) and _serving(ops, spec)
     ]
     handed = {spec.name for spec in handing}
     plain = [group for group in changed if service_of(group) not in handed]
