@@ -11,6 +11,14 @@ A `lib_common.client.Client` subscribed to 2 symbols at --rate quotes/s each rea
 time. Per round: the longest silence between two quotes at the client around the restart, the
 quotes seen twice or out of order (both must be 0), and the process's startup time for the
 ways that wait for one. Prints a markdown table; JSON to --out.
+
+With --pmdaemon, the same client reads restream run by a real pmdaemon (its own supervisord in
+a temp state dir), each --rounds times:
+- pmdaemon-handover: `pmdaemon restart restream` of a `handover: true` service;
+- pmdaemon-stop-start: `pmdaemon restart restream` of the same service without `handover`
+  (the same-run baseline: stop, then start);
+- pmdaemon-kill-9: SIGKILL of the pid `status` shows; supervisord starts it again. Here the
+  figure is how soon the client is receiving again after the kill (`back after`).
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -78,6 +87,7 @@ class Round:
     longest_silence_ms: float
     duplicates_or_older: int
     quotes: int
+    back_after_ms: float | None = None  # from the event to the first quote after it
 
 
 class Reader:
@@ -100,6 +110,9 @@ class Reader:
     def longest_silence(self, since: float) -> float:
         times = [t for t in self.arrivals if t >= since - 1.0]
         return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
+
+    def back_after(self, since: float) -> float:
+        return next((t for t in self.arrivals if t > since), float("inf")) - since
 
 
 async def one_round(way: str, port: int, tmp: Path, rate: float, n: int) -> Round:
@@ -138,13 +151,79 @@ async def one_round(way: str, port: int, tmp: Path, rate: float, n: int) -> Roun
                 proc.wait(30)
 
 
+PMDAEMON = Path(sys.executable).with_name("pmdaemon")
+PMDAEMON_WAYS = ("pmdaemon-handover", "pmdaemon-stop-start", "pmdaemon-kill-9")
+
+
+def pmdaemon(state: Path, *args: str) -> str:
+    result = subprocess.run([str(PMDAEMON), "--state-dir", str(state), *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"pmdaemon {' '.join(args)}: exit {result.returncode}: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def serving_pid(state: Path) -> int:
+    report = json.loads(pmdaemon(state, "status", "--json"))
+    return int(next(s["pid"] for s in report["services"] if s["name"] == "restream"))
+
+
+async def pmdaemon_round(way: str, port: int, rate: float) -> Round:
+    # Not under the run's temp dir: supervisord's socket path must stay short.
+    root = Path(tempfile.mkdtemp(prefix="cont-", dir="/tmp"))
+    service = {
+        "name": "restream",
+        "port": port,
+        "command": [sys.executable, "-m", "servers.restream", "--port", "${port}", "--rate", str(rate)],
+        "env": {"RSDEV__LISTEN__REUSE_PORT": "true"},
+        "handover": way == "pmdaemon-handover",
+        "start_secs": 1,
+    }
+    (root / "services.json5").write_text(json.dumps({"watch": {"poll_s": 1}, "services": [service]}))
+    state = root / "state"
+    await asyncio.to_thread(pmdaemon, state, "start", str(root / "services.json5"))
+    client = Client(f"ws://127.0.0.1:{port}/ws", SYMBOLS, backoff=Backoff(0.1, 1.0))
+    try:
+        async with client:
+            reader = Reader(client)
+            while len(reader.arrivals) < 10:  # restream serves (RUNNING may come before it listens)
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(2.0)
+            if way == "pmdaemon-kill-9":
+                pid = await asyncio.to_thread(serving_pid, state)
+                os.kill(pid, signal.SIGKILL)
+                event = time.monotonic()
+            else:
+                event = time.monotonic()
+                await asyncio.to_thread(pmdaemon, state, "restart", "restream")
+            # Until the client is receiving again (a silence is only measured between quotes).
+            done = time.monotonic()
+            deadline = done + 30
+            while reader.arrivals[-1] <= done:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{way}: no quote for 30 s after the event")
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(2.0)
+            reader.task.cancel()
+        silence = round(reader.longest_silence(event) * 1000, 1)
+        back = round(reader.back_after(event) * 1000, 1) if way == "pmdaemon-kill-9" else None
+        return Round(way, silence, reader.bad, len(reader.arrivals), back)
+    finally:
+        await asyncio.to_thread(pmdaemon, state, "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
 async def run(args: argparse.Namespace) -> list[Round]:
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
-            for way in ("handover", "stop-start", "kill-9"):
-                r = await one_round(way, free_port(), Path(tmp), args.rate, n)
-                print(f"| {r.way} | {n + 1} | {r.longest_silence_ms:,.0f} | {r.duplicates_or_older} | {r.quotes} |")
+            for way in PMDAEMON_WAYS if args.pmdaemon else ("handover", "stop-start", "kill-9"):
+                if args.pmdaemon:
+                    r = await pmdaemon_round(way, free_port(), args.rate)
+                else:
+                    r = await one_round(way, free_port(), Path(tmp), args.rate, n)
+                back = "-" if r.back_after_ms is None else f"{r.back_after_ms:,.0f}"
+                cells = [r.way, n + 1, f"{r.longest_silence_ms:,.0f}", back, r.duplicates_or_older, r.quotes]
+                print("| " + " | ".join(map(str, cells)) + " |")
                 rounds.append(r)
     return rounds
 
@@ -153,17 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20.0, help="quotes per second per symbol")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/continuity-restart.json"))
+    parser.add_argument("--pmdaemon", action="store_true", help="restream under pmdaemon: restart and kill -9")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="default bench/results/continuity-restart[-pmdaemon].json"
+    )
     args = parser.parse_args(argv)
     print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {args.rate:g} quotes/s x {len(SYMBOLS)} symbols")
-    print("| way | round | longest silence ms | duplicates or older | quotes |")
-    print("|---|---:|---:|---:|---:|")
+    print("| way | round | longest silence ms | back after ms | duplicates or older | quotes |")
+    print("|---|---:|---:|---:|---:|---:|")
     rounds = asyncio.run(run(args))
-    for way in ("handover", "stop-start", "kill-9"):
+    for way in sorted({r.way for r in rounds}, key=[r.way for r in rounds].index):
         silences = [r.longest_silence_ms for r in rounds if r.way == way]
         print(f"{way}: median longest silence {statistics.median(silences):,.0f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps([asdict(r) for r in rounds], indent=2) + "\n")
+    out = args.out or Path(f"bench/results/continuity-restart{'-pmdaemon' if args.pmdaemon else ''}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps([asdict(r) for r in rounds], indent=2) + "\n")
     return 0
 
 

@@ -50,6 +50,11 @@ def test_every_service_runs_its_console_script_on_a_port_of_its_own() -> None:
     assert by_name["server_log"].argv[by_name["server_log"].argv.index("--dir") + 1] == f"{STATE}/data/quotes"
     assert f"{STATE}/data/speech" in by_name["server_speak"].argv
     assert by_name["restream"].restart_days == "trading_days" and by_name["restream"].defer_restarts is not None
+    # The gateways hand over on a restart, listening with SO_REUSEPORT; nothing else does.
+    for spec in services:
+        gateway = spec.name in ("restream", "redis2ws")
+        assert spec.handover is gateway
+        assert (spec.env.get("RSDEV__LISTEN__REUSE_PORT") == "true") is gateway
 
 
 def test_the_systemd_unit_verifies(tmp_path: Path) -> None:

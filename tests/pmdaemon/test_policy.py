@@ -311,3 +311,24 @@ def test_the_real_calendar_knows_nyse_holidays_and_early_closes() -> None:
     assert not nyse.is_session_day(dt.date(2026, 11, 27), full_days_only=True)  # ... closes at 13:00
     assert nyse.in_regular_session(int(ny(10, 0).timestamp() * 1e6))
     assert not nyse.in_regular_session(int(ny(16, 0).timestamp() * 1e6))
+
+
+def test_a_handover_is_one_restart_and_the_old_slots_exit_is_not_news() -> None:
+    clock = FakeClock(ny(10, 0))
+    policy = WatchPolicy(services(port=8000, handover="true"), clock)
+    for program, transition in [
+        ("svc@a", "STOPPED>STARTING"),
+        ("svc@a", "STARTING>RUNNING"),
+        ("svc@b", "STOPPED>STARTING"),
+        ("svc@b", "STARTING>RUNNING"),
+        ("svc@a", "RUNNING>EXITED"),
+    ]:
+        policy.on_process_state(program, *transition.split(">"), {"expected": "1", "pid": "41"})
+    record = policy.records["svc"]
+    assert (record.starts, record.restarts) == (2, 1)
+    assert record.last_action is not None and record.last_action["detail"] == "handed over: svc@b starts beside svc@a"
+    # The serving slot killed with nothing beside it: an exit and a restart, as for any service.
+    policy.on_process_state("svc@b", "RUNNING", "EXITED", {"expected": "0", "pid": "42"})
+    assert record.last_action["detail"] == "pid 42 exited unexpectedly"
+    policy.on_process_state("svc@b", "EXITED", "STARTING")
+    assert record.restarts == 2 and record.last_action["reason"] == "exit"

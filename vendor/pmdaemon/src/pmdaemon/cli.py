@@ -21,11 +21,13 @@ import os
 import sys
 from pathlib import Path
 
-from . import control, logs, status
+from . import control, logline, logs, status
 from .applied import load_applied
 from .errors import ConfigError, NotStarted, PmdaemonError
+from .handover import Services
 from .layout import StateDir
 from .services import ServiceSpec
+from .slots import programs
 
 DEFAULT_STATE_DIR = "~/.pmdaemon"
 
@@ -53,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     stop = commands.add_parser("stop", help="stop one service, or every service and supervisord")
     stop.add_argument("name", nargs="?", help="the service to stop (default: everything)")
-    restart = commands.add_parser("restart", help="restart one service")
+    restart = commands.add_parser(
+        "restart", help="restart one service (with handover: true, a successor takes over without a gap)"
+    )
     restart.add_argument("name")
     status_cmd = commands.add_parser("status", help="state, pid, uptime, restarts, RSS and health of each service")
     status_cmd.add_argument("--json", action="store_true", help="machine-readable output")
@@ -70,11 +74,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _log_files(spec: ServiceSpec, args: argparse.Namespace) -> list[Path]:
+    """The files `logs` shows: a handover service's two slots each have theirs."""
+    if args.stderr and spec.stderr is None:
+        raise PmdaemonError(f"{spec.name}'s stderr is merged into {spec.stdout.file}")
     if args.stderr:
-        if spec.stderr is None:
-            raise PmdaemonError(f"{spec.name}'s stderr is merged into {spec.stdout.file}")
-        return [spec.stderr.file]
-    return [spec.stdout.file] if args.stdout else [log.file for log in spec.logs]
+        return [program.stderr.file for program in programs(spec) if program.stderr is not None]
+    if args.stdout:
+        return [program.stdout.file for program in programs(spec)]
+    return [log.file for program in programs(spec) for log in program.logs]
 
 
 def _write(text: str) -> None:
@@ -97,11 +104,12 @@ def run(args: argparse.Namespace) -> int:
         spec = load_applied(state).get(args.name)
         if spec is None:
             raise PmdaemonError(f"no service named {args.name!r} in {state.applied}")
-        supervisor = control.client(state)
-        supervisor.stop(args.name, timeout=spec.stop_wait_s + 30)
+        services = Services(control.client(state))
         if args.command == "restart":
-            supervisor.start(args.name, wait=False)
-        print(f"{args.command}ed {args.name}".replace("stoped", "stopped"))
+            print(services.restart(spec))
+        else:
+            services.stop(spec)
+            print(f"stopped {args.name}")
     elif args.command == "status":
         report = status.collect(state, control.client(state), services_file=load_applied(state))
         print(json.dumps(report, indent=1) if args.json else status.render_table(report))
@@ -120,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    logline.setup("pmdaemon")
     try:
         code = run(args)
     except ConfigError as exc:

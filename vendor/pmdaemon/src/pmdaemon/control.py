@@ -5,21 +5,27 @@ systemd service, and exits non-zero if supervisord dies)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import launch, settle
+from . import launch, logline, settle
 from .applied import applied_source, apply
 from .errors import NotRunning, NotStarted, SupervisorError
+from .handover import Services
 from .layout import StateDir
 from .procfs import ProcFS
 from .rpc import Supervisor
 from .services import ServicesFile, ServiceSpec
+from .slots import all_programs, current, programs, service_of
+
+log = logging.getLogger("pmdaemon.control")
 
 
 def client(state: StateDir, *, timeout: float = 30.0) -> Supervisor:
@@ -50,7 +56,15 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 
 
 def _marks(specs: list[ServiceSpec]) -> dict[str, settle.LogMark]:
-    return {spec.name: settle.LogMark.of(spec) for spec in specs}
+    return {program.name: settle.LogMark.of(program.logs) for spec in specs for program in programs(spec)}
+
+
+def _start_handover_services(state: StateDir, specs: list[ServiceSpec]) -> None:
+    """Start one slot of each handover service: supervisord autostarts neither (supervisor_conf.py)."""
+    services = Services(client(state))
+    for spec in specs:
+        if spec.handover:
+            services.start(spec)
 
 
 def check_started(state: StateDir, specs: list[ServiceSpec], marks: dict[str, settle.LogMark]) -> None:
@@ -68,21 +82,64 @@ def start(source: Path, state: StateDir, *, wait_s: float = 20.0) -> tuple[str, 
     services started to reach RUNNING (NotStarted says why not). Returns what happened."""
     services = apply(source, state)
     if is_running(state):
-        message, names = _update(state)
+        marks = _marks(list(services.services))
+        message, names = _update(state, services)
         specs = [s for s in services.services if s.name in names]
-        marks = _marks(specs)
         check_started(state, specs, marks)
         return message, services
     marks = _marks(list(services.services))
     _launch(state, wait_s)
+    _start_handover_services(state, list(services.services))
     check_started(state, list(services.services), marks)
     return f"started supervisord (pid {client(state).pid()})", services
 
 
-def _update(state: StateDir) -> tuple[str, set[str]]:
-    added, changed, removed = client(state).update()
-    message = f"reloaded (added: {added or '-'}, changed: {changed or '-'}, removed: {removed or '-'})"
-    return message, {*added, *changed}
+def _update(state: StateDir, services: ServicesFile) -> tuple[str, set[str]]:
+    """Apply the rewritten supervisord.conf like `supervisorctl update` (stop, remove, add each
+    changed program), except that a serving handover service takes its new configuration by a
+    handover. The message names services; the set, those added or changed."""
+    supervisor = client(state)
+    added, changed, removed = supervisor.reload_config()
+    ops = Services(supervisor)
+    handing = [
+        spec
+        for spec in services.services
+        if spec.handover and {p.name for p in programs(spec)} <= set(changed) and _serving(ops, spec)
+    ]
+    handed = {spec.name for spec in handing}
+    plain = [group for group in changed if service_of(group) not in handed]
+    for group in [*removed, *plain]:
+        supervisor.remove(group)
+    for spec in handing:
+        _reload_by_handover(ops, spec)
+    for group in [*plain, *added]:
+        supervisor.add(group)
+    fresh = {service_of(group) for group in [*plain, *added]}
+    _start_handover_services(state, [spec for spec in services.services if spec.name in fresh])
+
+    def names(groups: list[str]) -> str:
+        return str(sorted({service_of(group) for group in groups}) or "-")
+
+    message = f"reloaded (added: {names(added)}, changed: {names(changed)}, removed: {names(removed)})"
+    return message, {service_of(group) for group in [*added, *changed]}
+
+
+def _serving(ops: Services, spec: ServiceSpec) -> bool:
+    chosen = current(ops.infos(spec))
+    return chosen is not None and chosen.state == "RUNNING"
+
+
+def _reload_by_handover(ops: Services, spec: ServiceSpec) -> None:
+    """A serving handover service's new configuration: the idle slot takes it and the service
+    hands over to it; then the old slot takes it too (and stays stopped)."""
+    serving = current(ops.infos(spec))
+    assert serving is not None
+    successor = next(p.name for p in programs(spec) if p.name != serving.name)
+    ops.supervisor.remove(successor)
+    ops.supervisor.add(successor)
+    ops.hand_over(spec)
+    ops.supervisor.remove(serving.name)
+    ops.supervisor.add(serving.name)
 
 
 def _wait_answering(state: StateDir, wait_s: float, alive: Callable[[], bool] = lambda: True) -> None:
@@ -117,7 +174,16 @@ def foreground(source: Path, state: StateDir, *, wait_s: float = 20.0) -> int:
     if is_running(state):
         raise SupervisorError(f"a supervisord already answers on {state.socket}: `pmdaemon stop` it first")
     marks = _marks(list(services.services))
-    child = subprocess.Popen(_supervisord_command(state, foreground=True), stdin=subprocess.DEVNULL)
+    # supervisord -n echoes its log on stdout: passed on in pmdaemon's line format (for journald).
+    child = subprocess.Popen(
+        _supervisord_command(state, foreground=True),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert child.stdout is not None
+    relay = threading.Thread(target=logline.relay_supervisord, args=(child.stdout, sys.stderr), daemon=True)
+    relay.start()
     stopping = False
 
     def stop_child(signum: int, _frame: object) -> None:
@@ -130,18 +196,20 @@ def foreground(source: Path, state: StateDir, *, wait_s: float = 20.0) -> int:
         signal.signal(signum, stop_child)
     try:
         _wait_answering(state, wait_s, alive=lambda: child.poll() is None)
-        print(f"pmdaemon: supervisord running in the foreground (pid {child.pid})", flush=True)
+        log.info("supervisord running in the foreground (pid %d)", child.pid)
+        _start_handover_services(state, list(services.services))
         check_started(state, list(services.services), marks)
     except NotStarted as exc:
-        print(f"pmdaemon: {exc}", file=sys.stderr, flush=True)
+        log.error("%s", exc)
     except SupervisorError as exc:
         if not stopping and child.poll() is None:
-            print(f"pmdaemon: {exc}", file=sys.stderr, flush=True)
+            log.error("%s", exc)
     code = child.wait()
+    relay.join(5)
     if stopping:
         return 0
     how = f"signal {-code}" if code < 0 else f"status {code}"
-    print(f"pmdaemon: supervisord (pid {child.pid}) exited on its own ({how})", file=sys.stderr, flush=True)
+    log.error("supervisord (pid %d) exited on its own (%s)", child.pid, how)
     _end_leftovers(state, services)
     return 1
 
@@ -149,15 +217,14 @@ def foreground(source: Path, state: StateDir, *, wait_s: float = 20.0) -> int:
 def _end_leftovers(state: StateDir, services: ServicesFile) -> None:
     """Services outlive a supervisord that was killed: end them, as their next launch would."""
     procfs = ProcFS()
-    for spec in services.services:
-        mark = launch.marker(state.root, spec.name)
-        launch.end_leftovers(procfs, mark, spec.stop_wait_s, me=os.getpid())
+    for program in all_programs(services):
+        mark = launch.marker(state.root, program.name)
+        launch.end_leftovers(procfs, mark, program.service.stop_wait_s, me=os.getpid())
 
 
 def reload(state: StateDir, source: Path | None = None) -> str:
     """Re-read the services file (the applied one's origin by default) and apply the difference."""
-    apply(source or applied_source(state), state)
-    return _update(state)[0]
+    return _update(state, apply(source or applied_source(state), state))[0]
 
 
 def _pid_from_file(state: StateDir) -> int | None:

@@ -1,4 +1,4 @@
-"""`python -m pmdaemon.launch --state-dir DIR --name NAME [--port N] [--grace S] -- COMMAND...`
+"""`python -m pmdaemon.launch --state-dir DIR --name NAME [--port N] [--partner SLOT] [--grace S] -- COMMAND...`
 
 supervisord runs every service through this step, which then *becomes* the service (exec): the
 pid supervisord owns and `status` shows is the service's own process, with no wrapper left in
@@ -10,6 +10,8 @@ between. Before the exec it ends what a previous instance left behind:
 - then, given the service's port, it waits for the port to be free; a process that still
   listens on it and was not started by this service is named and left alone, and the launch
   fails (exit 1) with that reason in the service's log, rather than a later "address in use".
+  With `--partner` (a handover slot, slots.py) the other slot's processes may hold the port:
+  the successor is meant to listen beside them.
 
 A command that cannot be executed (not on PATH, not executable) exits 127 with the reason.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
+import logging
 import os
 import signal
 import sys
@@ -26,18 +28,15 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from . import logline
 from .procfs import ProcFS
 
 MARKER = "PMDAEMON_SERVICE"
+log = logging.getLogger("pmdaemon.launch")
 
 
 def marker(state_root: Path, name: str) -> str:
     return f"{state_root}/{name}"
-
-
-def _say(message: str) -> None:
-    stamp = dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
-    print(f"{stamp} pmdaemon: {message}", file=sys.stderr, flush=True)
 
 
 def _gone(procfs: ProcFS, pid: int) -> bool:
@@ -69,21 +68,24 @@ def end_leftovers(procfs: ProcFS, mark: str, grace_s: float, *, me: int) -> list
     if not pids:
         return []
     for pid in pids:
-        _say(f"ending pid {pid} left by a previous instance: {procfs.cmdline(pid)}")
+        log.warning("ending pid %d left by a previous instance: %s", pid, procfs.cmdline(pid))
     _signal(pids, signal.SIGTERM)
     survivors = _wait_gone(procfs, pids, grace_s)
     if survivors:
-        _say(f"killing pids {', '.join(map(str, survivors))} still running {grace_s:g}s after SIGTERM")
+        log.warning("killing pids %s still running %gs after SIGTERM", ", ".join(map(str, survivors)), grace_s)
         _signal(survivors, signal.SIGKILL)
         _wait_gone(procfs, survivors, 5.0)
     return pids
 
 
-def port_holders(procfs: ProcFS, port: int, wait_s: float) -> list[int]:
-    """Processes still listening on `port` after up to `wait_s` seconds (a socket closing takes a moment)."""
+def port_holders(procfs: ProcFS, port: int, wait_s: float, *, besides: str | None = None) -> list[int]:
+    """Processes still listening on `port` after up to `wait_s` seconds (a socket closing takes a
+    moment), other than those carrying the marker `besides`."""
     deadline = time.monotonic() + wait_s
     while True:
-        holders = procfs.listeners(port)
+        holders = [
+            pid for pid in procfs.listeners(port) if besides is None or procfs.environ(pid).get(MARKER) != besides
+        ]
         if not holders or time.monotonic() >= deadline:
             return holders
         time.sleep(0.05)
@@ -94,25 +96,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--port", type=int)
+    parser.add_argument("--partner", help="the other handover slot, which may listen on the port meanwhile")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds between TERM and KILL")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args(argv)
+    logline.setup("pmdaemon")
     procfs = ProcFS()
     mark = marker(args.state_dir, args.name)
     ended = end_leftovers(procfs, mark, args.grace, me=os.getpid())
     if args.port is not None:
         # A socket of a process just ended may take a moment to close; a stranger's will not.
-        holders = port_holders(procfs, args.port, 3.0 if ended else 0.3)
+        partner = marker(args.state_dir, args.partner) if args.partner is not None else None
+        holders = port_holders(procfs, args.port, 3.0 if ended else 0.3, besides=partner)
         if holders:
             who = "; ".join(f"pid {pid}: {procfs.cmdline(pid)}" for pid in holders)
-            _say(f"not starting {args.name}: port {args.port} is held by a process it did not start ({who})")
+            log.error("not starting %s: port %d is held by a process it did not start (%s)", args.name, args.port, who)
             sys.exit(1)
     os.environ[MARKER] = mark
     try:
         os.execvp(args.command[0], args.command)
     except OSError as exc:
         where = f" on PATH={os.environ.get('PATH', '')}" if "/" not in args.command[0] else f" (cwd {os.getcwd()})"
-        _say(f"cannot run {args.name}: {args.command[0]!r}: {exc.strerror}{where}")
+        log.error("cannot run %s: %r: %s%s", args.name, args.command[0], exc.strerror, where)
         sys.exit(127)
 
 

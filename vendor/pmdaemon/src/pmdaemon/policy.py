@@ -35,6 +35,7 @@ from .clock import Clock
 from .health import Health
 from .market import Calendar
 from .services import HealthSpec, ServicesFile, ServiceSpec
+from .slots import service_of
 
 # The same zone as lib_common.core.market_hours.NEW_YORK (pmdaemon does not depend on lib_common).
 NEW_YORK = ZoneInfo("America/New_York")
@@ -68,6 +69,9 @@ class ProcessFacts:
     state: ProcessState
     pid: int = 0
     rss_bytes: int | None = None
+
+
+_SERVING = (ProcessState.RUNNING, ProcessState.STOPPING)
 
 
 class ActionKind(enum.Enum):
@@ -119,6 +123,7 @@ class ServiceRecord:
     watch_restart: bool = False
     exit_detail: str = ""
     deferred_since: dict[str, float] = field(default_factory=dict)
+    slots: dict[str, ProcessState] = field(default_factory=dict)  # a handover service's, by program
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -211,14 +216,30 @@ class WatchPolicy:
     def on_process_state(
         self, name: str, from_state: str, to_state: str, fields: Mapping[str, str] | None = None
     ) -> None:
-        """A PROCESS_STATE event: count restarts and spawn failures, note what happened."""
-        record = self.records.get(name)
+        """A PROCESS_STATE event of a program: count restarts and spawn failures, note what
+        happened. A handover service's slots count as one service: the successor starting
+        beside the serving slot is its restart, the old slot's exit after it the handover's end."""
+        record = self.records.get(service_of(name))
         if record is None:
             return
         fields = fields or {}
         log.info("%s: %s -> %s", name, from_state, to_state)
         now_us = self._clock.now_us()
         state = ProcessState.parse(to_state)
+        beside = [other for other, st in record.slots.items() if other != name and st in _SERVING]
+        record.slots[name] = state
+        if beside and state in (ProcessState.EXITED, ProcessState.STOPPED):
+            return  # the old slot leaving, or a successor that failed: the service still serves
+        if beside and state is ProcessState.STARTING and record.was_running:
+            record.starts += 1
+            record.restarts += 1
+            record.was_running = False
+            if not record.watch_restart:
+                record.last_action = _event(
+                    "restart", "command", f"handed over: {name} starts beside {beside[0]}", now_us
+                )
+            record.watch_restart = False
+            return
         if state is ProcessState.RUNNING:
             record.was_running = True
         elif state is ProcessState.STARTING:

@@ -86,18 +86,23 @@ class ProcFS:
 
     def listeners(self, port: int) -> list[int]:
         """Processes holding a socket that listens on TCP `port` (among those this user may read)."""
-        wanted = {f"socket:[{inode}]" for inode in self.listening_inodes(port)}
-        if not wanted:
-            return []
-        out = []
-        for pid in self.pids():
-            try:
-                with os.scandir(self.root / str(pid) / "fd") as fds:
-                    if any(_readlink(fd.path) in wanted for fd in fds):
-                        out.append(pid)
-            except OSError:
-                continue
-        return out
+        wanted = self._listening_links(port)
+        return [pid for pid in self.pids() if self._holds(pid, wanted)] if wanted else []
+
+    def listens(self, pid: int, port: int) -> bool:
+        """Whether `pid` itself holds a socket listening on TCP `port` (bound is not enough)."""
+        wanted = self._listening_links(port)
+        return bool(wanted) and self._holds(pid, wanted)
+
+    def _listening_links(self, port: int) -> set[str]:
+        return {f"socket:[{inode}]" for inode in self.listening_inodes(port)}
+
+    def _holds(self, pid: int, links: set[str]) -> bool:
+        try:
+            with os.scandir(self.root / str(pid) / "fd") as fds:
+                return any(_readlink(fd.path) in links for fd in fds)
+        except OSError:
+            return False
 
     def start_ticks(self, pid: int) -> int | None:
         """Start time of `pid` in clock ticks since boot (field 22), to tell reused pids apart."""

@@ -133,15 +133,23 @@ class Supervisor:
             if exc.code != NOT_RUNNING:
                 raise
 
-    def update(self, *, timeout: float = 120.0) -> tuple[list[str], list[str], list[str]]:
-        """Apply a rewritten configuration like `supervisorctl update`: (added, changed, removed)."""
+    def signal(self, name: str, signame: str) -> None:
+        """Send `signame` (e.g. "HUP") to the process alone, not its group."""
+        self.call("supervisor.signalProcess", name, signame)
+
+    def reload_config(self) -> tuple[list[str], list[str], list[str]]:
+        """Re-read the configuration file: the groups (programs) (added, changed, removed)."""
         added, changed, removed = cast(list[list[str]], self.call("supervisor.reloadConfig"))[0]
-        for group in [*removed, *changed]:
-            self.call("supervisor.stopProcessGroup", group, True, timeout=timeout)
-            self.call("supervisor.removeProcessGroup", group)
-        for group in [*changed, *added]:
-            self.call("supervisor.addProcessGroup", group)
         return list(added), list(changed), list(removed)
+
+    def remove(self, group: str, *, timeout: float = 120.0) -> None:
+        """Stop a group and forget it (its configuration is read again by `add`)."""
+        self.call("supervisor.stopProcessGroup", group, True, timeout=timeout)
+        self.call("supervisor.removeProcessGroup", group)
+
+    def add(self, group: str) -> None:
+        """Add a group from the configuration read last; its autostart programs start."""
+        self.call("supervisor.addProcessGroup", group)
 
     def shutdown(self) -> None:
         self.call("supervisor.shutdown")

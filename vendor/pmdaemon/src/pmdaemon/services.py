@@ -22,6 +22,7 @@
           // restart_at: { at: ["08:55"], days: "trading_days" },  // or "full_trading_days"
           defer_restarts: { max_wait_s: 3600, memory_ceiling_mb: 1500 },  // not in regular hours
           backoff: { initial_s: 10, factor: 2, max_s: 300 },  // cool-down before recovering FATAL
+          handover: true,                         // restarts start a successor beside it, then SIGHUP
         },
       ],
     }
@@ -121,6 +122,9 @@ class ServiceSpec:
     restart_days: RestartDays = "every_day"
     defer_restarts: DeferSpec | None = None
     backoff: BackoffSpec = BackoffSpec()
+    # Restarts are handovers (slots.py, handover.py): a successor listens beside the running
+    # process (SO_REUSEPORT), then SIGHUP tells the old one to close its clients and exit 0.
+    handover: bool = False
 
     @property
     def logs(self) -> tuple[LogSpec, ...]:
@@ -314,7 +318,7 @@ class _Validator:
         keys = (
             "name", "port", "command", "args", "env", "cwd", "autorestart", "exit_codes", "start_retries",
             "start_secs", "stop_signal", "stop_wait_s", "stdout", "stderr", "memory_limit_mb", "health",
-            "restart_at", "defer_restarts", "backoff",
+            "restart_at", "defer_restarts", "backoff", "handover",
         )  # fmt: skip
         obj = self.obj(value, path, keys, ("name", "command"))
         name = self.string(obj["name"], (*path, "name"))
@@ -350,6 +354,7 @@ class _Validator:
             restart_days=days,
             defer_restarts=self.optional(obj, "defer_restarts", path, self.defer, None),
             backoff=self.optional(obj, "backoff", path, self.backoff, BackoffSpec()),
+            handover=self.optional(obj, "handover", path, lambda v, p: self.handover(v, p, obj), False),
         )
 
     def command(self, value: object, path: JsonPath) -> list[str]:
@@ -461,6 +466,21 @@ class _Validator:
             failures=self.optional(obj, "failures", path, lambda v, p: self.integer(v, p, minimum=1), 3),
             restart=self.optional(obj, "restart", path, self.boolean, True),
         )
+
+    def handover(self, value: object, path: JsonPath, service: dict[str, object]) -> bool:
+        """`handover: true` needs what the handover relies on: a port the successor listens on
+        beside the old process, a restart after anything but the handover's own exit 0."""
+        if not self.boolean(value, path):
+            return False
+        if "port" not in service:
+            self.fail(path, "needs the service's `port` (the successor must be seen listening on it)")
+        if service.get("autorestart", True) is not True:
+            self.fail((*path[:-1], "autorestart"), "must be true (the default) with handover: true")
+        if 0 not in service.get("exit_codes", [0]):  # type: ignore[operator]
+            self.fail((*path[:-1], "exit_codes"), "must include 0 with handover: true (a handover ends with exit 0)")
+        if self.signal(service.get("stop_signal", "TERM"), (*path[:-1], "stop_signal")) == "HUP":
+            self.fail((*path[:-1], "stop_signal"), "cannot be HUP with handover: true (HUP is the handover)")
+        return True
 
     def boolean(self, value: object, path: JsonPath) -> bool:
         if not isinstance(value, bool):

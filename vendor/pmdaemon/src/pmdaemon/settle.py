@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .rpc import ProcessInfo, Supervisor
-from .services import ServiceSpec
+from .services import LogSpec, ServiceSpec
+from .slots import programs
 
 SETTLED = ("RUNNING", "FATAL", "EXITED", "STOPPED")
 REASON_LINES = 8
@@ -27,8 +28,8 @@ class LogMark:
     sizes: tuple[tuple[Path, int], ...]
 
     @classmethod
-    def of(cls, spec: ServiceSpec) -> LogMark:
-        return cls(tuple((log.file, _size(log.file)) for log in spec.logs))
+    def of(cls, logs: Iterable[LogSpec]) -> LogMark:
+        return cls(tuple((log.file, _size(log.file)) for log in logs))
 
     def first_new_lines(self, limit: int = REASON_LINES) -> list[str]:
         lines: list[str] = []
@@ -57,8 +58,9 @@ def budget_s(spec: ServiceSpec) -> float:
 
 
 def wait_settled(supervisor: Supervisor, specs: Iterable[ServiceSpec], *, poll_s: float = 0.2) -> list[ProcessInfo]:
-    """Poll until every service in `specs` has settled or its budget is spent; their last infos."""
-    wanted = {spec.name: spec for spec in specs}
+    """Poll until every program of `specs` has settled or its budget is spent; their last infos
+    (a handover service's idle slot is STOPPED or EXITED: settled)."""
+    wanted = {program.name: spec for spec in specs for program in programs(spec)}
     deadline = time.monotonic() + max((budget_s(s) for s in wanted.values()), default=0)
     while True:
         infos = [p for p in supervisor.processes() if p.name in wanted]

@@ -16,6 +16,7 @@ from .layout import StateDir
 from .procfs import ProcFS, tree_rss
 from .rpc import Supervisor
 from .services import WATCH_NAME, ServicesFile
+from .slots import all_programs, current_by_service
 from .state import read_json
 
 MB = 1024 * 1024
@@ -25,6 +26,7 @@ ALL_WELL, NOT_RUNNING, UNHEALTHY = 0, 3, 4
 @dataclass(frozen=True, slots=True)
 class ServiceStatus:
     name: str
+    program: str  # the supervisord program serving it: NAME, or a handover slot NAME@a / NAME@b
     state: str
     pid: int | None
     uptime_s: int | None
@@ -67,18 +69,23 @@ def collect(
     now = time.time()
     services = []
     watch: dict[str, Any] = {"state": "MISSING", "pid": None}
+    serving = current_by_service(infos, services_file) if services_file else {}
+    known = {program.name for program in all_programs(services_file)} if services_file else set()
     for info in infos:
         if info.name == WATCH_NAME:
             watch = {"state": info.state, "pid": info.pid or None, "updated_us": watch_state.get("updated_us")}
-            continue
-        record = records.get(info.name, {})
+        elif info.name not in known:  # not in the applied file (yet): shown as supervisord has it
+            serving.setdefault(info.name, info)
+    for name, info in serving.items():
+        record = records.get(name, {})
         health = record.get("health") or {}
-        spec = services_file.get(info.name) if services_file else None
+        spec = services_file.get(name) if services_file else None
         checked = spec is not None and spec.health is not None
         shown = _health(checked, health)
         services.append(
             ServiceStatus(
-                name=info.name,
+                name=name,
+                program=info.name,
                 state=info.state,
                 pid=info.pid or None,
                 uptime_s=int(now - info.start) if info.pid and info.start else None,

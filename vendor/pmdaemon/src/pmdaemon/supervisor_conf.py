@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 
 from .layout import StateDir
-from .services import WATCH_NAME, LogSpec, ServicesFile, ServiceSpec
+from .services import WATCH_NAME, LogSpec, ServicesFile
+from .slots import Program, all_programs
 
 _WHITESPACE_THEN_COMMENT = re.compile(r"(\s)([;#])")
 
@@ -48,9 +49,11 @@ def _log(prefix: str, log: LogSpec) -> list[str]:
     ]
 
 
-def launch_argv(spec: ServiceSpec, state: StateDir, python: str) -> list[str]:
+def launch_argv(program: Program, state: StateDir, python: str) -> list[str]:
     """The service's command behind pmdaemon.launch, which ends leftovers and then execs it."""
+    spec = program.service
     port = ["--port", str(spec.port)] if spec.port is not None else []
+    partner = ["--partner", program.partner] if program.partner is not None else []
     grace = ["--grace", f"{spec.stop_wait_s:g}"]
     return [
         python,
@@ -59,19 +62,26 @@ def launch_argv(spec: ServiceSpec, state: StateDir, python: str) -> list[str]:
         "--state-dir",
         str(state.root),
         "--name",
-        spec.name,
+        program.name,
         *port,
+        *partner,
         *grace,
         "--",
         *spec.argv,
     ]
 
 
-def _program(spec: ServiceSpec, state: StateDir, python: str) -> list[str]:
+def _program(program: Program, state: StateDir, python: str) -> list[str]:
+    spec = program.service
     autorestart = spec.autorestart if isinstance(spec.autorestart, str) else str(spec.autorestart).lower()
+    if spec.handover:
+        # A slot that handed over exits 0 and stays EXITED; any other exit is restarted. pmdaemon
+        # starts one slot itself (control.py): supervisord would start both, or re-start the old
+        # one when a reload adds it back.
+        autorestart = "unexpected"
     lines = [
-        f"[program:{spec.name}]",
-        f"command={command_line(launch_argv(spec, state, python))}",
+        f"[program:{program.name}]",
+        f"command={command_line(launch_argv(program, state, python))}",
         f"autorestart={autorestart}",
         f"exitcodes={','.join(str(c) for c in spec.exit_codes)}",
         f"startretries={spec.start_retries}",
@@ -82,10 +92,10 @@ def _program(spec: ServiceSpec, state: StateDir, python: str) -> list[str]:
         # outside supervisord are ended by pmdaemon.launch before the next start.
         "stopasgroup=true",
         "killasgroup=true",
-        "autostart=true",
+        f"autostart={str(not spec.handover).lower()}",
         "priority=100",
-        *_log("stdout", spec.stdout),
-        *(["redirect_stderr=true"] if spec.stderr is None else _log("stderr", spec.stderr)),
+        *_log("stdout", program.stdout),
+        *(["redirect_stderr=true"] if program.stderr is None else _log("stderr", program.stderr)),
     ]
     if spec.cwd is not None:
         lines.append(f"directory={str(spec.cwd).replace('%', '%%')}")
@@ -123,7 +133,7 @@ def render(services: ServicesFile, state: StateDir, *, python: str | None = None
             "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
         ],
         ["[supervisorctl]", f"serverurl={state.server_url}"],
-        *(_program(spec, state, python) for spec in services.services),
+        *(_program(program, state, python) for program in all_programs(services)),
         [
             f"[eventlistener:{WATCH_NAME}]",
             f"command={watch_cmd}",

@@ -19,15 +19,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import health
+from . import health, logline
 from .applied import load_applied
 from .clock import SystemClock
 from .errors import PmdaemonError
+from .handover import Services
 from .layout import StateDir
 from .policy import Action, ActionKind, ProcessFacts, ProcessState, WatchPolicy
 from .procfs import ProcFS, tree_rss
 from .protocol import OK, READY, ListenerParser
 from .rpc import Supervisor
+from .services import WATCH_NAME
+from .slots import current_by_service
 from .state import read_json, write_json
 
 log = logging.getLogger("pmdaemon.watch")
@@ -38,6 +41,7 @@ class Watch:
         self._state = state
         self._supervisor = supervisor
         self._procfs = procfs or ProcFS()
+        self._services = Services(supervisor, self._procfs)
         self._applied_mtime = self._mtime()
         # Counters survive a restart of the watch itself.
         saved = read_json(state.watch_state).get("services", {})
@@ -67,10 +71,11 @@ class Watch:
         self._applied_mtime = mtime
 
     def process_table(self) -> dict[str, ProcessFacts]:
-        infos = [p for p in self._supervisor.processes() if p.name == p.group]
-        running = [p.pid for p in infos if p.pid]
+        """Each service's facts, from the program that stands for it (a handover service's serving slot)."""
+        infos = current_by_service(self._supervisor.processes(), self.policy.services)
+        running = [p.pid for p in infos.values() if p.pid]
         rss = tree_rss(self._procfs, running) if running else {}
-        return {p.name: ProcessFacts(ProcessState.parse(p.state), p.pid, rss.get(p.pid)) for p in infos}
+        return {name: ProcessFacts(ProcessState.parse(p.state), p.pid, rss.get(p.pid)) for name, p in infos.items()}
 
     def evaluate(self) -> None:
         self.reload_if_changed()
@@ -84,15 +89,18 @@ class Watch:
         self.save()
 
     def carry_out(self, action: Action) -> None:
+        """A restart is a handover for a service that can hand over (handover.py)."""
         spec = self.policy.services.get(action.service)
+        if spec is None:
+            return
         try:
             if action.kind is ActionKind.RESTART:
-                self._supervisor.stop(action.service, timeout=(spec.stop_wait_s if spec else 10) + 30)
-            self._supervisor.start(action.service, wait=False)
+                log.info("done: %s: %s", action, self._services.restart(spec))
+            else:
+                self._services.start(spec)
+                log.info("done: %s", action)
         except PmdaemonError as exc:
             log.error("%s failed: %s", action, exc)
-        else:
-            log.info("done: %s", action)
 
     def save(self) -> None:
         write_json(self._state.watch_state, {**self.policy.snapshot(), "pid": os.getpid()})
@@ -136,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pmdaemon.watch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", type=Path, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logline.setup(WATCH_NAME)
     state = StateDir(args.state_dir)
     server_url = os.environ.get("SUPERVISOR_SERVER_URL", state.server_url)
     try:
