@@ -216,3 +216,14 @@ def test_load_or_exit_prints_every_problem_on_its_own_line(capsys: pytest.Captur
         "publish, log_level",
         "prog: config error: c:1:8: rate: expected a number, found the string 'x'",
     ]
+
+
+def test_a_nul_in_a_config_string_is_a_problem_where_it_stands() -> None:
+    # Found by the config fuzz target: a TLS path with a NUL raised ValueError out of the reader.
+    text = '{\n  prefix: "rs\\u0000dev:",\n  symbols: ["A", "B\\u0000"],\n}'
+    with pytest.raises(ConfigErrors) as info:
+        parse_config(text, build, source="c.json5", env={})
+    assert lines(info) == [  # in the order build reads them
+        "c.json5:3:18: symbols[1]: a NUL character (\\u0000) is not allowed in a configuration string",
+        "c.json5:2:11: prefix: a NUL character (\\u0000) is not allowed in a configuration string",
+    ]

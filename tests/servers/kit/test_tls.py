@@ -107,3 +107,15 @@ def test_restream_warns_at_start_of_a_certificate_about_to_expire(
     server.stop()
     warnings = [line for line in server.output().splitlines() if "WARNING" in line and "TLS certificate" in line]
     assert len(warnings) == 1 and f"TLS certificate {cert} expires on" in warnings[0], server.output()
+
+
+def test_a_nul_in_a_tls_path_is_one_config_problem() -> None:
+    # The config fuzz target's find: ValueError("embedded null byte") escaped the reader.
+    from lib_common.errors import ConfigError
+    from servers.restream.config import parse_config
+
+    with pytest.raises(ConfigError) as info:
+        parse_config("{ tls: { cert: 'missi\x00\x00ng.pem', key: 'missing.key' } }", "c.json5")
+    assert (
+        str(info.value) == "c.json5:1:16: tls.cert: a NUL character (\\u0000) is not allowed in a configuration string"
+    )

@@ -249,6 +249,14 @@ class Section:
         if not isinstance(value, str):
             self.problem(key, f"expected a string, found {kind(value)}")
             return None
+        return self._text(key, value)
+
+    def _text(self, key: str, value: str) -> str | None:
+        """`value` unless it holds a NUL, which no path, URL, name or token may (the OS refuses it
+        in a path with a ValueError far from the config: found by the fuzzer)."""
+        if "\x00" in value:
+            self.problem(key, "a NUL character (\\u0000) is not allowed in a configuration string")
+            return None
         return value
 
     def required_str(self, key: str) -> str:
@@ -262,7 +270,7 @@ class Section:
         if not isinstance(value, str) or not value:
             self.problem(key, f"expected a non-empty string, found {kind(value)}")
             return ""
-        return value
+        return self._text(key, value) or ""
 
     def integer(self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self._data.get(key, default)
@@ -300,7 +308,8 @@ class Section:
         bad = [(i, item) for i, item in enumerate(value) if not isinstance(item, str)]
         for i, item in bad:
             self.problem(f"{key}[{i}]", f"expected a string, found {kind(item)}")
-        return None if bad else list(value)
+        nul = [i for i, item in enumerate(value) if isinstance(item, str) and self._text(f"{key}[{i}]", item) is None]
+        return None if bad or nul else list(value)
 
     def section(self, key: str) -> Section:
         """A nested object; an absent key (or a bad one, reported) reads as an empty object."""

@@ -174,7 +174,7 @@ def read_tls(root: Section, base_dir: Path) -> tuple[Path | None, Path | None]:
     tls = root.section("tls")
     tls.only(["cert", "key"])
     cert, key = tls.optional_str("cert"), tls.optional_str("key")
-    if (cert is None) != (key is None):
+    if ("cert" in tls) != ("key" in tls):  # by presence: a value refused is reported already
         tls.problem(None, "give both cert and key for TLS, or neither")
         return None, None
     if not cert or not key:
