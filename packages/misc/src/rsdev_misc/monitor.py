@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lib_common.alerts import Route, current, spoken_duration
 from lib_common.core.backoff import Backoff
 from lib_common.logging import log_event
 
@@ -124,6 +125,26 @@ def log_result(name: str, result: CheckResult, previous: CheckResult | None) -> 
         log_event(log, logging.DEBUG if result.healthy else logging.WARNING, "check", f"{name} check", **fields)
 
 
+class HealthAlerts:
+    """A monitor's checks as alerts (lib_common.alerts): the first failed check starts an outage
+    of `subject`, the first good one after it ends the outage, its duration from the first failed
+    check's time to the good one's."""
+
+    def __init__(self, subject: str, route: Callable[[], Route] = current) -> None:
+        self.subject = subject
+        self._route = route
+        self._down_since: float | None = None
+
+    def observe(self, result: CheckResult) -> None:
+        if not result.healthy and self._down_since is None:
+            self._down_since = result.at
+            self._route().start(self.subject, f"{self.subject} down: {result.error}")
+        elif result.healthy and self._down_since is not None:
+            duration_s = max(0.0, result.at - self._down_since)
+            self._down_since = None
+            self._route().end(self.subject, f"{self.subject} back after {spoken_duration(duration_s)}", duration_s)
+
+
 async def run_loop(
     name: str,
     probe: Probe,
@@ -132,9 +153,10 @@ async def run_loop(
     health: HealthListen,
     retry_backoff: bool = True,
     stop: asyncio.Event | None = None,
+    alerts: HealthAlerts | None = None,
 ) -> int:
     """Check every `interval_s` until SIGTERM/SIGINT (or `stop`); with `retry_backoff`, retry a
-    failed check sooner, with backoff capped at the interval."""
+    failed check sooner, with backoff capped at the interval; each check's health to `alerts`."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -150,6 +172,8 @@ async def run_loop(
         while not stop.is_set():
             result = await probe.check()
             log_result(name, result, last)
+            if alerts is not None:
+                alerts.observe(result)
             last = result
             if result.healthy or not retry_backoff:
                 backoff.reset()
@@ -165,12 +189,21 @@ async def run_loop(
 
 
 def run_main(
-    name: str, probe: Probe, *, once: bool, interval_s: float, health: HealthListen, retry_backoff: bool = True
+    name: str,
+    probe: Probe,
+    *,
+    once: bool,
+    interval_s: float,
+    health: HealthListen,
+    retry_backoff: bool = True,
+    alerts: HealthAlerts | None = None,
 ) -> int:
-    """`--once`: one check, printed as JSON, exit code 0/1. Otherwise the loop."""
+    """`--once`: one check, printed as JSON, exit code 0/1 (no alerts: cron tells). Otherwise the loop."""
     if once:
         result = asyncio.run(check_once(probe))
         print(json.dumps({"monitor": name, **result.as_json()}, default=str))
         log_result(name, result, None)
         return EXIT_HEALTHY if result.healthy else EXIT_UNHEALTHY
-    return asyncio.run(run_loop(name, probe, interval_s=interval_s, health=health, retry_backoff=retry_backoff))
+    return asyncio.run(
+        run_loop(name, probe, interval_s=interval_s, health=health, retry_backoff=retry_backoff, alerts=alerts)
+    )
