@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from lib_common.core.reconnect import Reconnect
 from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.errors import ConfigErrors
+from tests.webhook import Receiver
 
 
 def alert(subject: str = "redis", phase: str = "start", text: str = "down") -> Alert:
@@ -203,40 +203,6 @@ def test_waiting_start_goes_out_from_the_sender_thread() -> None:
         assert [b["text"] for _, b in post.posted] == ["down", "back", "down again"]
     finally:
         route.close()
-
-
-class Receiver:
-    """A local HTTP server standing in for server_speak and a webhook: it keeps every POST."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        received = self.received = threading.Condition()
-        bodies = self.bodies
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(202)
-                self.end_headers()
-                with received:
-                    bodies.append({"path": self.path, **body})
-                    received.notify_all()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        with self.received:
-            assert self.received.wait_for(lambda: len(self.bodies) >= count, timeout), self.bodies
-            return list(self.bodies)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def test_route_posts_to_server_speak_and_the_webhook() -> None:

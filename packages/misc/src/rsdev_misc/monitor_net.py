@@ -126,7 +126,9 @@ class NetProbe:
         self.config = config
         self.detector = OutageDetector(config.fail_after, config.recover_after)
         # Each target's own outages, by the same thresholds: one target down is alerted too.
-        self.targets = {str(t): OutageDetector(config.fail_after, config.recover_after) for t in config.targets}
+        self.targets = {
+            str(t): OutageDetector(config.fail_after, config.recover_after, f"target {t}") for t in config.targets
+        }
         self.window = LatencyWindow(config.window)
         self.speaker = speaker if speaker is not None else Speaker(config.alert_dir, prefix=PROG)
         self._now_us = now_us
