@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib_common import config
-from lib_common.config import Section
 from lib_common.alerts import PROGRAM_KEYS, read_program
+from lib_common.config import Section
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.config import WS_URL, GatewayConfig, read_listen, read_memory, read_url
 from servers.kit.http_policy import read_http
