@@ -5,10 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ from lib_common.logging import (
     HumanFormatter,
     log_event,
     setup_logging,
-    speak_notifier,
 )
 
 
@@ -151,35 +148,6 @@ def test_setup_logging_replaces_its_own_handlers(root_logger: logging.Logger) ->
     setup_logging(service="a", stream=io.StringIO())
     setup_logging(service="b", stream=io.StringIO())
     assert len(root_logger.handlers) == before + 1
-
-
-def test_speak_notifier_posts_to_server_speak() -> None:
-    bodies: list[dict[str, Any]] = []
-    received = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            bodies.append({"path": self.path, **json.loads(self.rfile.read(int(self.headers["Content-Length"])))})
-            self.send_response(202)
-            self.end_headers()
-            received.set()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        notify = speak_notifier(f"http://127.0.0.1:{server.server_address[1]}/speak")
-        notify({"level": "CRITICAL", "service": "monitor_net", "message": "network down", "event": "outage_start"})
-        assert received.wait(10)
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert bodies == [
-        {"path": "/speak", "text": "monitor_net: network down", "priority": "high", "event": "outage_start"}
-    ]
 
 
 @pytest.mark.parametrize(("level", "httpx_level"), [("info", logging.WARNING), ("debug", logging.NOTSET)])

@@ -40,6 +40,19 @@ def test_health_port_from_the_environment(module: ModuleType) -> None:
 
 
 @pytest.mark.parametrize("module", MONITORS, ids=lambda m: m.PROG)
+def test_log_dir_and_alerts_as_every_program_reads_them(module: ModuleType, tmp_path: Path) -> None:
+    env = {"RSDEV__ALERTS__SPEAK_URL": "http://127.0.0.1:8774/speak", "RSDEV__ALERTS__MIN_INTERVAL_S": "5"}
+    argv = ["--webhook-url", "https://hooks.example/rsdev", "--log-dir", str(tmp_path)]
+    schedule = resolve(module, argv, env).schedule  # type: ignore[attr-defined]
+    assert schedule.log_dir == tmp_path
+    assert (schedule.alerts.speak_url, schedule.alerts.webhook_url, schedule.alerts.min_interval_s) == (
+        "http://127.0.0.1:8774/speak",
+        "https://hooks.example/rsdev",
+        5.0,
+    )
+
+
+@pytest.mark.parametrize("module", MONITORS, ids=lambda m: m.PROG)
 def test_flags_beat_environment_beats_file(module: ModuleType, tmp_path: Path) -> None:
     key, variable, flag, (in_file, in_env, in_flag) = OWN[module.PROG]
     path = tmp_path / "c.json5"
@@ -75,7 +88,7 @@ BAD_CONFIGS = [
         *SCHEDULE_PROBLEMS,
         [
             "{path}:4:11: colour: unknown key; expected one of targets, window, fail_after, recover_after, "
-            "alert, interval_s, timeout_s, health, log_level",
+            "alert, interval_s, timeout_s, health, log_level, log_dir, alerts",
             *SCHEDULE_LINES,
         ],
         id="monitor_net-schedule",
@@ -85,7 +98,7 @@ BAD_CONFIGS = [
         *SCHEDULE_PROBLEMS,
         [
             "{path}:4:11: colour: unknown key; expected one of dsn, sslmode, sslrootcert, heartbeat_table, name, "
-            "interval_s, timeout_s, health, log_level",
+            "interval_s, timeout_s, health, log_level, log_dir, alerts",
             *SCHEDULE_LINES,
         ],
         id="monitor_postgres-schedule",
@@ -95,7 +108,7 @@ BAD_CONFIGS = [
         *SCHEDULE_PROBLEMS,
         [
             "{path}:4:11: colour: unknown key; expected one of url, heartbeat_key, heartbeat_ttl_s, "
-            "interval_s, timeout_s, health, log_level",
+            "interval_s, timeout_s, health, log_level, log_dir, alerts",
             *SCHEDULE_LINES,
         ],
         id="monitor_redis-schedule",

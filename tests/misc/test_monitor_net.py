@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import wave
 from pathlib import Path
 
 from tests.misc.conftest import StartMonitor, free_port, run_monitor
+from tests.webhook import Receiver
 
 MODULE = "rsdev_misc.monitor_net"
 
@@ -37,7 +39,10 @@ def test_outage_start_and_end_from_listeners_that_stop_and_start(tmp_path: Path,
             }
         )
     )
-    monitor = start_monitor(MODULE, "--config", str(config), "--interval", "0.1")
+    webhook = Receiver()
+    monitor = start_monitor(
+        MODULE, "--config", str(config), "--interval", "0.1", "--webhook-url", f"{webhook.url}/hook"
+    )
     try:
         body = monitor.wait_status(200).json()
         assert body["state"] == "up" and all(t["up"] for t in body["targets"].values())
@@ -48,6 +53,10 @@ def test_outage_start_and_end_from_listeners_that_stop_and_start(tmp_path: Path,
         body = one_down.json()
         assert one_down.status_code == 200 and body["state"] == "up" and body["outages"] == 0
         assert body["targets"][second]["up"] and body["targets"][second]["loss"] == 0
+        # ... but that target's own outage is: logged and alerted.
+        assert monitor.wait_event("target_down")["fields"] == {"target": first}
+        assert monitor.wait_health(lambda b: b["targets"][first]["state"] == "down").json()["state"] == "up"
+        assert webhook.wait_for("start")["subject"] == f"target {first}"
         listeners[1].close()
         down = monitor.wait_status(503).json()
         assert down["state"] in ("down", "recovering") and down["error"] == "no target answered"
@@ -55,9 +64,26 @@ def test_outage_start_and_end_from_listeners_that_stop_and_start(tmp_path: Path,
         listeners = [listen(ports[0])]
         assert monitor.wait_status(200).json()["outages"] == 1
         end = monitor.wait_event("outage_end")
+        target_up = monitor.wait_event("target_up")
+        webhook.wait_for("end")
+        deadline = time.monotonic() + 10
+        while len(webhook.phases()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         for sock in listeners:
             sock.close()
+    assert target_up["fields"]["target"] == first  # type: ignore[index]
+    # One start per outage (the first target's, the network's, the second target's), and an end for
+    # each that ended (the second target is still down).
+    assert sorted(webhook.phases()) == sorted(
+        [
+            ("start", f"target {first}"),
+            ("start", "network"),
+            ("start", f"target {second}"),
+            ("end", "network"),
+            ("end", f"target {first}"),
+        ]
+    )
     assert start["level"] == "ERROR"
     fields = end["fields"]
     assert isinstance(fields, dict) and fields["started_us"] == start["fields"]["started_us"]  # type: ignore[index]
@@ -65,6 +91,7 @@ def test_outage_start_and_end_from_listeners_that_stop_and_start(tmp_path: Path,
     written = monitor.wait_event("alert_written")
     assert str(alerts) in str(written["message"])
     assert monitor.stop() == 0
+    webhook.close()
     wavs = sorted(alerts.glob("*.wav"))
     assert len(wavs) == 4  # a tone and speech for the start, and for the end
     for path in wavs:

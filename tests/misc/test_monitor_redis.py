@@ -9,6 +9,7 @@ from pathlib import Path
 import redis
 
 from tests.misc.conftest import REDIS_URL, PrivateRedis, StartMonitor, free_port, run_monitor
+from tests.webhook import Receiver
 
 MODULE = "rsdev_misc.monitor_redis"
 
@@ -41,16 +42,27 @@ def test_once_unreachable_is_unhealthy() -> None:
 def test_unhealthy_while_killed_and_healthy_after_restart(
     private_redis: PrivateRedis, start_monitor: StartMonitor
 ) -> None:
-    monitor = start_monitor(MODULE, "--url", private_redis.url, "--interval", "0.2")
-    assert monitor.wait_status(200).json()["connected_clients"] >= 1
-    private_redis.kill()
-    body = monitor.wait_status(503).json()
-    assert body["status"] == "unhealthy" and body["error"]
-    monitor.wait_event("unhealthy")
-    private_redis.start()  # same port
-    assert monitor.wait_status(200).json()["status"] == "ok"
-    monitor.wait_event("recovered")
-    assert monitor.stop() == 0
+    with Receiver() as webhook:
+        monitor = start_monitor(
+            MODULE, "--url", private_redis.url, "--interval", "0.2", "--webhook-url", f"{webhook.url}/hook"
+        )
+        assert monitor.wait_status(200).json()["connected_clients"] >= 1
+        private_redis.kill()
+        body = monitor.wait_status(503).json()
+        assert body["status"] == "unhealthy" and body["error"]
+        monitor.wait_event("unhealthy")
+        start = webhook.wait_for("start")
+        private_redis.start()  # same port
+        assert monitor.wait_status(200).json()["status"] == "ok"
+        monitor.wait_event("recovered")
+        end = webhook.wait_for("end")
+        assert monitor.stop() == 0
+        # One alert at the start, one at the end with the duration, however many checks failed.
+        assert webhook.phases() == [("start", "Redis"), ("end", "Redis")]
+    assert start["service"] == "monitor_redis" and start["text"].startswith("Redis down: ")
+    assert end["duration_s"] > 0 and end["text"].startswith("Redis back after ")
+    # The failed checks in between are DEBUG lines, not a WARNING each.
+    assert [e["event"] for e in monitor.events() if e["level"] == "WARNING"] == ["recovered"]
 
 
 def test_bad_url_in_config_exits_2(tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ def test_several_problems_are_reported_at_once(module: ModuleType, tmp_path: Pat
         resolve(module, ["--config", str(path), "--max-wait-ms", "0"], {"RSDEV__LOG_LEVEL": "loud"})
     lines = str(info.value).splitlines()
     assert len(lines) == 5, lines
-    assert lines[0].startswith(f"{path}:4:11: colour: unknown key; expected one of listen, log_level, redis_url")
+    assert lines[0].startswith(
+        f"{path}:4:11: colour: unknown key; expected one of listen, log_level, log_dir, alerts, redis_url"
+    )
     assert lines[1:] == [
         f"{path}:2:18: listen.port: must be at most 65535, found 70000",
         "RSDEV__LOG_LEVEL: expected one of critical, error, warning, info, debug, found 'loud'",

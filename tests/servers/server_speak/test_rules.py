@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lib_common.core.quote import Quote
 from lib_common.errors import ConfigError
 from servers.server_speak.config import parse_config
-from servers.server_speak.rules import Alert, Direction, PercentMove, PriceCross, Priority, RatingChange
+from servers.server_speak.prune import PruneConfig, WavFile, prune_dir, prune_plan
+from servers.server_speak.rules import Alert, Direction, PercentMove, PriceCross, Priority, RatingChange, RuleSet
 from servers.server_speak.speech_queue import Offer, SpeechQueue
 
 S = 1_000_000
@@ -93,3 +96,70 @@ def test_config_reads_rules_and_reports_where() -> None:
         parse_config('{rules: [{kind: "price_cross", symbol: "A", level: 1, direction: "sideways"}]}')
     with pytest.raises(ConfigError, match=r"rules\[0\]\.kind: expected one of"):
         parse_config('{rules: [{kind: "moon"}]}')
+
+
+def test_price_cross_hysteresis_speaks_once_while_the_price_hovers() -> None:
+    rule = PriceCross("AAPL", 200.0, band=0.5)
+    prices = (199.9, 200.1, 199.95, 200.05, 199.9, 200.2, 200.4)  # around the level, within the band
+    fired = [alert for p in prices for alert in rule.evaluate(q("AAPL", p))]
+    assert fired == [Alert("AAPL crossed above 200, now 200.10")]
+    assert rule.evaluate(q("AAPL", 200.6)) == []  # 0.5 away: armed again
+    assert rule.evaluate(q("AAPL", 199.8)) == [Alert("AAPL crossed below 200, now 199.80")]
+    # A leap across the band is a move of its own: the rule stays armed.
+    assert rule.evaluate(q("AAPL", 201.0)) == [Alert("AAPL crossed above 200, now 201.00")]
+    assert rule.evaluate(q("AAPL", 199.0)) == [Alert("AAPL crossed below 200, now 199.00")]
+    assert PriceCross("AAPL", 200.0).rearm_band == pytest.approx(0.2)  # default: 0.1 % of the level
+
+
+def test_rule_cooldown_drops_what_fires_too_soon() -> None:
+    rules = RuleSet([PriceCross("AAPL", 200.0, band=0.0, cooldown_s=60), RatingChange()])
+
+    def fire(price: float, ts_s: float) -> list[Alert]:
+        return rules.evaluate(q("AAPL", price, ts_s))
+
+    assert fire(199, 0) == []
+    assert len(fire(201, 1)) == 1
+    assert fire(199, 2) == [] and fire(201, 30) == []  # crossings inside the cooldown
+    assert len(fire(199, 61.5)) == 1
+    assert rules.fired == 2 and rules.cooled == 2
+
+
+def test_config_reads_band_and_cooldown() -> None:
+    config = parse_config(
+        '{rules: [{kind: "price_cross", symbol: "aapl", level: 200, band: 1.5, cooldown_s: 300},'
+        ' {kind: "percent_move", symbol: "BTC-USD", percent: 2, window_s: 60, cooldown_s: 10}],'
+        " prune: {max_age_s: 3600, max_bytes: 1000}}"
+    )
+    cross, move = config.rules
+    assert isinstance(cross, PriceCross) and cross.band == 1.5 and cross.cooldown_s == 300
+    assert move.cooldown_s == 10
+    assert config.prune == PruneConfig(3600.0, 1000)
+    with pytest.raises(ConfigError) as caught:
+        parse_config('{rules: [{kind: "price_cross", symbol: "X", level: 1, band: -1}], prune: {max_bytes: -5}}')
+    assert "band" in str(caught.value) and "prune.max_bytes" in str(caught.value)
+
+
+def test_prune_plan_by_age_then_total_size() -> None:
+    day = 86_400.0
+    files = [
+        WavFile("old.wav", 0.0, 10),
+        WavFile("a.wav", 9 * day, 40),
+        WavFile("b.wav", 9.5 * day, 40),
+        WavFile("c.wav", 9.9 * day, 40),
+    ]
+    config = PruneConfig(max_age_s=7 * day, max_bytes=100)
+    assert prune_plan(files, 10 * day, config) == ["old.wav", "a.wav"]
+    assert prune_plan(files, 10 * day, PruneConfig(max_age_s=30 * day, max_bytes=1000)) == []
+
+
+def test_prune_dir_spares_the_file_just_written(tmp_path: Path) -> None:
+    import os
+
+    for n, name in enumerate(("x.wav", "y.wav", "z.wav")):
+        path = tmp_path / name
+        path.write_bytes(b"\0" * 100)
+        os.utime(path, (1000.0 + n, 1000.0 + n))
+    (tmp_path / "notes.txt").write_text("not a wav")
+    removed = prune_dir(tmp_path, 2000.0, PruneConfig(max_age_s=10.0, max_bytes=0), keep=[tmp_path / "z.wav"])
+    assert removed == ["x.wav", "y.wav"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "z.wav"]

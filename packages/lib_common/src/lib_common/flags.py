@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from lib_common.config import Flag, Section
 from lib_common.errors import ConfigError, ConfigErrors
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_DIR_HELP = "also write JSON-line logs here (SERVICE.YYYY-MM-DD.jsonl, a new file at New York midnight)"
 EXIT_CONFIG = 2  # a usage or configuration error, as argparse exits
 
 T = TypeVar("T")
@@ -38,6 +40,13 @@ def read_log_level(root: Section) -> str:
         root.problem("log_level", f"expected one of {', '.join(LOG_LEVELS)}, found {level!r}")
         return "info"
     return level
+
+
+def read_log_dir(root: Section) -> Path | None:
+    """The `log_dir` key every program's config has (`--log-dir`): where JSON-line logs go,
+    rotated at New York midnight (None: stderr only)."""
+    text = root.optional_str("log_dir")
+    return Path(text) if text else None
 
 
 def config_flags(args: argparse.Namespace, paths: Mapping[str, str | Sequence[str]]) -> dict[str, Flag]:

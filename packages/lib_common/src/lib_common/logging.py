@@ -8,8 +8,9 @@
   (`{"ts": ..., "level": ..., "service": ..., "event": ..., "logger": ..., "message": ...,
   "fields": {...}}`), a new file at each New York midnight, files older than `keep_days` days
   deleted at rotation;
-- with `notify`, a hook that hands chosen records (CRITICAL, and the events in `notify_events`,
-  e.g. outage start and end) to a callback, such as `speak_notifier(url)` for server_speak.
+- with `notify`, a hook that hands chosen records (CRITICAL, and the events in `notify_events`)
+  to a callback, such as lib_common.alerts' `critical_notifier`, which makes a CRITICAL record
+  an alert (outages are alerted by the code that sees them, through lib_common.alerts).
 
 Every line, human or JSON, begins with its ISO 8601 time and UTC offset, and passes through
 lib_common.log_text: secrets (tokens, passwords in DSNs and URLs, fields named like one) are
@@ -29,9 +30,7 @@ import json
 import logging
 import re
 import sys
-import threading
 import time
-import urllib.request
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
@@ -51,7 +50,6 @@ __all__ = [
     "NotifyHandler",
     "log_event",
     "setup_logging",
-    "speak_notifier",
 ]
 
 Notifier = Callable[[Mapping[str, Any]], None]
@@ -296,27 +294,6 @@ class NotifyHandler(logging.Handler):
             self.notify(record_dict(record, self.service))
         except Exception:
             self.handleError(record)
-
-
-def speak_notifier(url: str, *, timeout_s: float = 2.0) -> Notifier:
-    """A notifier that POSTs `{"text", "priority", "event"}` to server_speak's /speak, in a
-    background thread so that logging never waits on the network."""
-
-    def post(body: bytes) -> None:
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                response.read()
-        except OSError as exc:
-            print(f"speak notifier: POST {url} failed: {exc}", file=sys.stderr)
-
-    def notify(record: Mapping[str, Any]) -> None:
-        priority = "high" if record.get("level") == "CRITICAL" else "normal"
-        text = f"{record.get('service')}: {record.get('message')}"
-        body = json.dumps({"text": text, "priority": priority, "event": record.get("event")}).encode()
-        threading.Thread(target=post, args=(body,), name="speak-notifier", daemon=True).start()
-
-    return notify
 
 
 _INSTALLED = "_rsdev_installed"

@@ -4,7 +4,7 @@ A monitor module supplies only what is its own, as a `Monitor`: its settings (a 
 with a `schedule`, read by its `from_section`), its flags (`Flag`, each a config path) and its
 probe. The rest is here: the settings every monitor has (`Schedule`: `interval_s`, `timeout_s`,
 `health`, `log_level`), the flags every monitor has (`--config`, `--once`, `--interval`,
-`--host`, `--port`, `--log-level`, `--log-dir`, `--speak-url`), reading the config the way every
+`--host`, `--port`, `--log-level`, `--log-dir`, `--speak-url`, `--webhook-url`), reading the config the way every
 rsdev program does (docs/config.md: the file, then `RSDEV__SECTION__KEY` variables, then flags;
 every problem at once, exit 2), logging, and the loop or `--once` (rsdev_misc.monitor).
 
@@ -15,6 +15,8 @@ The settings every monitor's config has (defaults: the monitor's own interval an
   interval_s: 30, timeout_s: 5,
   health: { host: "127.0.0.1", port: 9411 },   // optional /health port in loop mode
   log_level: "info",
+  log_dir: "/var/log/rsdev",                     // optional: JSON lines, a file per New York day
+  alerts: { speak_url: "http://127.0.0.1:8774/speak", webhook_url: "…", min_interval_s: 60 },
 }
 """
 
@@ -26,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+from lib_common.alerts import ALERT_FLAGS, PROGRAM_KEYS, AlertsConfig, add_alert_flags, read_program, setup_program
 from lib_common.config import Section, read_config
-from lib_common.flags import LOG_LEVELS, config_flags, load_or_exit, positive_float, read_log_level
-from lib_common.logging import setup_logging, speak_notifier
-from rsdev_misc.monitor import HealthListen, Probe, run_main
+from lib_common.flags import LOG_DIR_HELP, LOG_LEVELS, config_flags, load_or_exit, positive_float
+from rsdev_misc.monitor import HealthAlerts, HealthListen, Probe, run_main
 
 # The flags every monitor has, and the config paths they set.
 MONITOR_FLAGS = {
@@ -37,6 +39,8 @@ MONITOR_FLAGS = {
     "--host": "health.host",
     "--port": "health.port",
     "--log-level": "log_level",
+    "--log-dir": "log_dir",
+    **ALERT_FLAGS,
 }
 
 
@@ -49,9 +53,11 @@ class Schedule:
     timeout_s: float
     health: HealthListen = field(default_factory=HealthListen)
     log_level: str = "info"
+    log_dir: Path | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
 
-SCHEDULE_KEYS = ("interval_s", "timeout_s", "health", "log_level")
+SCHEDULE_KEYS = ("interval_s", "timeout_s", "health", *PROGRAM_KEYS)
 
 
 def read_health(root: Section) -> HealthListen:
@@ -67,7 +73,7 @@ def read_schedule(root: Section, default: Schedule) -> Schedule:
         interval_s=root.number("interval_s", default.interval_s, minimum=0.01),
         timeout_s=root.number("timeout_s", default.timeout_s, minimum=0.01),
         health=read_health(root),
-        log_level=read_log_level(root),
+        **read_program(root),
     )
 
 
@@ -104,6 +110,7 @@ class Monitor(Generic[C]):
     flags: Sequence[Flag] = ()
     once: Callable[[C], C] | None = None  # the config for `--once`, when it differs
     retry_backoff: bool = True  # in loop mode, retry a failed check sooner
+    subject: str | None = None  # what an unhealthy check means is down, alerted (None: the probe alerts)
 
     def build_parser(self) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
@@ -124,8 +131,8 @@ class Monitor(Generic[C]):
         parser.add_argument("--host", help="address of the /health port (default 127.0.0.1)")
         parser.add_argument("--port", type=int, help="serve GET /health on this port in loop mode (0 picks a free one)")
         parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-        parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
-        parser.add_argument("--speak-url", help="POST outage events and CRITICAL records to server_speak (…/speak)")
+        parser.add_argument("--log-dir", help=LOG_DIR_HELP)
+        add_alert_flags(parser)
         for flag in self.flags:
             parser.add_argument(
                 flag.name, type=flag.type, action="append" if flag.repeatable else "store", help=flag.help
@@ -143,13 +150,18 @@ class Monitor(Generic[C]):
         if args.once and self.once is not None:
             config = self.once(config)
         schedule = config.schedule
-        notify = speak_notifier(args.speak_url) if args.speak_url else None
-        setup_logging(service=self.prog, level=schedule.log_level, log_dir=args.log_dir, notify=notify)
-        return run_main(
-            self.prog,
-            self.probe(config),
-            once=args.once,
-            interval_s=schedule.interval_s,
-            health=schedule.health,
-            retry_backoff=self.retry_backoff,
+        route = setup_program(
+            service=self.prog, level=schedule.log_level, log_dir=schedule.log_dir, alerts=schedule.alerts
         )
+        try:
+            return run_main(
+                self.prog,
+                self.probe(config),
+                once=args.once,
+                interval_s=schedule.interval_s,
+                health=schedule.health,
+                retry_backoff=self.retry_backoff,
+                alerts=None if self.subject is None else HealthAlerts(self.subject),
+            )
+        finally:
+            route.close()

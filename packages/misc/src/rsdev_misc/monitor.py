@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lib_common.alerts import Route, current, spoken_duration
 from lib_common.core.backoff import Backoff
 from lib_common.logging import log_event
 
@@ -112,16 +113,65 @@ async def check_once(probe: Probe) -> CheckResult:
         await probe.close()
 
 
-def log_result(name: str, result: CheckResult, previous: CheckResult | None) -> None:
-    fields = result.as_json()
-    if result.healthy and previous is None:
-        log_event(log, logging.INFO, "healthy", f"{name} is healthy", **fields)
-    elif result.healthy and previous is not None and not previous.healthy:
-        log_event(log, logging.WARNING, "recovered", f"{name} is healthy again", **fields)
-    elif not result.healthy and (previous is None or previous.healthy):
-        log_event(log, logging.ERROR, "unhealthy", f"{name} is unhealthy: {result.error}", **fields)
-    else:
-        log_event(log, logging.DEBUG if result.healthy else logging.WARNING, "check", f"{name} check", **fields)
+class ResultLog:
+    """What a monitor's checks say in its log, as the reconnect policy says it: the first
+    healthy check, the first unhealthy one, a WARNING summary at most every `summary_every_s`
+    seconds while it stays unhealthy (the checks between at DEBUG), and the recovery with how
+    long it was unhealthy. Time is the results' own `at`."""
+
+    def __init__(self, name: str, summary_every_s: float = 60.0) -> None:
+        self.name = name
+        self.summary_every_s = summary_every_s
+        self.previous: CheckResult | None = None
+        self._down_since = 0.0
+        self._summary_at = 0.0
+        self._failed = 0
+
+    def __call__(self, result: CheckResult) -> None:
+        name, previous, fields = self.name, self.previous, result.as_json()
+        self.previous = result
+        if result.healthy and previous is None:
+            log_event(log, logging.INFO, "healthy", f"{name} is healthy", **fields)
+        elif result.healthy and previous is not None and not previous.healthy:
+            down_s = round(result.at - self._down_since, 3)
+            message = f"{name} is healthy again after {down_s:.1f} s unhealthy"
+            log_event(log, logging.WARNING, "recovered", message, down_s=down_s, **fields)
+        elif not result.healthy and (previous is None or previous.healthy):
+            self._down_since = self._summary_at = result.at
+            self._failed = 0
+            log_event(log, logging.ERROR, "unhealthy", f"{name} is unhealthy: {result.error}", **fields)
+        elif not result.healthy:
+            self._failed += 1
+            if result.at - self._summary_at >= self.summary_every_s:
+                message = (
+                    f"{name} still unhealthy after {result.at - self._down_since:.0f} s ({self._failed} failed checks)"
+                )
+                log_event(log, logging.WARNING, "unhealthy_summary", f"{message}: {result.error}", **fields)
+                self._summary_at, self._failed = result.at, 0
+            else:
+                log_event(log, logging.DEBUG, "check", f"{name} check", **fields)
+        else:
+            log_event(log, logging.DEBUG, "check", f"{name} check", **fields)
+
+
+class HealthAlerts:
+    """A monitor's checks as alerts (lib_common.alerts): the first failed check starts an outage
+    of `subject`, the first good one after it ends the outage, its duration from the first failed
+    check's time to the good one's."""
+
+    def __init__(self, subject: str, route: Callable[[], Route] = current) -> None:
+        self.subject = subject
+        self._route = route
+        self._down_since: float | None = None
+
+    def observe(self, result: CheckResult) -> None:
+        if not result.healthy and self._down_since is None:
+            self._down_since = result.at
+            self._route().start(self.subject, f"{self.subject} down: {result.error}")
+        elif result.healthy and self._down_since is not None:
+            duration_s = max(0.0, result.at - self._down_since)
+            self._down_since = None
+            self._route().end(self.subject, f"{self.subject} back after {spoken_duration(duration_s)}", duration_s)
 
 
 async def run_loop(
@@ -132,9 +182,10 @@ async def run_loop(
     health: HealthListen,
     retry_backoff: bool = True,
     stop: asyncio.Event | None = None,
+    alerts: HealthAlerts | None = None,
 ) -> int:
     """Check every `interval_s` until SIGTERM/SIGINT (or `stop`); with `retry_backoff`, retry a
-    failed check sooner, with backoff capped at the interval."""
+    failed check sooner, with backoff capped at the interval; each check's health to `alerts`."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -146,10 +197,13 @@ async def run_loop(
         await server.start(health.host, health.port)
         log_event(log, logging.INFO, "listening", f"{name} serves /health", host=health.host, port=server.port)
     backoff = Backoff(base_s=min(0.5, interval_s), cap_s=interval_s)
+    result_log = ResultLog(name)
     try:
         while not stop.is_set():
             result = await probe.check()
-            log_result(name, result, last)
+            result_log(result)
+            if alerts is not None:
+                alerts.observe(result)
             last = result
             if result.healthy or not retry_backoff:
                 backoff.reset()
@@ -165,12 +219,21 @@ async def run_loop(
 
 
 def run_main(
-    name: str, probe: Probe, *, once: bool, interval_s: float, health: HealthListen, retry_backoff: bool = True
+    name: str,
+    probe: Probe,
+    *,
+    once: bool,
+    interval_s: float,
+    health: HealthListen,
+    retry_backoff: bool = True,
+    alerts: HealthAlerts | None = None,
 ) -> int:
-    """`--once`: one check, printed as JSON, exit code 0/1. Otherwise the loop."""
+    """`--once`: one check, printed as JSON, exit code 0/1 (no alerts: cron tells). Otherwise the loop."""
     if once:
         result = asyncio.run(check_once(probe))
         print(json.dumps({"monitor": name, **result.as_json()}, default=str))
-        log_result(name, result, None)
+        ResultLog(name)(result)
         return EXIT_HEALTHY if result.healthy else EXIT_UNHEALTHY
-    return asyncio.run(run_loop(name, probe, interval_s=interval_s, health=health, retry_backoff=retry_backoff))
+    return asyncio.run(
+        run_loop(name, probe, interval_s=interval_s, health=health, retry_backoff=retry_backoff, alerts=alerts)
+    )

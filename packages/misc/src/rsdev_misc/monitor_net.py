@@ -2,10 +2,13 @@
 
 Every `interval_s` each target gets a TCP connect with a timeout; per target the last `window`
 results give median latency and loss. The outage policy (rsdev_misc.outage) declares an outage
-only when every target fails `fail_after` checks in a row, and recovery after `recover_after`
+when every target fails `fail_after` checks in a row, and recovery after `recover_after`
 checks with an answer. Outage start and end (with its duration) are logged as the events
-`outage_start` and `outage_end` (which `--speak-url` forwards to server_speak) and alerted
-audibly: spoken on a sound card, or written to WAV files in `alert.dir` when there is none.
+`outage_start` and `outage_end`, sent to the alert route (lib_common.alerts: `alerts` config,
+`--speak-url`, `--webhook-url`) and sounded here: spoken on a sound card, or written to WAV files
+in `alert.dir` when there is none. Each target has its own outages by the same thresholds
+(`target_down`, `target_up`, and an alert each), so one unreachable target is told too, while
+the monitor stays healthy as long as some target answers.
 
 {
   targets: ["1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443"],
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lib_common.alerts import current, spoken_duration
 from lib_common.audio import AudioError, Speaker
 from lib_common.config import Section
 from lib_common.logging import log_event
@@ -121,6 +125,10 @@ class NetProbe:
     ) -> None:
         self.config = config
         self.detector = OutageDetector(config.fail_after, config.recover_after)
+        # Each target's own outages, by the same thresholds: one target down is alerted too.
+        self.targets = {
+            str(t): OutageDetector(config.fail_after, config.recover_after, f"target {t}") for t in config.targets
+        }
         self.window = LatencyWindow(config.window)
         self.speaker = speaker if speaker is not None else Speaker(config.alert_dir, prefix=PROG)
         self._now_us = now_us
@@ -134,6 +142,9 @@ class NetProbe:
         self.window.add(results)
         for transition in self.detector.observe(all(v is None for v in latencies), at_us):
             self._on_transition(transition)
+        for name, latency in results.items():
+            for transition in self.targets[name].observe(latency is None, at_us):
+                self._on_target(name, transition)
         stats = self.window.stats(names)
         state = self.detector.state
         ok = [v for v in latencies if v is not None]
@@ -143,6 +154,8 @@ class NetProbe:
             "targets": {
                 name: {
                     "up": results[name] is not None,
+                    "state": self.targets[name].state.value,
+                    "outages": self.targets[name].outages,
                     "median_ms": None if s.median_ms is None else round(s.median_ms, 3),
                     "loss": round(s.loss, 4),
                 }
@@ -169,6 +182,7 @@ class NetProbe:
                 targets=[str(t) for t in self.config.targets],
             )
             self._alert("Network outage. No target answers.", 440.0)
+            current().start("network", "network outage: no target answers")
         elif transition.outage_ended and transition.outage is not None:
             duration = transition.outage.duration_s or 0.0
             log_event(
@@ -181,8 +195,27 @@ class NetProbe:
                 duration_s=round(duration, 3),
             )
             self._alert(f"Network restored after {round(duration)} seconds.", 880.0)
+            current().end("network", f"network back after {spoken_duration(duration)}", duration)
         else:
             log_event(log, logging.INFO, "state", f"network {transition.after.value}", **fields)
+
+    def _on_target(self, name: str, transition: Transition) -> None:
+        """One target's outage (every other target may still answer): logged and alerted."""
+        outage = transition.outage
+        if transition.outage_started and outage is not None:
+            log_event(log, logging.WARNING, "target_down", f"{name} does not answer", target=name)
+            current().start(f"target {name}", f"target {name} does not answer")
+        elif transition.outage_ended and outage is not None:
+            duration = outage.duration_s or 0.0
+            log_event(
+                log,
+                logging.INFO,
+                "target_up",
+                f"{name} answers again after {duration:.1f} s",
+                target=name,
+                duration_s=round(duration, 3),
+            )
+            current().end(f"target {name}", f"target {name} answers again after {spoken_duration(duration)}", duration)
 
     def _alert(self, text: str, frequency_hz: float) -> None:
         if not self.config.alert:
@@ -226,7 +259,8 @@ def once(config: NetConfig) -> NetConfig:
 MONITOR = Monitor(
     prog=PROG,
     description="Probe several host:port targets with TCP connects; an outage is declared when all fail "
-    "for fail_after checks in a row, and over after recover_after good checks. Healthy: some target answers.",
+    "for fail_after checks in a row, and over after recover_after good checks; each target's own outage is "
+    "alerted too. Healthy: some target answers.",
     config_help="targets, fail_after, recover_after, window, alert, health",
     schedule=SCHEDULE,
     from_section=from_section,

@@ -135,6 +135,7 @@ MONITOR = Monitor(
     from_section=from_section,
     probe=PostgresProbe,
     flags=[Flag("--dsn", "dsn", f"libpq connection string or URL (default {DEFAULT_DSN})")],
+    subject="PostgreSQL",
 )
 
 if __name__ == "__main__":

@@ -105,6 +105,7 @@ MONITOR = Monitor(
     from_section=from_section,
     probe=RedisProbe,
     flags=[Flag("--url", "url", f"Redis URL (default {DEFAULT_URL})")],
+    subject="Redis",
 )
 
 if __name__ == "__main__":

@@ -62,9 +62,10 @@ class Transition:
 
 
 class OutageDetector:
-    def __init__(self, fail_after: int = 3, recover_after: int = 2) -> None:
+    def __init__(self, fail_after: int = 3, recover_after: int = 2, name: str = "network") -> None:
         if fail_after < 1 or recover_after < 1:
             raise ValueError(f"need fail_after >= 1 and recover_after >= 1, got {fail_after}, {recover_after}")
+        self.name = name  # what is up or down, for the log
         self.fail_after = fail_after
         self.recover_after = recover_after
         self.state = NetState.UP
@@ -109,7 +110,7 @@ class OutageDetector:
 
     def _move(self, after: NetState, at_us: int, outage: Outage | None = None) -> Transition:
         transition = Transition(self.state, after, at_us, outage)
-        log.info("network state %s -> %s", self.state.value, after.value)
+        log.info("%s state %s -> %s", self.name, self.state.value, after.value)
         self.state = after
         return transition
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, Protocol, TypeVar
 
+from lib_common.alerts import link_hook
 from lib_common.core.backoff import Backoff
 from lib_common.core.reconnect import LinkState, Outage, Reconnect
 from lib_common.core.reconnect_loop import reconnect_loop
@@ -56,8 +57,13 @@ class Reconnecting(Generic[L]):
     ) -> None:
         self._connect = connect
         self.name = name
-        self.link = Reconnect(
-            name, monotonic=monotonic, backoff=backoff or redis_backoff(), logger=log, on_outage=on_outage
+        # Every Redis outage is alerted (lib_common.alerts), then told to the caller's hook.
+        self.link: Reconnect = Reconnect(
+            name,
+            monotonic=monotonic,
+            backoff=backoff or redis_backoff(),
+            logger=log,
+            on_outage=link_hook(lambda: self.link.last_error, on_outage),
         )
         self._sleep = sleep
         self._task = BackgroundTask(self.run, name=name)

@@ -53,11 +53,14 @@ class ConsumerCommand(Generic[C]):
         if not config.consumer.redis_url:
             usage_error(self.name, "no Redis: give --redis-url URL or redis_url in the config")
         sink = self.open_sink(config)
-        configure_logging(config.log_level)
+        route = configure_logging(config, service=self.name)
         from servers.durable.app import create_app  # after --help and config errors
 
-        app = create_app(DurableConsumer(config.consumer, sink, name=self.name))
-        serve(app, host=config.host, port=config.port, ws=GatewayProtocol, log_level=config.log_level)
+        try:
+            app = create_app(DurableConsumer(config.consumer, sink, name=self.name))
+            serve(app, host=config.host, port=config.port, ws=GatewayProtocol, log_level=config.log_level)
+        finally:
+            route.close()
         return 0
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
-from lib_common.flags import read_log_level
 from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key
 from servers.kit.config import read_listen
 from servers.redis_options import read_redis_url, redis_url
@@ -71,14 +72,16 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "info"
+    log_dir: Path | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
 
 def read_server(root: Section, name: str, default_port: int, sink_keys: Iterable[str]) -> dict[str, Any]:
     """The `ServerConfig` fields (listen, log_level, the consumer's keys) as keyword arguments
     for a server's config class; `sink_keys` are the server's own."""
-    root.only(["listen", "log_level", *KEYS, *sink_keys])
+    root.only(["listen", *PROGRAM_KEYS, *KEYS, *sink_keys])
     host, port = read_listen(root, default_port)
-    return {"host": host, "port": port, "log_level": read_log_level(root), "consumer": read_consumer(root, name)}
+    return {"host": host, "port": port, **read_program(root), "consumer": read_consumer(root, name)}
 
 
 def read_consumer(root: Section, group: str) -> ConsumerConfig:

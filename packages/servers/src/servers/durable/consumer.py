@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from lib_common.alerts import link_hook
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
 from lib_common.core.reconnect import LinkState, Reconnect
@@ -137,11 +138,12 @@ class DurableConsumer:
         self.clock = clock or LoopClock()
         self._make_group = group
         self._sleep = sleep
-        self.link = Reconnect(
+        self.link: Reconnect = Reconnect(
             f"{name} consumer",
             monotonic=self.clock.monotonic,
             backoff=backoff or Backoff(base_s=0.2, cap_s=10.0),
             logger=log,
+            on_outage=link_hook(lambda: self.link.last_error),  # Redis or the sink (PostgreSQL, the disk)
         )
         self.last_error = ""
         self.cursor = ReadCursor()

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
-from lib_common.flags import read_log_level
 from servers.kit import tls as tls_files
 from servers.kit.http_policy import HttpPolicy, read_http
 
@@ -246,10 +246,12 @@ class GatewayConfig:
     max_lingering: int = DEFAULT_MAX_LINGERING
     limits: ClientLimits = field(default_factory=ClientLimits)
     log_level: str = "info"
+    log_dir: Path | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     http: HttpPolicy = field(default_factory=HttpPolicy)
 
 
-GATEWAY_KEYS = ("listen", "tls", "http", "tenants", "memory", "registry", "limits", "log_level")
+GATEWAY_KEYS = ("listen", "tls", "http", "tenants", "memory", "registry", "limits", *PROGRAM_KEYS)
 
 
 def read_gateway(
@@ -274,6 +276,6 @@ def read_gateway(
         "memory": read_memory(root.section("memory")),
         **read_registry(root.section("registry")),
         "limits": read_limits(root.section("limits"), noun),
-        "log_level": read_log_level(root),
+        **read_program(root),
         "http": read_http(root.section("http"), host),
     }

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import uvicorn
 
+from lib_common.alerts import ALERT_FLAGS, AlertRoute, AlertsConfig, add_alert_flags, setup_program
 from lib_common.core.fanout import RESTART
-from lib_common.flags import LOG_LEVELS, load_or_exit
-from lib_common.logging import Notifier, setup_logging
+from lib_common.flags import LOG_DIR_HELP, LOG_LEVELS, load_or_exit
 from servers.kit.config import WS_URL, ClientLimits, url_problem
 from servers.kit.connections import ConnectionGate, fd_room
 from servers.kit.egress import GatewayProtocol
@@ -91,17 +91,12 @@ class CleanExitServer(uvicorn.Server):
             captured.clear()
 
 
-def configure_logging(
-    level: str,
-    *,
-    service: str | None = None,
-    log_dir: Path | None = None,
-    notify: Notifier | None = None,
-) -> None:
-    """rsdev's structured logging (lib_common.logging): human lines on stderr, and with `log_dir`
-    JSON lines rotated at New York midnight; `notify` receives CRITICAL records and outage events."""
+def configure_logging(config: Served, *, service: str | None = None) -> AlertRoute:
+    """rsdev's structured logging (lib_common.logging: human lines on stderr, and with the
+    config's `log_dir` JSON lines rotated at New York midnight) and the process's alert route
+    (lib_common.alerts, the config's `alerts`), as every server and monitor has them."""
     name = service or _program_name()
-    setup_logging(service=name, level=level, log_dir=log_dir, notify=notify)
+    return setup_program(service=name, level=config.log_level, log_dir=config.log_dir, alerts=config.alerts)
 
 
 def _program_name() -> str:
@@ -197,16 +192,24 @@ def server_parser(prog: str, description: str, *, config_help: str, default_port
     return parser
 
 
-COMMON_FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}
+COMMON_FLAGS = {
+    "--host": "listen.host",
+    "--port": "listen.port",
+    "--log-level": "log_level",
+    "--log-dir": "log_dir",
+    **ALERT_FLAGS,
+}
 """The config paths the common flags set (lib_common.flags.config_flags)."""
 
 
 def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, default_port: int) -> None:
-    """--config, --host, --port and --log-level, as every server has them."""
+    """--config, --host, --port, --log-level, --log-dir and the alert flags, as every server has them."""
     parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"port to listen on (default {default_port}; 0 picks a free one)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
+    parser.add_argument("--log-dir", help=LOG_DIR_HELP)
+    add_alert_flags(parser)
 
 
 class Served(Protocol):
@@ -218,6 +221,10 @@ class Served(Protocol):
     def port(self) -> int: ...
     @property
     def log_level(self) -> str: ...
+    @property
+    def log_dir(self) -> Path | None: ...
+    @property
+    def alerts(self) -> AlertsConfig: ...
 
 
 S = TypeVar("S", bound=Served)
@@ -231,26 +238,28 @@ def run_server(
     *,
     options: Callable[[S], dict[str, Any]],
     service: str | None = None,
-    log_dir: Path | None = None,
 ) -> int:
     """A server's main: its config (or exit 2), logging, then `app_module`'s `create_app(config)`
     under uvicorn until SIGTERM/SIGINT, with the `serve` keyword arguments `options(config)`
     gives (`ws` among them). The app is imported only then: --help and config errors do without
     starlette and the feeds."""
     config = load_or_exit(prog, load)
-    configure_logging(config.log_level, service=service, log_dir=log_dir)
-    create_app: Callable[[S], object] = importlib.import_module(app_module).create_app
-    app = create_app(config)
-    serve(
-        app,
-        host=config.host,
-        port=config.port,
-        log_level=config.log_level,
-        gate=_gate_of(app),
-        authenticated=bool(getattr(config, "tenants", ())),
-        reuse_port=bool(getattr(config, "reuse_port", False)),
-        **options(config),
-    )
+    route = configure_logging(config, service=service)
+    try:
+        create_app: Callable[[S], object] = importlib.import_module(app_module).create_app
+        app = create_app(config)
+        serve(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level=config.log_level,
+            gate=_gate_of(app),
+            authenticated=bool(getattr(config, "tenants", ())),
+            reuse_port=bool(getattr(config, "reuse_port", False)),
+            **options(config),
+        )
+    finally:
+        route.close()
     return 0
 
 

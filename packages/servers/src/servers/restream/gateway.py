@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from lib_common.alerts import UpstreamAlerts
 from lib_common.clock import Clock
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
+from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.metrics import Exposition
@@ -43,7 +45,10 @@ class Gateway(FanoutServer[RestreamConfig]):
 
     def __init__(self, config: RestreamConfig, clock: Clock | None = None, defer: Defer | None = None) -> None:
         super().__init__(config, self, clock=clock, defer=defer)
-        self.feed = build_feed(config.feed, self._ingest, self.clock, self.announce)
+        # Yahoo's failover (stream -> reconnecting/polling) and recovery are alerted; a Redis
+        # feed's outages are alerted by its subscriber's link (lib_common.alerts.link_hook).
+        self.upstream_alerts = UpstreamAlerts("yahoo upstream") if config.feed.kind == "yahoo" else None
+        self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
         # A synthetic feed given its symbols serves only those; every other feed takes any symbol.
         fixed = config.feed.symbols if config.feed.kind == "synthetic" else None
         self.served = None if fixed is None else frozenset(fixed)
@@ -51,6 +56,11 @@ class Gateway(FanoutServer[RestreamConfig]):
         self.publisher = build_publisher(config.publish) if config.publish.enabled else None
         # Quoted (and published) with or without local clients; never released upstream.
         self.pinned = frozenset(config.pinned_symbols)
+
+    def _upstream_changed(self, transition: Transition) -> None:
+        self.announce(transition)
+        if self.upstream_alerts is not None:
+            self.upstream_alerts(transition)
 
     # Lifecycle
 

@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lib_common import config
+from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
-from lib_common.flags import read_log_level
 from servers.kit.config import read_listen
 from servers.kit.http_policy import HttpPolicy, read_http
 
@@ -33,11 +34,13 @@ class DummyConfig:
     unknown_symbols: frozenset[str] = frozenset()
     seed: int = 0
     log_level: str = "info"
+    log_dir: Path | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     http: HttpPolicy = field(default_factory=HttpPolicy)
 
 
 def from_section(root: Section) -> DummyConfig:
-    root.only(["listen", "http", "rate", "max_symbols", "unknown_symbols", "seed", "log_level"])
+    root.only(["listen", "http", "rate", "max_symbols", "unknown_symbols", "seed", *PROGRAM_KEYS])
     host, port = read_listen(root, DEFAULT_PORT)
     return DummyConfig(
         host=host,
@@ -46,7 +49,7 @@ def from_section(root: Section) -> DummyConfig:
         max_symbols=root.integer("max_symbols", 100, minimum=1),
         unknown_symbols=frozenset(s.strip().upper() for s in root.optional_str_list("unknown_symbols") or ()),
         seed=root.integer("seed", 0),
-        log_level=read_log_level(root),
+        **read_program(root),
         http=read_http(root.section("http"), host),
     )
 

@@ -25,7 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
         default_port=DEFAULT_PORT,
     )
     parser.add_argument("--output-dir", type=Path, help="where WAV files go when there is no sound card")
-    parser.add_argument("--log-dir", type=Path, help="also write JSON-line logs here, rotated at New York midnight")
     return parser
 
 
@@ -42,7 +41,6 @@ def main(argv: list[str] | None = None) -> int:
         "servers.server_speak.app",
         options=lambda _: {"ws": "none"},
         service="server_speak",
-        log_dir=args.log_dir,
     )
 
 

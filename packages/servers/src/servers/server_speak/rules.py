@@ -3,11 +3,16 @@ messages by the bus's one decoder, `lib_common.redis_bus.format`). Plain code: a
 quote, remembers what it needs, and returns the alerts it fires; time is the quote's own
 `ts_upstream`, so tests feed quotes and need no clock.
 
-- `PriceCross(symbol, level, direction)`: the price crossed `level` (up, down or either way)
-  between two consecutive quotes.
+- `PriceCross(symbol, level, direction, band=...)`: the price crossed `level` (up, down or either
+  way) between two consecutive quotes. Hysteresis: after it fires the rule is disarmed until
+  the price has moved `band` away from the level (default 0.1 % of it), so a price hovering
+  around the level speaks once, not at every tick.
 - `PercentMove(symbol, percent, window_s)`: the price moved at least `percent` % from the oldest
   price still inside the window; the window restarts after an alert, so one move speaks once.
 - `RatingChange(symbol)`: the `rating` field changed (Fear & Greed: "fear" -> "greed").
+
+Every rule also has a `cooldown_s`: the RuleSet drops what a rule fires within that many
+seconds (quote time) of its previous alert.
 """
 
 from __future__ import annotations
@@ -65,17 +70,27 @@ class PriceCross:
     level: float
     direction: Direction = Direction.ANY
     priority: Priority = Priority.NORMAL
+    band: float | None = None  # re-arm distance from the level (None: 0.1 % of the level)
+    cooldown_s: float = 0.0
     _last: float | None = field(default=None, init=False)
+    _armed: bool = field(default=True, init=False)
+
+    @property
+    def rearm_band(self) -> float:
+        return abs(self.level) * 0.001 if self.band is None else self.band
 
     def evaluate(self, quote: Quote) -> list[Alert]:
         if quote.symbol != self.symbol or (price := _price(quote)) is None:
             return []
         last, self._last = self._last, price
-        if last is None:
+        if not self._armed and abs(price - self.level) >= self.rearm_band:
+            self._armed = True
+        if last is None or not self._armed:
             return []
         up = last < self.level <= price
         down = last > self.level >= price
         if (up and self.direction is not Direction.DOWN) or (down and self.direction is not Direction.UP):
+            self._armed = abs(price - self.level) >= self.rearm_band  # a leap past the band stays armed
             way = "above" if up else "below"
             return [Alert(f"{_spoken(self.symbol)} crossed {way} {self.level:g}, now {price:.2f}", self.priority)]
         return []
@@ -87,6 +102,7 @@ class PercentMove:
     percent: float
     window_s: float
     priority: Priority = Priority.NORMAL
+    cooldown_s: float = 0.0
     _window: deque[tuple[int, float]] = field(default_factory=deque, init=False)
 
     def evaluate(self, quote: Quote) -> list[Alert]:
@@ -118,6 +134,7 @@ class PercentMove:
 class RatingChange:
     symbol: str = "FEAR-GREED"
     priority: Priority = Priority.NORMAL
+    cooldown_s: float = 0.0
     _last: str | None = field(default=None, init=False)
 
     def evaluate(self, quote: Quote) -> list[Alert]:
@@ -137,15 +154,30 @@ Rule = PriceCross | PercentMove | RatingChange
 
 
 class RuleSet:
+    """The rules, each under its cooldown: what a rule fires within `cooldown_s` of its last
+    alert (by the quotes' `ts_upstream`) is counted in `cooled` and not spoken."""
+
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = list(rules)
         self.fired = 0
+        self.cooled = 0
+        self._last_us: dict[int, int] = {}  # rule index -> ts_upstream of its last alert
 
     @property
     def symbols(self) -> list[str]:
         return sorted({rule.symbol for rule in self.rules})
 
     def evaluate(self, quote: Quote) -> list[Alert]:
-        alerts = [alert for rule in self.rules for alert in rule.evaluate(quote)]
+        alerts: list[Alert] = []
+        for index, rule in enumerate(self.rules):
+            fired = rule.evaluate(quote)
+            if not fired:
+                continue
+            last = self._last_us.get(index)
+            if last is not None and quote.ts_upstream - last < rule.cooldown_s * 1_000_000:
+                self.cooled += len(fired)
+                continue
+            self._last_us[index] = quote.ts_upstream
+            alerts.extend(fired)
         self.fired += len(alerts)
         return alerts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from lib_common.core.tasks import BackgroundTask
 from lib_common.logging import log_event
 from lib_common.metrics import Exposition
 from servers.server_speak.config import SpeakConfig
+from servers.server_speak.prune import prune_dir
 from servers.server_speak.rules import Alert, Priority, RuleSet
 from servers.server_speak.sources import RedisSource, RestreamSource, Source
 from servers.server_speak.speech_queue import Offer, SpeechQueue
@@ -35,6 +37,8 @@ class SpeakService:
         self.sources: dict[str, Source] = {}
         self.spoken: Counter[str] = Counter()  # played | written | failed
         self.last_files: list[str] = []
+        self.pruned = 0
+        self.wall = time.time  # file ages are on the wall clock
         self._wake = asyncio.Event()
         self._tasks: list[BackgroundTask] = []
         self._started_at: float | None = None
@@ -69,6 +73,7 @@ class SpeakService:
             self.sources["redis"] = redis
             self._tasks.append(BackgroundTask(redis.run, name="server_speak.redis"))
         self._tasks.append(BackgroundTask(self._speak_forever, name="server_speak.speech"))
+        await asyncio.to_thread(self.prune)
         for task in self._tasks:
             await task.start()
         self.serving = True
@@ -115,6 +120,16 @@ class SpeakService:
             path = str(sound.path)
             self.last_files = [*self.last_files[-9:], path]
             log_event(log, logging.INFO, "speech_written", f"no sound card: wrote {path}", text=alert.text, path=path)
+            await asyncio.to_thread(self.prune, keep=(Path(path),))
+
+    def prune(self, keep: tuple[Path, ...] = ()) -> list[str]:
+        """Old WAV files out of the output directory (the config's `prune`: age, total size)."""
+        directory = Path(self.config.output_dir)
+        if not directory.is_dir():
+            return []
+        removed = prune_dir(directory, self.wall(), self.config.prune, keep)
+        self.pruned += len(removed)
+        return removed
 
     def status(self) -> dict[str, object]:
         return {
@@ -127,6 +142,8 @@ class SpeakService:
             "queue": {"length": len(self.queue), **dict(self.queue.counts)},
             "spoken": dict(self.spoken),
             "recent_files": list(self.last_files),
+            "pruned_files": self.pruned,
+            "rules_cooled": self.rules.cooled,
             "sources": {name: state.as_json() for name, state in self.sources.items()},
         }
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lib_common import config
+from lib_common.alerts import PROGRAM_KEYS, read_program
 from lib_common.config import Section
-from lib_common.flags import read_log_level
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.config import WS_URL, GatewayConfig, read_listen, read_memory, read_url
 from servers.kit.http_policy import read_http
@@ -38,7 +38,16 @@ class ProxyConfig(GatewayConfig):
 
 def from_section(root: Section) -> ProxyConfig:
     root.only(
-        ["listen", "http", "upstream_url", "linger_s", "per_connection", "inactivity_timeout_s", "memory", "log_level"]
+        [
+            "listen",
+            "http",
+            "upstream_url",
+            "linger_s",
+            "per_connection",
+            "inactivity_timeout_s",
+            "memory",
+            *PROGRAM_KEYS,
+        ]
     )
     host, port = read_listen(root, DEFAULT_PORT)
     url = read_url(root, "upstream_url", WS_URL) or YAHOO_STREAMER_URL
@@ -51,7 +60,7 @@ def from_section(root: Section) -> ProxyConfig:
         per_connection=root.integer("per_connection", d.per_connection, minimum=1, maximum=1000),
         inactivity_timeout_s=root.number("inactivity_timeout_s", d.inactivity_timeout_s, minimum=0.1),
         memory=read_memory(root.section("memory"), ["budget_bytes", "client_queue", "stall_timeout_s"]),
-        log_level=read_log_level(root),
+        **read_program(root),
         http=read_http(root.section("http"), host),
     )
 
