@@ -1,4 +1,4 @@
-"""Gateway: one restream process, a FanoutServer fed by a feed (synthetic, yahoo, redis).
+"""Gateway: one restream process, a FanoutServer fed by a feed (synthetic, yahoo, redis, replay).
 
 Runs the feed (and, on an ingest node, the Redis publisher), applies the tenant's and the
 feed's rules to subscriptions, tells clients when the upstream changes state, and adds the
@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 
 from lib_common.clock import Clock
+from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
+from lib_common.ingestors.replay import ReplayFeed
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.publisher import Publisher
 from lib_common.redis_bus.spool import Spool
@@ -43,7 +45,9 @@ class Gateway(FanoutServer[RestreamConfig]):
 
     def __init__(self, config: RestreamConfig, clock: Clock | None = None, defer: Defer | None = None) -> None:
         super().__init__(config, self, clock=clock, defer=defer)
-        self.feed = build_feed(config.feed, self._ingest, self.clock, self.announce)
+        self.feed = build_feed(
+            config.feed, self._ingest, self.clock, self.announce, frames=self._ingest_frames, ready=self._clients_ready
+        )
         # A synthetic feed given its symbols serves only those; every other feed takes any symbol.
         fixed = config.feed.symbols if config.feed.kind == "synthetic" else None
         self.served = None if fixed is None else frozenset(fixed)
@@ -71,6 +75,19 @@ class Gateway(FanoutServer[RestreamConfig]):
         frames = self.dispatcher.publish(quotes)
         if self.publisher is not None:
             self.publisher.offer(frames)
+
+    def _ingest_frames(self, frames: list[Frame]) -> None:
+        """Frames a feed built itself (a replay), stamped ts_library_out as the dispatcher would."""
+        observe = self.dispatcher.latency_us.observe
+        for frame in frames:
+            observe(frame.ts_library_out - frame.ts_library_in)
+        self.dispatcher.publish_frames(frames)
+        if self.publisher is not None:
+            self.publisher.offer(frames)
+
+    def _clients_ready(self) -> bool:
+        """No client is backlogged: a replay at full speed may send more without conflating any."""
+        return not any(session.backlogged for session in self.dispatcher.sessions)
 
     @property
     def state(self) -> str:
@@ -160,6 +177,8 @@ class Gateway(FanoutServer[RestreamConfig]):
             self._expose_publisher(out, self.publisher)
         if isinstance(self.feed, RedisFeed):
             self._expose_redis_feed(out, self.feed)
+        if isinstance(self.feed, ReplayFeed):
+            self._expose_replay(out, self.feed)
         if isinstance(self.feed, YahooFeed):
             out.counters(
                 "restream_quotes_outside_clock_window_total",
@@ -205,6 +224,17 @@ class Gateway(FanoutServer[RestreamConfig]):
             "Spool damage found when reading it back: torn last records, and bytes of corrupt tails dropped.",
             (({"kind": "torn_records"}, spool.torn), ({"kind": "corrupt_bytes"}, spool.corrupt_bytes)),
         )
+
+    @staticmethod
+    def _expose_replay(out: Exposition, feed: ReplayFeed) -> None:
+        out.counter("restream_replay_lines_total", "Recorded lines read.", feed.lines)
+        out.counter("restream_replay_quotes_total", "Recorded quotes sent (subscribed symbols only).", feed.sent)
+        out.counters(
+            "restream_replay_bad_lines_total",
+            "Recorded lines skipped as not quotes, by reason.",
+            (({"reason": reason}, n) for reason, n in sorted(feed.bad.items())),
+        )
+        out.counter("restream_replay_passes_total", "Passes through the files completed.", feed.passes)
 
     @staticmethod
     def _expose_redis_feed(out: Exposition, feed: RedisFeed) -> None:
