@@ -9,7 +9,7 @@
               fear_greed_url: "https://production.dataviz.cnn.io/index/fearandgreed/graphdata",
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
               poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
-              hours: "nyse",     // "always" for round-the-clock instruments (crypto)
+              hours: "nyse",     // per symbol: crypto 24/7, others NYSE (+ overnight); "always": all 24/7
               max_ahead_s: 300, max_behind_s: 2592000 },  // quotes dated further from our clock
                                                           // are dropped (counted in /metrics)  // or:
       feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node; or:
@@ -83,8 +83,10 @@ class FeedConfig:
     poll_interval_s: float = 5.0
     http_timeout_s: float = 10.0
     extra_closed: tuple[date, ...] = ()
-    # "nyse": quiet outside NYSE hours is expected (no failover, slow polling);
-    # "always": the instruments trade around the clock (crypto), so silence is a failure at any hour.
+    # "nyse": per symbol (lib_common.core.symbol_hours): crypto pairs around the clock, others by the
+    # NYSE calendar (and the overnight session where Yahoo quotes one); quiet outside a symbol's
+    # session is expected (no failover, slow polling). "always": every symbol trades around the
+    # clock, so silence is a failure at any hour.
     hours: str = "nyse"
     # A quote dated further than this ahead of the local clock, or behind it, is dropped and
     # counted (lib_common.core.ordering.TimeWindow): one bad timestamp must not freeze a symbol.

@@ -15,6 +15,7 @@ from lib_common.core.frame import Frame
 from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalendar
 from lib_common.core.ordering import TimeWindow
 from lib_common.core.quote import Quote
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
 from lib_common.ingestors.cnn import FEAR_GREED_SYMBOL, FearGreedPoller
@@ -108,6 +109,7 @@ class YahooFeed:
             make_poller=make_poller,
             clock=clock,
             calendar=AlwaysOpen() if config.hours == "always" else calendar,
+            symbol_hours=None if config.hours == "always" else SymbolSessions(calendar),
             policy=UpstreamPolicy(inactivity_s=config.inactivity_timeout_s, failover_after_s=config.failover_after_s),
             poll_interval_open_s=config.poll_interval_s,
             on_transition=on_transition,

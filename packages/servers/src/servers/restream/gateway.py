@@ -13,6 +13,7 @@ from lib_common.clock import Clock
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.ingestors.replay import ReplayFeed
@@ -27,6 +28,7 @@ from servers.restream.feeds import YahooFeed, build_feed
 log = logging.getLogger(__name__)
 
 UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
+SESSIONS = SymbolSessions()  # crypto around the clock, others by the NYSE calendar
 
 
 def build_publisher(config: PublishConfig) -> Publisher:
@@ -139,6 +141,7 @@ class Gateway(FanoutServer[RestreamConfig]):
         return {
             **core,
             "upstream": {
+                **self._sessions(),
                 **self.feed.figures(),
                 "feed": self.config.feed.kind,
                 "state": self.state,
@@ -147,6 +150,16 @@ class Gateway(FanoutServer[RestreamConfig]):
             "latency_us": {"p50_le": d.latency_us.quantile(0.5), "p99_le": d.latency_us.quantile(0.99)},
             **({"publish": self._publish_status()} if self.publisher is not None else {}),
         }
+
+    def _sessions(self) -> dict[str, object]:
+        """The session now (a yahoo feed's own figures say it too, from its hours config): the
+        most open one among the subscribed symbols, and how many are in each. A replay's "now" is
+        its position in the recording."""
+        now = self.clock.now_us()
+        if isinstance(self.feed, ReplayFeed) and self.feed.position_us is not None:
+            now = self.feed.position_us
+        symbols = self.registry.active
+        return {"session": SESSIONS.session_at(now, symbols), "sessions": SESSIONS.summary(now, symbols)}
 
     def _publish_status(self) -> dict[str, object]:
         from lib_common.redis_bus.links import redacted
