@@ -1,6 +1,6 @@
 """Replay throughput: a recorded session at --speed 0 into one client (issue 15's target).
 
-    uv run --all-packages python bench/replay/run.py [--dir DIR] [--symbols 10] [--rate 10] [--hours 6.5]
+    uv run --all-packages python bench/replay/run.py [--dir DIR] [--symbols 10] [--rate 10] [--hours 6.5] [--plain]
 
 Generates the session (bench/replay/generate.py; kept in DIR for the next run), starts
 `restream --feed replay --replay-file FILE --speed 0` pinned to CPU 0, and one raw WebSocket
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -106,11 +108,21 @@ def main() -> None:
     parser.add_argument("--symbols", type=int, default=10)
     parser.add_argument("--rate", type=int, default=10)
     parser.add_argument("--hours", type=float, default=6.5)
+    parser.add_argument(
+        "--plain", action="store_true", help="replay the day uncompressed (a day server_log still has open)"
+    )
     parser.add_argument("--sndbuf", type=int, default=1 << 20, help="memory.sndbuf_bytes and high_water_bytes")
     args = parser.parse_args()
     path, lines = generate(args.dir, args.symbols, args.rate, args.hours)
+    if args.plain:
+        plain = args.dir / "plain" / path.name.removesuffix(".gz")
+        if not plain.exists():
+            plain.parent.mkdir(exist_ok=True)
+            with gzip.open(path, "rb") as src, plain.open("wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        path = plain
     symbols = [SYMBOLS[i] if i < len(SYMBOLS) else f"SYM{i}" for i in range(args.symbols)]
-    print(f"session: {path} ({lines:,} lines, {path.stat().st_size / 1e6:.1f} MB gzip'd)")
+    print(f"session: {path} ({lines:,} lines, {path.stat().st_size / 1e6:.1f} MB)")
     load_before = os.getloadavg()[0]
     os.sched_setaffinity(0, {CLIENT_CPU})
     port = free_port()

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,26 @@ async def screenshot(cdp: CDPClient, session: str, path: Path) -> bytes:
     return data
 
 
+async def page_until(
+    cdp: CDPClient,
+    session: str,
+    snapshot_js: str,
+    ready: Callable[[dict[str, Any]], bool],
+    context: Callable[[], str],
+) -> dict[str, Any]:
+    """The page's snapshot once `ready` says so (polled); fails after PAGE_TIMEOUT with what the
+    page showed and `context()`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PAGE_TIMEOUT
+    while True:
+        snap: dict[str, Any] = await cdp.evaluate(snapshot_js, session_id=session) or {}
+        if ready(snap):
+            return snap
+        if loop.time() > deadline:
+            pytest.fail(f"dashboard not ready within {PAGE_TIMEOUT}s; page shows {snap!r}; {context()}")
+        await asyncio.sleep(0.25)
+
+
 @pytest.mark.asyncio
 async def test_dashboard_shows_live_quotes_and_gateway_stats(tmp_path: Path, start_restream: StartRestream) -> None:
     restream = start_restream(None, "--rate", "5")
@@ -101,25 +122,20 @@ async def test_dashboard_shows_live_quotes_and_gateway_stats(tmp_path: Path, sta
         exceptions: list[str] = []
         session = await open_dashboard(cdp, restream.url(f"/?symbols={','.join(SYMBOLS)}"), exceptions)
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PAGE_TIMEOUT
-        snap: dict[str, Any] = {}
-        while True:
-            snap = await cdp.evaluate(SNAPSHOT_JS, session_id=session) or {}
-            if _ready(snap):
-                break
-            if loop.time() > deadline:
-                pytest.fail(
-                    f"dashboard not ready within {PAGE_TIMEOUT}s; page shows {snap!r}; "
-                    f"JS exceptions {exceptions!r}; restream log:\n{restream.output()[-3000:]}"
-                )
-            await asyncio.sleep(0.2)
+        snap = await page_until(
+            cdp,
+            session,
+            SNAPSHOT_JS,
+            _ready,
+            lambda: f"JS exceptions {exceptions!r}; restream log:\n{restream.output()[-3000:]}",
+        )
 
         assert snap["conn"] and snap["conn"].startswith("live"), snap
         assert not snap["errors"], f"gateway sent error frames: {snap['errors']}"
         first = dict(snap["rows"])
 
         # Live updates: some symbol's displayed price moves (restream runs at 5 quotes/s).
+        loop = asyncio.get_running_loop()
         changed: list[str] = []
         deadline = loop.time() + PAGE_TIMEOUT
         while not changed:
@@ -162,6 +178,13 @@ CHARTS_JS = """
   };
 })()
 """
+
+
+def _charts_drawn(charts: dict[str, Any]) -> bool:
+    sparks = charts.get("sparks") or {}
+    return len(sparks) == len(MANY) and all(sparks.values()) and bool(charts["latency"] and charts["states"])
+
+
 MANY = (*(f"S{i:02d}" for i in range(48)), "BTC-USD", "ETH-USD")  # 50 symbols
 BUSY_LIMIT = 0.30
 
@@ -177,17 +200,7 @@ async def test_charts_draw_and_fifty_symbols_at_10_per_second_keep_the_main_thre
     async with launch_chromium(tmp_path) as browser_url, CDPClient.connect(browser_url) as cdp:
         exceptions: list[str] = []
         session = await open_dashboard(cdp, restream.url(f"/?symbols={','.join(MANY)}&minutes=1"), exceptions)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + PAGE_TIMEOUT
-        charts: dict[str, Any] = {}
-        while True:
-            charts = await cdp.evaluate(CHARTS_JS, session_id=session) or {}
-            sparks = charts.get("sparks") or {}
-            if len(sparks) == len(MANY) and all(sparks.values()) and charts["latency"] and charts["states"]:
-                break
-            if loop.time() > deadline:
-                pytest.fail(f"charts still empty after {PAGE_TIMEOUT}s: {charts!r}; JS exceptions {exceptions!r}")
-            await asyncio.sleep(0.5)
+        charts = await page_until(cdp, session, CHARTS_JS, _charts_drawn, lambda: f"JS exceptions {exceptions!r}")
         assert "streaming" in charts["stateLegend"], charts
         assert charts["session"] == "session regular", charts  # BTC-USD trades now, whatever NYSE does
         shot = await screenshot(cdp, session, tmp_path / "dashboard.png")
