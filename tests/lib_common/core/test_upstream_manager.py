@@ -15,6 +15,7 @@ import pytest
 from lib_common.clock import ManualClock
 from lib_common.core.market_hours import NEW_YORK, MarketCalendar
 from lib_common.core.quote import Quote
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_manager import Sink, Transition, UpstreamConductor, UpstreamManager
 from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
 
@@ -234,3 +235,39 @@ async def test_a_clean_start_warns_of_nothing_and_leaving_the_stream_warns(caplo
         (logging.INFO, "upstream: reconnecting -> streaming"),
         (logging.WARNING, "upstream: streaming -> polling"),
     ]
+
+
+def per_symbol(start_us: int) -> UpstreamConductor:
+    clock = ManualClock(start_us)
+    conductor = UpstreamConductor(
+        [].extend, stream=FakeStream, poller=FakePoller, symbol_hours=SymbolSessions(), **market(clock)
+    )
+    conductor.start()
+    return conductor
+
+
+def test_per_symbol_hours_watch_crypto_for_silence_on_a_weekend() -> None:
+    c = per_symbol(CLOSED)  # a Saturday
+    assert isinstance(c.stream, FakeStream)
+    c.subscribe(["AAPL"])
+    c.stream.health = receiving(silence_s=3600)
+    c.evaluate()
+    assert c.state is UpstreamState.STREAMING and c.session == "closed"  # quiet AAPL on a Saturday is normal
+    assert c.figures()["sessions"] == {"closed": 1}
+    c.subscribe(["BTC-USD"])
+    assert c.session == "regular" and c.stream.inactivity_timeout_s == 10
+    assert c.state is UpstreamState.POLLING  # an hour of silence while BTC trades is a failure
+    assert c.figures()["sessions"] == {"closed": 1, "regular": 1}
+
+
+def test_per_symbol_hours_watch_the_overnight_session_where_the_feed_reports_it() -> None:
+    night = int(datetime(2025, 3, 12, 23, 0, tzinfo=NEW_YORK).timestamp() * 1_000_000)  # Wednesday night
+    c = per_symbol(night)
+    assert isinstance(c.stream, FakeStream)
+    c.subscribe(["TSLA"])
+    c.stream.health = receiving(silence_s=0)
+    c.evaluate()
+    assert c.session == "closed" and c.stream.inactivity_timeout_s is None
+    c.stream.sink([Quote(symbol="TSLA", ts_upstream=night, ts_library_in=night, market_hours="overnight")])
+    c.evaluate()
+    assert c.session == "overnight" and c.stream.inactivity_timeout_s == 10

@@ -8,7 +8,7 @@ import pytest
 
 from lib_common.clock import ManualClock
 from lib_common.core.quote import Quote
-from lib_common.ingestors.synthetic import SyntheticFeed
+from lib_common.ingestors.synthetic import SyntheticFeed, start_price
 
 
 def test_quotes_only_active_symbols_with_all_fields() -> None:
@@ -93,3 +93,30 @@ async def test_a_late_tick_does_not_burst_to_catch_up() -> None:
         clock.advance(0.25)
         await settle()
         assert len(batches) == 3
+
+
+@pytest.mark.parametrize(
+    ("symbol", "low", "high"),
+    [
+        ("AAPL", 150, 350),
+        ("SPY", 400, 800),
+        ("BTC-USD", 30_000, 200_000),
+        ("ETH-EUR", 1_000, 10_000),
+        ("DOGE-USD", 0.01, 1.0),
+        ("EURUSD=X", 0.8, 1.4),
+        ("ZZTOP", 10, 500),
+    ],
+)
+def test_symbols_start_at_plausible_prices(symbol: str, low: float, high: float) -> None:
+    assert low <= start_price(symbol) <= high
+    assert start_price(symbol) == start_price(symbol)  # deterministic
+
+
+def test_crypto_has_its_own_round_the_clock_session() -> None:
+    saturday_night = 1_764_392_400_000_000  # 2025-11-29 00:00 New York, a Saturday
+    feed = SyntheticFeed(lambda q: None, clock=ManualClock(start_us=saturday_night))
+    feed.subscribe(["BTC-EUR", "AAPL"])
+    by_symbol = {q.symbol: q for q in feed.tick()}
+    assert by_symbol["BTC-EUR"].market_hours == "regular" and by_symbol["BTC-EUR"].exchange == "CCC"
+    assert by_symbol["BTC-EUR"].currency == "EUR"
+    assert by_symbol["AAPL"].market_hours == "closed" and by_symbol["AAPL"].currency == "USD"

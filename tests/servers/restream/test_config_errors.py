@@ -20,8 +20,18 @@ def problems(parse: Callable[[str, str], object], text: str) -> list[str]:
 
 def test_two_feed_problems_come_out_together() -> None:
     assert problems(parse_config, "{feed: {kind: 'pigeon',\n hours: 'lunar'}}") == [
-        "c.json5:1:15: feed.kind: unknown feed 'pigeon'; expected one of synthetic, yahoo, redis",
+        "c.json5:1:15: feed.kind: unknown feed 'pigeon'; expected one of synthetic, yahoo, redis, replay",
         "c.json5:2:9: feed.hours: expected one of nyse, always, found 'lunar'",
+    ]
+
+
+def test_replay_problems_come_out_together() -> None:
+    text = "{feed: {kind: 'replay', replay: {speed: -1, from: 'monday', loops: 2}}}"
+    assert problems(parse_config, text) == [
+        "c.json5:1:68: feed.replay.loops: unknown key; expected one of files, from, to, speed, loop, max_gap_s",
+        "c.json5:1:51: feed.replay.from: expected a date YYYY-MM-DD, found 'monday'",
+        "c.json5:1:41: feed.replay.speed: must be at least 0.0, found -1.0",
+        "c.json5:1:33: feed.replay.files: feed replay needs files: give --replay-file FILE or feed.replay.files",
     ]
 
 

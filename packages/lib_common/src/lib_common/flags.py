@@ -23,14 +23,22 @@ EXIT_CONFIG = 2  # a usage or configuration error, as argparse exits
 T = TypeVar("T")
 
 
-def positive_float(text: str) -> float:
+def _float(text: str, accept: Callable[[float], bool], rule: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, found {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, found {text}")
+    if not accept(value):  # NaN is accepted by neither
+        raise argparse.ArgumentTypeError(f"{rule}, found {text}")
     return value
+
+
+def positive_float(text: str) -> float:
+    return _float(text, lambda value: value > 0, "must be positive")
+
+
+def non_negative_float(text: str) -> float:
+    return _float(text, lambda value: value >= 0, "must be 0 or more")
 
 
 def read_log_level(root: Section) -> str:

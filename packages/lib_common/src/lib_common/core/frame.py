@@ -13,12 +13,15 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=F
 _OPTIONAL = ("price", "change", "change_percent", "day_volume", "market_hours", "currency", "exchange")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
     """One server-to-client message.
 
     `payload` is the JSON text; `wire` the complete WebSocket frame around it. `symbol` is the
-    conflation key: None for control messages, which are never conflated.
+    conflation key: None for control messages, which are never conflated. Shared by every
+    client and treated as immutable once built; not `frozen` only because a frozen dataclass
+    costs 1.3 µs more to construct (six times as much), once per quote (a replay at full speed
+    builds 200,000 a second).
     """
 
     symbol: str | None

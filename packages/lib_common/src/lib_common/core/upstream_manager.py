@@ -2,7 +2,8 @@
 
 `UpstreamConductor` is plain policy: it owns the symbols the registry wants, hands them to the
 stream (and to the poller while polling), merges both sources through a per-symbol ordering
-guard, and re-decides its state with `UpstreamPolicy` from market hours and the stream's health
+guard, and re-decides its state with `UpstreamPolicy` from market hours (per symbol with a
+`SymbolSessions`: the most open session among the symbols wanted) and the stream's health
 whenever it is told to `evaluate` (a tick, a subscription, data back on the stream). Each
 transition is logged, counted, and reported through `on_transition` (restream turns it into a
 status frame); whether the poller should run is reported through `on_polling`. It starts no task
@@ -25,7 +26,8 @@ from typing import Protocol
 from lib_common.clock import Clock, Timer
 from lib_common.core.market_hours import MarketCalendar, Sessions
 from lib_common.core.ordering import MonotonicFilter, TimeWindow
-from lib_common.core.quote import Quote
+from lib_common.core.quote import MarketHours, Quote
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_policy import StreamStatus, UpstreamPolicy, UpstreamState
 
 log = logging.getLogger(__name__)
@@ -84,10 +86,14 @@ class UpstreamConductor:
         on_transition: Callable[[Transition], None] | None = None,
         on_polling: Callable[[bool], None] | None = None,
         window: TimeWindow | None = None,
+        symbol_hours: SymbolSessions | None = None,
     ) -> None:
         self._sink = sink
         self._clock = clock
         self._calendar: Sessions = calendar or MarketCalendar()
+        # Per symbol when given (crypto around the clock, overnight where reported), else the calendar's.
+        self.symbol_hours = symbol_hours
+        self.session: MarketHours = "closed"
         self.policy = policy or UpstreamPolicy()
         self._poll_open_s = poll_interval_open_s
         self._poll_closed_s = poll_interval_closed_s
@@ -123,6 +129,8 @@ class UpstreamConductor:
         self.poller.unsubscribe(gone)
         for symbol in gone:
             self._filter.forget(symbol)
+            if self.symbol_hours is not None:
+                self.symbol_hours.forget(symbol)
         self.evaluate()
 
     # Lifecycle (the adapter's)
@@ -140,7 +148,11 @@ class UpstreamConductor:
     def evaluate(self) -> None:
         if not self.running:
             return
-        session = self._calendar.session_at(self._clock.now_us())
+        now = self._clock.now_us()
+        hours = self.symbol_hours
+        session = self.session = (
+            self._calendar.session_at(now) if hours is None else hours.session_at(now, self._symbols)
+        )
         market_open = session != "closed"
         # Outside market hours silence is normal: no inactivity reconnects, slow polling.
         self.stream.inactivity_timeout_s = self.policy.inactivity_s if market_open else None
@@ -184,6 +196,10 @@ class UpstreamConductor:
 
     def _accept(self, source: str, quotes: list[Quote]) -> None:
         admitted = [q for q in quotes if q.symbol in self._symbols and self._filter.admit(q)]
+        if self.symbol_hours is not None:
+            for q in admitted:
+                if q.market_hours == "overnight":
+                    self.symbol_hours.note(q.symbol, q.market_hours)
         if admitted:
             self.quotes[source] += len(admitted)
             self._sink(admitted)
@@ -205,6 +221,12 @@ class UpstreamConductor:
         return {
             "state": self.state.value,
             "reason": self.reason,
+            "session": self.session,
+            **(
+                {"sessions": self.symbol_hours.summary(self._clock.now_us(), self._symbols)}
+                if self.symbol_hours is not None
+                else {}
+            ),
             "symbols": len(self._symbols),
             "quotes": dict(self.quotes),
             "dropped_out_of_order": self._filter.dropped,
@@ -232,6 +254,7 @@ class UpstreamManager:
         poll_interval_closed_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
         window: TimeWindow | None = None,
+        symbol_hours: SymbolSessions | None = None,
     ) -> None:
         self.conductor = UpstreamConductor(
             sink,
@@ -245,6 +268,7 @@ class UpstreamManager:
             on_transition=on_transition,
             on_polling=self._polling,
             window=window,
+            symbol_hours=symbol_hours,
         )
         self._clock = clock
         self._tick_s = tick_s

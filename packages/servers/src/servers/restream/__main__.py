@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
-from lib_common.flags import config_flags, positive_float
+from lib_common.flags import config_flags, non_negative_float, positive_float
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.serving import COMMON_FLAGS, run_gateway, server_parser, ws_url
 from servers.redis_options import redis_url
@@ -46,6 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="Redis for --feed redis and for --publish (default redis://127.0.0.1:6379/0)",
     )
     parser.add_argument(
+        "--replay-file",
+        action="append",
+        type=lambda text: str(Path(text).resolve()),
+        metavar="FILE",
+        help="replay feed: a recorded file (server_log's quotes-YYYY-MM-DD.ndjson[.gz], or any NDJSON of quote "
+        "frames) or a directory of day files; give it again for more, played in order",
+    )
+    parser.add_argument(
+        "--replay-from", metavar="YYYY-MM-DD", help="replay feed: a directory's day files from this day (inclusive)"
+    )
+    parser.add_argument(
+        "--replay-to", metavar="YYYY-MM-DD", help="replay feed: a directory's day files up to this day (inclusive)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=non_negative_float,
+        help="replay feed: times the recorded pace (default 1: real time; 0: as fast as the clients take it)",
+    )
+    parser.add_argument(
+        "--loop", action="store_const", const=True, help="replay feed: begin again at the end (each pass a day later)"
+    )
+    parser.add_argument(
         "--publish",
         action="store_const",
         const=True,
@@ -62,6 +85,11 @@ FLAGS = {
     "--symbols": "feed.symbols",
     "--rate": "feed.rate",
     "--upstream-url": "feed.upstream_url",
+    "--replay-file": "feed.replay.files",
+    "--replay-from": "feed.replay.from",
+    "--replay-to": "feed.replay.to",
+    "--speed": "feed.replay.speed",
+    "--loop": "feed.replay.loop",
     "--publish": "publish.enabled",
     "--redis-url": ["feed.redis_url", "publish?.redis_url"],
 }

@@ -9,10 +9,15 @@
               fear_greed_url: "https://production.dataviz.cnn.io/index/fearandgreed/graphdata",
               per_connection: 100, inactivity_timeout_s: 30, failover_after_s: 10,
               poll_interval_s: 5, http_timeout_s: 10, extra_closed: ["2025-01-09"],
-              hours: "nyse",     // "always" for round-the-clock instruments (crypto)
+              hours: "nyse",     // per symbol: crypto 24/7, others NYSE (+ overnight); "always": all 24/7
               max_ahead_s: 300, max_behind_s: 2592000 },  // quotes dated further from our clock
                                                           // are dropped (counted in /metrics)  // or:
-      feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node
+      feed: { kind: "redis", redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:" },  // an edge node; or:
+      feed: { kind: "replay", replay: {
+                files: ["logs/"],  // server_log's day files or directories of them, or NDJSON files
+                from: "2025-11-20", to: "2025-11-21",  // a directory's days, inclusive
+                speed: 1,          // times the recorded pace; 0: as fast as the clients take it
+                loop: false, max_gap_s: 60 } },  // recorded silences cut to this (default: kept)
       publish: { redis_url: "redis://127.0.0.1:6379/0", prefix: "rsdev:",   // the section turns it on
                  stream_maxlen: 1000000, buffer: 100000, symbols: ["AAPL"],  // see docs/redis.md
                  spool_dir: "spool", spool_max_bytes: 1073741824 },  // past the buffer: on disk
@@ -30,6 +35,7 @@ from pathlib import Path
 from lib_common import config
 from lib_common.config import Section
 from lib_common.errors import ConfigError
+from lib_common.ingestors.replay.sources import day_files
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from lib_common.redis_bus.format import DEFAULT_PREFIX, DEFAULT_REDIS_URL, DEFAULT_STREAM_MAXLEN
 from lib_common.redis_bus.publisher import DEFAULT_BUFFER
@@ -37,9 +43,28 @@ from lib_common.redis_bus.spool import MIN_SEGMENT
 from servers.kit.config import GATEWAY_KEYS, HTTP_URL, WS_URL, GatewayConfig, read_gateway, read_url
 from servers.redis_options import read_redis_url
 
-FEEDS = ("synthetic", "yahoo", "redis")
+FEEDS = ("synthetic", "yahoo", "redis", "replay")
 DEFAULT_SPOOL_BYTES = 1 << 30
 HOURS = ("nyse", "always")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayConfig:
+    """feed.replay (docs/replay.md): what to replay and how fast."""
+
+    files: tuple[Path, ...] = ()  # files, or directories of day files (relative to the config file)
+    first_day: date | None = None  # key `from`: a directory's days from this one (inclusive)
+    last_day: date | None = None  # key `to`
+    speed: float = 1.0  # times the recorded pace; 0: as fast as the clients take it
+    loop: bool = False
+    max_gap_s: float | None = None  # recorded silences longer than this are cut to it
+
+    def paths(self) -> list[Path]:
+        """The files a replay plays, in order (FileNotFoundError for a named path that is gone)."""
+        return day_files(self.files, self.first_day, self.last_day)
+
+
+REPLAY_KEYS = ("files", "from", "to", "speed", "loop", "max_gap_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +83,10 @@ class FeedConfig:
     poll_interval_s: float = 5.0
     http_timeout_s: float = 10.0
     extra_closed: tuple[date, ...] = ()
-    # "nyse": quiet outside NYSE hours is expected (no failover, slow polling);
-    # "always": the instruments trade around the clock (crypto), so silence is a failure at any hour.
+    # "nyse": per symbol (lib_common.core.symbol_hours): crypto pairs around the clock, others by the
+    # NYSE calendar (and the overnight session where Yahoo quotes one); quiet outside a symbol's
+    # session is expected (no failover, slow polling). "always": every symbol trades around the
+    # clock, so silence is a failure at any hour.
     hours: str = "nyse"
     # A quote dated further than this ahead of the local clock, or behind it, is dropped and
     # counted (lib_common.core.ordering.TimeWindow): one bad timestamp must not freeze a symbol.
@@ -68,6 +95,7 @@ class FeedConfig:
     # redis (an edge node: quotes an ingest node publishes)
     redis_url: str = DEFAULT_REDIS_URL
     prefix: str = DEFAULT_PREFIX
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +152,7 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
     root.only([*GATEWAY_KEYS, "feed", "publish"])
     return RestreamConfig(
         **read_gateway(root, base_dir, default_port=8765, noun="symbols", normalise=str.upper),
-        feed=_feed(root.section("feed")),
+        feed=_feed(root.section("feed"), base_dir),
         publish=_publish(root.section("publish"), base_dir, present="publish" in root),
     ).checked()
 
@@ -132,7 +160,42 @@ def from_section(root: Section, base_dir: Path) -> RestreamConfig:
 _FEED = FeedConfig()
 
 
-def _feed(section: Section) -> FeedConfig:
+def _date(section: Section, key: str) -> date | None:
+    text = section.optional_str(key)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        section.problem(key, f"expected a date YYYY-MM-DD, found {text!r}")
+        return None
+
+
+_REPLAY = ReplayConfig()
+
+
+def _replay(section: Section, base_dir: Path, *, wanted: bool) -> ReplayConfig:
+    section.only(REPLAY_KEYS)
+    replay = ReplayConfig(
+        files=tuple(base_dir / name for name in section.optional_str_list("files") or []),
+        first_day=_date(section, "from"),
+        last_day=_date(section, "to"),
+        speed=section.number("speed", _REPLAY.speed, minimum=0.0, maximum=1_000_000),
+        loop=section.flag("loop", _REPLAY.loop),
+        max_gap_s=section.number("max_gap_s", 1.0, minimum=0.001) if "max_gap_s" in section else None,
+    )
+    if wanted:
+        try:
+            if not replay.files:
+                section.problem("files", "feed replay needs files: give --replay-file FILE or feed.replay.files")
+            elif not replay.paths():
+                section.problem("files", "no day files (quotes-YYYY-MM-DD.ndjson[.gz]) in the directories and range")
+        except OSError as exc:
+            section.problem("files", str(exc))
+    return replay
+
+
+def _feed(section: Section, base_dir: Path) -> FeedConfig:
     section.only([f.name for f in fields(FeedConfig)])
     kind = section.optional_str("kind") or _FEED.kind
     if kind not in FEEDS:
@@ -170,6 +233,7 @@ def _feed(section: Section) -> FeedConfig:
         max_behind_s=section.number("max_behind_s", _FEED.max_behind_s, minimum=1.0),
         redis_url=read_redis_url(section, "redis_url") or _FEED.redis_url,
         prefix=section.optional_str("prefix") or _FEED.prefix,
+        replay=_replay(section.section("replay"), base_dir, wanted=kind == "replay"),
     )
 
 

@@ -11,14 +11,17 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from lib_common.clock import Clock
+from lib_common.core.frame import Frame
 from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalendar
 from lib_common.core.ordering import TimeWindow
 from lib_common.core.quote import Quote
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
 from lib_common.ingestors.cnn import FEAR_GREED_SYMBOL, FearGreedPoller
 from lib_common.ingestors.cnn.poller import GRAPHDATA_URL
 from lib_common.ingestors.redis_feed import RedisFeed
+from lib_common.ingestors.replay import ReplayFeed
 from lib_common.ingestors.synthetic import SyntheticFeed
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
 from lib_common.ingestors.yahoo_chart import ChartPoller
@@ -106,6 +109,7 @@ class YahooFeed:
             make_poller=make_poller,
             clock=clock,
             calendar=AlwaysOpen() if config.hours == "always" else calendar,
+            symbol_hours=None if config.hours == "always" else SymbolSessions(calendar),
             policy=UpstreamPolicy(inactivity_s=config.inactivity_timeout_s, failover_after_s=config.failover_after_s),
             poll_interval_open_s=config.poll_interval_s,
             on_transition=on_transition,
@@ -169,7 +173,25 @@ def build_feed(
     sink: Callable[[list[Quote]], None],
     clock: Clock,
     on_transition: Callable[[Transition], None] | None = None,
+    *,
+    frames: Callable[[list[Frame]], None] | None = None,
+    ready: Callable[[], bool] = lambda: True,
 ) -> Feed:
+    """The feed the config names. A replay sends frames it builds itself (`frames`: a recording
+    is already encoded) and at speed 0 waits while `ready()` is false (a client backlogged)."""
+    if config.kind == "replay":
+        assert frames is not None, "a replay needs a frame sink"
+        replay = config.replay
+        return ReplayFeed(
+            replay.paths(),
+            frames,
+            clock=clock,
+            speed=replay.speed,
+            loop=replay.loop,
+            max_gap_s=replay.max_gap_s,
+            ready=ready,
+            on_transition=on_transition,
+        )
     if config.kind == "yahoo":
         return YahooFeed(config, sink, clock, on_transition)
     if config.kind == "redis":

@@ -1,4 +1,4 @@
-"""Gateway: one restream process, a FanoutServer fed by a feed (synthetic, yahoo, redis).
+"""Gateway: one restream process, a FanoutServer fed by a feed (synthetic, yahoo, redis, replay).
 
 Runs the feed (and, on an ingest node, the Redis publisher), applies the tenant's and the
 feed's rules to subscriptions, tells clients when the upstream changes state, and adds the
@@ -11,11 +11,14 @@ import logging
 
 from lib_common.alerts import UpstreamAlerts
 from lib_common.clock import Clock
+from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
 from lib_common.core.session import ClientSession
+from lib_common.core.symbol_hours import SymbolSessions
 from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
+from lib_common.ingestors.replay import ReplayFeed
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.publisher import Publisher
 from lib_common.redis_bus.spool import Spool
@@ -27,6 +30,7 @@ from servers.restream.feeds import YahooFeed, build_feed
 log = logging.getLogger(__name__)
 
 UPSTREAM_STATES = tuple(state.value for state in UpstreamState)
+SESSIONS = SymbolSessions()  # crypto around the clock, others by the NYSE calendar
 
 
 def build_publisher(config: PublishConfig) -> Publisher:
@@ -48,7 +52,14 @@ class Gateway(FanoutServer[RestreamConfig]):
         # Yahoo's failover (stream -> reconnecting/polling) and recovery are alerted; a Redis
         # feed's outages are alerted by its subscriber's link (lib_common.alerts.link_hook).
         self.upstream_alerts = UpstreamAlerts("yahoo upstream") if config.feed.kind == "yahoo" else None
-        self.feed = build_feed(config.feed, self._ingest, self.clock, self._upstream_changed)
+        self.feed = build_feed(
+            config.feed,
+            self._ingest,
+            self.clock,
+            self._upstream_changed,
+            frames=self._ingest_frames,
+            ready=self._clients_ready,
+        )
         # A synthetic feed given its symbols serves only those; every other feed takes any symbol.
         fixed = config.feed.symbols if config.feed.kind == "synthetic" else None
         self.served = None if fixed is None else frozenset(fixed)
@@ -81,6 +92,19 @@ class Gateway(FanoutServer[RestreamConfig]):
         frames = self.dispatcher.publish(quotes)
         if self.publisher is not None:
             self.publisher.offer(frames)
+
+    def _ingest_frames(self, frames: list[Frame]) -> None:
+        """Frames a feed built itself (a replay), stamped ts_library_out as the dispatcher would."""
+        observe = self.dispatcher.latency_us.observe
+        for frame in frames:
+            observe(frame.ts_library_out - frame.ts_library_in)
+        self.dispatcher.publish_frames(frames)
+        if self.publisher is not None:
+            self.publisher.offer(frames)
+
+    def _clients_ready(self) -> bool:
+        """No client is backlogged: a replay at full speed may send more without conflating any."""
+        return not any(session.backlogged for session in self.dispatcher.sessions)
 
     @property
     def state(self) -> str:
@@ -132,6 +156,7 @@ class Gateway(FanoutServer[RestreamConfig]):
         return {
             **core,
             "upstream": {
+                **self._sessions(),
                 **self.feed.figures(),
                 "feed": self.config.feed.kind,
                 "state": self.state,
@@ -140,6 +165,16 @@ class Gateway(FanoutServer[RestreamConfig]):
             "latency_us": {"p50_le": d.latency_us.quantile(0.5), "p99_le": d.latency_us.quantile(0.99)},
             **({"publish": self._publish_status()} if self.publisher is not None else {}),
         }
+
+    def _sessions(self) -> dict[str, object]:
+        """The session now (a yahoo feed's own figures say it too, from its hours config): the
+        most open one among the subscribed symbols, and how many are in each. A replay's "now" is
+        its position in the recording."""
+        now = self.clock.now_us()
+        if isinstance(self.feed, ReplayFeed) and self.feed.position_us is not None:
+            now = self.feed.position_us
+        symbols = self.registry.active
+        return {"session": SESSIONS.session_at(now, symbols), "sessions": SESSIONS.summary(now, symbols)}
 
     def _publish_status(self) -> dict[str, object]:
         from lib_common.redis_bus.links import redacted
@@ -170,6 +205,8 @@ class Gateway(FanoutServer[RestreamConfig]):
             self._expose_publisher(out, self.publisher)
         if isinstance(self.feed, RedisFeed):
             self._expose_redis_feed(out, self.feed)
+        if isinstance(self.feed, ReplayFeed):
+            self._expose_replay(out, self.feed)
         if isinstance(self.feed, YahooFeed):
             out.counters(
                 "restream_quotes_outside_clock_window_total",
@@ -215,6 +252,17 @@ class Gateway(FanoutServer[RestreamConfig]):
             "Spool damage found when reading it back: torn last records, and bytes of corrupt tails dropped.",
             (({"kind": "torn_records"}, spool.torn), ({"kind": "corrupt_bytes"}, spool.corrupt_bytes)),
         )
+
+    @staticmethod
+    def _expose_replay(out: Exposition, feed: ReplayFeed) -> None:
+        out.counter("restream_replay_lines_total", "Recorded lines read.", feed.lines)
+        out.counter("restream_replay_quotes_total", "Recorded quotes sent (subscribed symbols only).", feed.sent)
+        out.counters(
+            "restream_replay_bad_lines_total",
+            "Recorded lines skipped as not quotes, by reason.",
+            (({"reason": reason}, n) for reason, n in sorted(feed.bad.items())),
+        )
+        out.counter("restream_replay_passes_total", "Passes through the files completed.", feed.passes)
 
     @staticmethod
     def _expose_redis_feed(out: Exposition, feed: RedisFeed) -> None:
