@@ -18,3 +18,6 @@ def root_logger() -> Iterator[logging.Logger]:
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+
+
+from tests.redis_cluster import own_redis_cluster, redis_cluster  # noqa: E402, F401  (fixtures)

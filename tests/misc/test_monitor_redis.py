@@ -9,6 +9,7 @@ from pathlib import Path
 import redis
 
 from tests.misc.conftest import REDIS_URL, PrivateRedis, StartMonitor, free_port, run_monitor
+from tests.redis_cluster import RedisCluster
 from tests.webhook import Receiver
 
 MODULE = "rsdev_misc.monitor_redis"
@@ -70,3 +71,30 @@ def test_bad_url_in_config_exits_2(tmp_path: Path) -> None:
     path.write_text('{url: "http://nope"}')
     done = run_monitor(MODULE, "--once", "--config", str(path))
     assert done.returncode == 2 and "url: expected a redis://" in done.stderr
+
+
+def test_bad_cluster_url_exits_2() -> None:
+    done = run_monitor(MODULE, "--once", "--url", "redis+cluster://a:1,b")
+    assert done.returncode == 2 and "bad Redis Cluster URL: expected HOST:PORT, found 'b'" in done.stderr
+
+
+def test_cluster_health_masters_replicas_and_failovers(
+    own_redis_cluster: RedisCluster, start_monitor: StartMonitor
+) -> None:
+    cluster = own_redis_cluster
+    key = f"test-monitor:{uuid.uuid4().hex}"
+    monitor = start_monitor(MODULE, "--url", cluster.url, "--interval", "0.2")
+    body = monitor.wait_status(200).json()
+    masters = {m["master"]: m for m in body["cluster"]}
+    assert set(masters) == {f"127.0.0.1:{p}" for p in cluster.masters()}
+    assert sum(m["slots"] for m in masters.values()) == 16384
+    assert all(len(m["replicas"]) == 1 and m["replicas_online"] == 1 for m in masters.values()), json.dumps(body)
+    assert body["failovers"] == 0
+    victim = cluster.master_of(key)
+    assert victim is not None
+    cluster.kill(victim)
+    monitor.wait_status(503)  # the victim's slots unserved until its replica takes over
+    cluster.wait_promoted(key)
+    body = monitor.wait_health(lambda b: b.get("status") == "ok" and b.get("failovers") == 1).json()
+    assert f"127.0.0.1:{victim}" not in {m["master"] for m in body["cluster"]}
+    assert monitor.stop() == 0

@@ -60,3 +60,6 @@ def private_redis_factory() -> Iterator[type[PrivateRedis]]:
     yield Tracked
     for instance in made:
         instance.close()
+
+
+from tests.redis_cluster import own_redis_cluster, redis_cluster  # noqa: E402, F401  (fixtures)

@@ -79,3 +79,24 @@ def test_server_sql_process_prints_every_problem_and_exits_2(tmp_path: Path) -> 
         f"{path}:2:10: table: expected a lower-case SQL name ([a-z_][a-z0-9_]*), found 'Quotes!'",
         f"{path}:3:12: writers: must be at most 16, found 99",
     ]
+
+
+def test_a_cluster_url_reads_every_stream_shard() -> None:
+    env = {"RSDEV__REDIS_URL": "redis+cluster://a:7000,b:7001?stream_shards=3", "RSDEV__PREFIX": "p:"}
+    config = resolve(server_sql, [], env)
+    assert config.consumer.streams == ["{p:quotes:0}", "{p:quotes:1}", "{p:quotes:2}"]  # type: ignore[attr-defined]
+    assert resolve(server_sql, [], {"RSDEV__PREFIX": "p:"}).consumer.streams == ["p:quotes"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.NAME)
+def test_a_bad_cluster_url_is_a_config_problem(module: ModuleType) -> None:
+    with pytest.raises(ConfigErrors) as info:
+        resolve(module, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000,b"})
+    assert str(info.value) == "RSDEV__REDIS_URL: bad Redis Cluster URL: expected HOST:PORT, found 'b'"
+
+
+def test_server_log_refuses_a_sharded_stream() -> None:
+    with pytest.raises(ConfigErrors) as info:
+        resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000?stream_shards=2"})
+    assert "server_log reads one stream key" in str(info.value)
+    assert resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000"}) is not None

@@ -242,7 +242,7 @@ def drive(group: FakeGroup, sink: FlakySink, done: object) -> tuple[DurableConsu
 
     config = ConsumerConfig("g", "redis://fake", consumer="c1", batch_size=2, max_wait_ms=1)
     consumer = DurableConsumer(
-        config, sink, name="t", group=lambda _: group, backoff=Backoff(0.2, 10.0, jitter=0.0), sleep=sleep
+        config, sink, name="t", group=lambda *_: group, backoff=Backoff(0.2, 10.0, jitter=0.0), sleep=sleep
     )
     asyncio.run(run_until(consumer, done, timeout=10))
     return consumer, sleeps
@@ -280,7 +280,7 @@ def test_uptime_is_the_injected_clock_s_since_the_run_began() -> None:
     group = FakeGroup(["1-0"])
     sink = FlakySink(fail_on=0)
     config = ConsumerConfig("g", "redis://fake", consumer="c1", batch_size=2, max_wait_ms=1)
-    consumer = DurableConsumer(config, sink, name="t", clock=clock, group=lambda _: group)
+    consumer = DurableConsumer(config, sink, name="t", clock=clock, group=lambda *_: group)
     assert consumer.status()["uptime_s"] == 0.0
 
     async def go() -> None:

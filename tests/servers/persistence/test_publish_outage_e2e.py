@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.servers.conftest import Launcher, StartRestream, until
+from tests.servers.conftest import Launcher, ServerProcess, StartRestream, until
 from tests.servers.persistence.services import SHARED_DSN, PrivateRedis, wait_for
 from tests.servers.persistence.test_server_log_e2e import lines_of
 from tests.servers.restream.test_protocol_e2e import recv_json, subscribe
@@ -40,6 +41,26 @@ async def collect(ws: ClientConnection, into: list[Key]) -> None:
         body = await recv_json(ws)
         if body.get("type") == "quote":
             into.append(key(body))
+
+
+def publish_status(restream: ServerProcess) -> dict[str, Any]:
+    status: dict[str, Any] = restream.status()["publish"]  # type: ignore[assignment]
+    return status
+
+
+@contextlib.asynccontextmanager
+async def collecting(restream: ServerProcess, symbols: list[str]) -> AsyncIterator[list[Key]]:
+    """A client of `restream` subscribed to `symbols`; the quotes it gets, as they come."""
+    sent: list[Key] = []
+    async with connect(restream.url("/ws", ws=True)) as ws:
+        await subscribe(ws, *symbols)
+        collector = asyncio.create_task(collect(ws, sent))
+        try:
+            yield sent
+        finally:
+            collector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await collector
 
 
 def rows(table: str) -> list[Key]:
@@ -76,26 +97,19 @@ async def test_a_redis_outage_longer_than_the_buffer_loses_and_doubles_nothing(
     logs = tmp_path / "logs"
     server_log = start_server_log(None, *consumer, "--dir", str(logs))
 
-    def publish_status() -> dict[str, Any]:
-        status: dict[str, Any] = restream.status()["publish"]  # type: ignore[assignment]
-        return status
-
-    sent: list[Key] = []
-    async with connect(restream.url("/ws", ws=True)) as ws:
-        await subscribe(ws, *SYMBOLS)
-        collector = asyncio.create_task(collect(ws, sent))
+    async with collecting(restream, SYMBOLS) as sent:
         await asyncio.sleep(1.0)
         await asyncio.to_thread(redis.stop)
         await asyncio.sleep(OUTAGE_S)  # four times what the memory buffer holds
-        away = publish_status()
+        away = publish_status(restream)
         assert not away["connected"] and away["buffered"] == BUFFER and away["spool"]["appended"] > BUFFER
         await asyncio.to_thread(redis.start)
-        await until(lambda: publish_status()["connected"], 20)
-        await until(lambda: publish_status()["spool"]["bytes"] == 0 and publish_status()["buffered"] < BUFFER, 30)
+        await until(lambda: publish_status(restream)["connected"], 20)
+        await until(
+            lambda: publish_status(restream)["spool"]["bytes"] == 0 and publish_status(restream)["buffered"] < BUFFER,
+            30,
+        )
         await asyncio.sleep(1.0)
-        collector.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await collector
 
     expected = set(sent)
     assert len(sent) > RATE * len(SYMBOLS) * (OUTAGE_S + 2) * 0.8, "the client saw too few quotes"
@@ -104,7 +118,7 @@ async def test_a_redis_outage_longer_than_the_buffer_loses_and_doubles_nothing(
     stored, logged = rows(table), lines(logs)
     assert not doubled(stored), f"rows written twice: {doubled(stored)[:5]}"
     assert not doubled(logged), f"lines written twice: {doubled(logged)[:5]}"
-    figures = publish_status()
+    figures = publish_status(restream)
     assert figures["dropped"] == 0 and figures["spool"]["drained"] > 0 and figures["spool"]["torn"] == 0
     metrics = restream.get("/metrics").text
     assert "restream_publish_spooled_frames_total" in metrics and "restream_publish_spool_full 0" in metrics

@@ -80,3 +80,6 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 def start_redis2ws(tmp_path: Path) -> Iterator[Launcher]:
     with Launcher(tmp_path, "servers.redis2ws") as launcher:
         yield launcher
+
+
+from tests.redis_cluster import own_redis_cluster, redis_cluster  # noqa: E402, F401  (fixtures)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lib_common.config import Section
-from lib_common.redis_bus.format import redis_url_problem
+from lib_common.redis_bus.urls import redis_url_problem
 
 
 def redis_url(text: str) -> str:

@@ -54,11 +54,11 @@ class RedisFeed:
         on_transition: Callable[[Transition], None] | None = None,
         now_us: Callable[[], int] | None = None,
     ) -> RedisFeed:
-        from lib_common.redis_bus.links import RespPubSubLink, redacted
+        from lib_common.redis_bus.links import connect_pubsub, redacted
 
         return cls(
             sink,
-            lambda: RespPubSubLink.connect(url),
+            lambda: connect_pubsub(url),
             prefix=prefix,
             source=redacted(url),
             on_transition=on_transition,

@@ -15,6 +15,10 @@ stream names and the quote encoding.
   `lib_common.core.reconnect.Reconnect` policy.
 - `stream`: the stream's entries and `StreamGroup`, the consumer-group commands (XGROUP,
   XAUTOCLAIM, XREADGROUP, XACK, XINFO) the durable consumers use.
+- Redis Cluster (docs/redis.md): `urls` (`redis+cluster://` URLs and their options),
+  `topology` (key slots, CLUSTER SHARDS / SLOTS), `cluster` (discovery, `ClusterConnection`
+  routing by key and following MOVED / ASK), `cluster_links` (SPUBLISH + XADD per master,
+  sharded pub/sub).
 """
 
 from lib_common.redis_bus.format import (

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lib_common.errors import BusReplyError, BusUnavailable
 from lib_common.redis_bus.resp import ProtocolViolation, Reply, ReplyError, ReplyReader, command
+from lib_common.redis_bus.urls import is_cluster_url, parse_cluster_url
 
 CONNECT_TIMEOUT_S = 2.0
 # Bounds one round trip: a Redis that stopped answering is as gone as a closed one.
@@ -30,6 +31,11 @@ Stream = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 def redacted(url: str) -> str:
     """The URL without its password, for logs and /status."""
+    if is_cluster_url(url):
+        try:
+            return parse_cluster_url(url).redacted()
+        except ValueError:
+            return url.partition("://")[0] + "://?"
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
@@ -127,12 +133,15 @@ class RespConnection:
     def is_open(self) -> bool:
         return self._stream is not None
 
-    async def execute(self, *args: Arg, timeout_s: float | None = None) -> Reply:
+    async def execute(self, *args: Arg, key: Arg | None = None, timeout_s: float | None = None) -> Reply:
         """One command's reply (BusReplyError for an error reply, BusUnavailable when the
-        connection failed, which closes it)."""
+        connection failed, which closes it). `key` routes a cluster's commands
+        (`cluster.Commands`); one Redis has no use for it."""
         return (await self.pipeline([args], timeout_s=timeout_s))[0]
 
-    async def pipeline(self, commands: list[tuple[Arg, ...]], *, timeout_s: float | None = None) -> list[Reply]:
+    async def pipeline(
+        self, commands: list[tuple[Arg, ...]], *, key: Arg | None = None, timeout_s: float | None = None
+    ) -> list[Reply]:
         """Several commands in one write, their replies in order."""
         async with self._lock:
             try:

@@ -3,7 +3,9 @@
 - Pub/sub: channel `{prefix}quote:{SYMBOL}`; the message is the quote frame's JSON payload, the
   bytes restream sends its own clients (`Frame.payload`: ts_upstream, ts_library_in and the
   ingest's ts_library_out included).
-- Stream: key `{prefix}quotes`, `XADD ... MAXLEN ~ N`, fields `symbol` (SYMBOL) and `frame`
+- Stream: key `{prefix}quotes` (on a Redis Cluster with `stream_shards=N`, N keys
+  `{PREFIXquotes:I}`, a symbol's on `stream_shard(symbol, N)`), `XADD ... MAXLEN ~ N`,
+  fields `symbol` (SYMBOL) and `frame`
   (the same payload bytes), then `quote_id`: `EPOCH:SEQ`, the publisher's identity of the quote
   (EPOCH names one publisher's run, SEQ counts its frames from 0). A frame the publisher sends
   again after a lost connection gets a new entry id but keeps its quote id: the durable
@@ -16,6 +18,7 @@ server_sql, server_log and the edge nodes depend on this exactly; change it only
 from __future__ import annotations
 
 import math
+import zlib
 from typing import NamedTuple, cast
 
 from lib_common import untrusted_json
@@ -58,6 +61,21 @@ def quote_channel(prefix: str, symbol: str) -> str:
 
 def stream_key(prefix: str) -> str:
     return f"{prefix}quotes"
+
+
+def stream_keys(prefix: str, shards: int = 1) -> list[str]:
+    """The durable stream's keys: `{prefix}quotes` alone, or, spread over `shards` keys on a
+    Redis Cluster, `{PREFIXquotes:I}` for I in 0..shards-1: the whole key is its hash tag, so
+    each lives in one slot (whichever master serves it) and the shards land apart."""
+    if shards == 1:
+        return [stream_key(prefix)]
+    return [f"{{{prefix}quotes:{i}}}" for i in range(shards)]
+
+
+def stream_shard(symbol: str, shards: int) -> int:
+    """Which of `shards` stream keys holds `symbol`'s quotes: the same one in every process and
+    run (CRC-32 of the symbol, not Python's salted hash), so a symbol's quotes stay in order."""
+    return zlib.crc32(symbol.encode()) % shards if shards > 1 else 0
 
 
 class QuoteFrame(NamedTuple):
@@ -157,13 +175,3 @@ def decode_quote_frame(payload: bytes | str) -> QuoteFrame:
 def decode_quote(payload: bytes | str) -> Quote:
     """`decode_quote_frame(payload).quote`: for readers that stamp their own ts_library_out."""
     return decode_quote_frame(payload).quote
-
-
-REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
-
-
-def redis_url_problem(url: str) -> str | None:
-    """What is wrong with a Redis URL, or None when it has a scheme the bus's connections take."""
-    if url.startswith(REDIS_URL_SCHEMES):
-        return None
-    return f"expected a redis://, rediss:// or unix:// URL, found {url!r}"

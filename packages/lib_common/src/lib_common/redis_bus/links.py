@@ -1,5 +1,6 @@
 """The hot path's connections: `RespPublishLink` behind the Publisher, `RespPubSubLink` behind
-the Subscriber (the edge feed, redis2ws, server_speak's Redis source).
+the Subscriber (the edge feed, redis2ws, server_speak's Redis source); `connect_publish` and
+`connect_pubsub` pick them, or their cluster counterparts (`cluster_links.py`), by the URL.
 
 Both are thin adapters on a raw connection (`connection.open_connection`, RESP parsed by
 hiredis): one pipelined write of PUBLISH + XADD (symbol, frame, quote_id) per frame and their replies per batch; pub/sub
@@ -17,6 +18,7 @@ import asyncio
 from collections.abc import Sequence
 
 from lib_common.redis_bus.buffer import Outgoing
+from lib_common.redis_bus.cluster_links import ClusterPublishLink, ClusterPubSubLink
 from lib_common.redis_bus.connection import (
     COMMAND_TIMEOUT_S,
     close_stream,
@@ -26,10 +28,27 @@ from lib_common.redis_bus.connection import (
     unavailable,
 )
 from lib_common.redis_bus.format import quote_channel, stream_key
+from lib_common.redis_bus.publisher import PublishLink
 from lib_common.redis_bus.resp import ProtocolViolation, Reply, ReplyReader, command
-from lib_common.redis_bus.subscriber import BusMessage
+from lib_common.redis_bus.stream import xadd
+from lib_common.redis_bus.subscriber import BusMessage, PubSubLink
+from lib_common.redis_bus.urls import is_cluster_url
 
-__all__ = ["RespPubSubLink", "RespPublishLink", "redacted"]
+__all__ = ["RespPubSubLink", "RespPublishLink", "connect_publish", "connect_pubsub", "redacted"]
+
+
+async def connect_publish(url: str, prefix: str, stream_maxlen: int) -> PublishLink:
+    """The publisher's link for a bus URL: one Redis, or every master of a cluster."""
+    if is_cluster_url(url):
+        return await ClusterPublishLink.connect(url, prefix, stream_maxlen)
+    return await RespPublishLink.connect(url, prefix, stream_maxlen)
+
+
+async def connect_pubsub(url: str) -> PubSubLink:
+    """A subscriber's link for a bus URL: pub/sub on one Redis, sharded pub/sub on a cluster."""
+    if is_cluster_url(url):
+        return await ClusterPubSubLink.connect(url)
+    return await RespPubSubLink.connect(url)
 
 
 class RespPublishLink:
@@ -58,22 +77,7 @@ class RespPublishLink:
         out = []
         for quote_id, symbol, payload in frames:
             out.append(command(b"PUBLISH", quote_channel(prefix, symbol), payload))
-            out.append(
-                command(
-                    b"XADD",
-                    stream,
-                    b"MAXLEN",
-                    b"~",
-                    maxlen,
-                    b"*",
-                    b"symbol",
-                    symbol,
-                    b"frame",
-                    payload,
-                    b"quote_id",
-                    quote_id,
-                )
-            )
+            out.append(xadd(stream, maxlen, quote_id, symbol, payload))
         connection = (self._reader, self._writer)
         await round_trip(connection, self._replies, b"".join(out), len(out), self._url, COMMAND_TIMEOUT_S)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple, cast
 
 from lib_common.errors import BusReplyError, BusUnavailable
-from lib_common.redis_bus.connection import RespConnection
-from lib_common.redis_bus.resp import Reply
+from lib_common.redis_bus.cluster import commands_for
+from lib_common.redis_bus.resp import Reply, command
 
 BUSYGROUP = "BUSYGROUP"  # XGROUP CREATE: the group exists already
 NOGROUP = "NOGROUP"  # the stream or the group is gone (a Redis restarted without persistence)
@@ -35,9 +35,17 @@ RawEntry = list[Any]
 parser built it; the field list is None when the entry was trimmed or deleted while pending."""
 
 
+def xadd(key: bytes, maxlen: bytes, quote_id: bytes, symbol: str, payload: bytes) -> bytes:
+    """The publisher's XADD of one frame, encoded: `MAXLEN ~ maxlen`, fields symbol, frame and
+    quote_id (the layout `parse_entries` reads without a dict)."""
+    return command(
+        b"XADD", key, b"MAXLEN", b"~", maxlen, b"*", b"symbol", symbol, b"frame", payload, b"quote_id", quote_id
+    )
+
+
 def id_key(entry_id: str) -> tuple[int, int]:
-    """Stream ids order as (milliseconds, sequence), not as strings."""
-    ms, _, seq = entry_id.partition("-")
+    """Stream ids order as (milliseconds, sequence), not as strings (a shard's `@S` aside)."""
+    ms, _, seq = entry_id.partition("@")[0].partition("-")
     return int(ms), int(seq or 0)
 
 
@@ -54,9 +62,13 @@ def entries_of(reply: Reply) -> list[RawEntry]:
     return streams[0][1]
 
 
-def parse_entries(raw: list[RawEntry]) -> tuple[list[StreamEntry], list[str]]:
+def parse_entries(raw: list[RawEntry], shard: int | None = None) -> tuple[list[StreamEntry], list[str]]:
     """Entries with a frame, and the ids of entries without one (trimmed or deleted while pending,
-    or written by something else): those have nothing to persist and are acked as they are."""
+    or written by something else): those have nothing to persist and are acked as they are.
+
+    Read from shard S of a sharded stream (`format.stream_keys`), an entry's id is `MS-SEQ@S`:
+    two masters can give the same id to different entries, and sinks key rows by it."""
+    suffix = "" if shard is None else f"@{shard}"
     entries: list[StreamEntry] = []
     empty: list[str] = []
     for raw_id, flat in raw:
@@ -73,7 +85,7 @@ def parse_entries(raw: list[RawEntry]) -> tuple[list[StreamEntry], list[str]]:
             symbol, frame, qid = fields.get(b"symbol", b""), fields.get(b"frame", b""), fields.get(b"quote_id")
         if frame:
             quote_id = qid.decode(errors="replace") if qid else None
-            entries.append(StreamEntry(raw_id.decode(), symbol.decode(errors="replace"), frame, quote_id))
+            entries.append(StreamEntry(raw_id.decode() + suffix, symbol.decode(errors="replace"), frame, quote_id))
         else:
             empty.append(raw_id.decode())
     return entries, empty
@@ -110,16 +122,17 @@ class StreamGroup:
         self.stream = stream
         self.group = group
         self.consumer = consumer
-        self._commands = RespConnection(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
-        self._reads = RespConnection(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+        # On a cluster, each a connection to the master serving the stream's slot (MOVED followed).
+        self._commands = commands_for(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
+        self._reads = commands_for(url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s)
 
     async def ping(self) -> None:
-        await self._commands.execute("PING")
+        await self._commands.execute("PING", key=self.stream)
 
     async def ensure_group(self) -> bool:
         """XGROUP CREATE ... MKSTREAM from the stream's start; False when the group existed."""
         try:
-            await self._commands.execute("XGROUP", "CREATE", self.stream, self.group, "0", "MKSTREAM")
+            await self._commands.execute("XGROUP", "CREATE", self.stream, self.group, "0", "MKSTREAM", key=self.stream)
         except BusReplyError as exc:
             if exc.code == BUSYGROUP:
                 return False
@@ -133,7 +146,15 @@ class StreamGroup:
         start: Reply = b"0-0"
         for _ in range(_CLAIM_ROUNDS):
             reply = await self._commands.execute(
-                "XAUTOCLAIM", self.stream, self.group, self.consumer, min_idle_ms, cast(bytes, start), "COUNT", count
+                "XAUTOCLAIM",
+                self.stream,
+                self.group,
+                self.consumer,
+                min_idle_ms,
+                cast(bytes, start),
+                "COUNT",
+                count,
+                key=self.stream,
             )
             if not isinstance(reply, list) or len(reply) < 2 or not isinstance(reply[1], list):
                 raise BusUnavailable(f"redis: XAUTOCLAIM: unexpected reply {reply!r:.80}")
@@ -150,16 +171,16 @@ class StreamGroup:
         if block_ms is not None:
             args += ["BLOCK", block_ms]
         args += ["STREAMS", self.stream, after]
-        return entries_of(await self._reads.execute(*args))
+        return entries_of(await self._reads.execute(*args, key=self.stream))
 
     async def ack(self, ids: list[bytes]) -> None:
-        await self._commands.execute("XACK", self.stream, self.group, *ids)
+        await self._commands.execute("XACK", self.stream, self.group, *ids, key=self.stream)
 
     async def figures(self) -> GroupFigures | None:
         """The group's lag and pending count and the stream's length, in one round trip (None
         when the stream has no such group)."""
         groups, info = await self._commands.pipeline(
-            [("XINFO", "GROUPS", self.stream), ("XINFO", "STREAM", self.stream)]
+            [("XINFO", "GROUPS", self.stream), ("XINFO", "STREAM", self.stream)], key=self.stream
         )
         length = _int(_pairs(info).get(b"length"), "XINFO STREAM length")
         for raw in groups if isinstance(groups, list) else []:

@@ -25,7 +25,8 @@ from typing import Any
 
 from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
-from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key
+from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key, stream_keys
+from lib_common.redis_bus.urls import stream_shards
 from servers.kit.config import read_listen
 from servers.redis_options import read_redis_url, redis_url
 
@@ -57,6 +58,11 @@ class ConsumerConfig:
     @property
     def stream(self) -> str:
         return stream_key(self.prefix)
+
+    @property
+    def streams(self) -> list[str]:
+        """The stream's keys: one, or the URL's `stream_shards` on a Redis Cluster."""
+        return stream_keys(self.prefix, stream_shards(self.redis_url) if self.redis_url else 1)
 
     @property
     def consumer_name(self) -> str:

@@ -9,6 +9,11 @@ only after the sink made them durable.
 An entry is acked only after the sink returned from `write` for the batch holding it, so a
 crash or an outage at any point leaves it pending, and it is delivered again: the sink makes
 the redelivery harmless (a unique key in PostgreSQL, the file's last id for the logs).
+
+A stream spread over shards (a Redis Cluster URL with `stream_shards=N`) is read by one such
+loop per shard, each with the group and the PEL of its own key and its own cursor, into the
+one sink (at most `writers` batches in it at once, whichever shards they come from); a failure
+on any shard starts them all again from their PELs.
 """
 
 from __future__ import annotations
@@ -106,16 +111,26 @@ class _GroupMissing(ConsumerError):
     """NOGROUP: Redis lost the stream or the group (a restart without persistence)."""
 
 
-def stream_group(config: ConsumerConfig) -> StreamGroup:
-    """The bus's consumer-group client for `config`; a read may block max_wait_ms, so every call
-    gets that long and 10 s more."""
+def stream_group(config: ConsumerConfig, stream: str) -> StreamGroup:
+    """The bus's consumer-group client for `config` on `stream` (one of `config.streams`); a read
+    may block max_wait_ms, so every call gets that long and 10 s more."""
     return StreamGroup(
         config.redis_url or "",
-        config.stream,
+        stream,
         config.group,
         config.consumer_name,
         timeout_s=config.max_wait_ms / 1000 + 10,
     )
+
+
+class _Shard:
+    """One stream key's group and read cursor; `index` is None for an unsharded stream."""
+
+    def __init__(self, index: int | None, stream: str, group: Group) -> None:
+        self.index = index
+        self.stream = stream
+        self.group = group
+        self.cursor = ReadCursor()
 
 
 class DurableConsumer:
@@ -126,7 +141,7 @@ class DurableConsumer:
         *,
         name: str,
         clock: Clock | None = None,
-        group: Callable[[ConsumerConfig], Group] = stream_group,
+        group: Callable[[ConsumerConfig, str], Group] = stream_group,
         backoff: Backoff | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -146,7 +161,6 @@ class DurableConsumer:
             on_outage=link_hook(lambda: self.link.last_error),  # Redis or the sink (PostgreSQL, the disk)
         )
         self.last_error = ""
-        self.cursor = ReadCursor()
         self.lag = LagMonitor(config.retention_warn_ratio, config.retention_entries)
         self.rate = RateMeter()
         self.batches = 0
@@ -155,7 +169,8 @@ class DurableConsumer:
         self.malformed = 0
         self.empty = 0
         self.claimed = 0
-        self._group: Group | None = None
+        self._shards: list[_Shard] = []
+        self._writing = asyncio.Semaphore(max(1, sink.writers))
         self._stopped = False
         self._next_lag = 0.0
         self._next_report = 0.0
@@ -203,32 +218,38 @@ class DurableConsumer:
             link.stopped()
 
     async def _connect(self) -> None:
-        self._group = self._make_group(self.config)
-        await self._call(self.group.ping())
-        await self._ensure_group()
+        streams = self.config.streams
+        sharded = len(streams) > 1
+        self._shards = [
+            _Shard(i if sharded else None, stream, self._make_group(self.config, stream))
+            for i, stream in enumerate(streams)
+        ]
+        for shard in self._shards:
+            await self._call(shard.group.ping())
+            await self._ensure_group(shard)
         await self.sink.open()
-        if self.config.claim_idle_s:
-            # Entries other consumers of the group left pending (a renamed or retired consumer)
-            # join this consumer's PEL, which recovery reads next.
-            idle_ms = int(self.config.claim_idle_s * 1000)
-            self.claimed += await self._call(self.group.claim_idle(idle_ms, self.config.batch_size))
-        self.cursor.restart()
+        for shard in self._shards:
+            if self.config.claim_idle_s:
+                # Entries other consumers of the group left pending (a renamed or retired consumer)
+                # join this consumer's PEL, which recovery reads next.
+                idle_ms = int(self.config.claim_idle_s * 1000)
+                self.claimed += await self._call(shard.group.claim_idle(idle_ms, self.config.batch_size))
+            shard.cursor.restart()
 
     async def _disconnect(self) -> None:
         with contextlib.suppress(Exception):
             await self.sink.close()
-        group, self._group = self._group, None
-        if group is not None:
+        shards, self._shards = self._shards, []
+        for shard in shards:
             with contextlib.suppress(Exception):
-                await group.close()
+                await shard.group.close()
 
     # ── Redis calls, with errors translated ────────────────────────────────────────────────
 
     @property
-    def group(self) -> Group:
-        if self._group is None:
-            raise SourceUnavailable("not connected to redis")
-        return self._group
+    def cursor(self) -> ReadCursor:
+        """The first shard's cursor (the only one of an unsharded stream)."""
+        return self._shards[0].cursor if self._shards else ReadCursor()
 
     @staticmethod
     async def _call(call: Awaitable[T]) -> T:
@@ -241,13 +262,31 @@ class DurableConsumer:
         except BusError as exc:
             raise SourceUnavailable(str(exc)) from exc
 
-    async def _ensure_group(self) -> None:
-        if await self._call(self.group.ensure_group()):
-            log.info("%s: created group %s on %s", self.name, self.config.group, self.config.stream)
+    async def _ensure_group(self, shard: _Shard) -> None:
+        if await self._call(shard.group.ensure_group()):
+            log.info("%s: created group %s on %s", self.name, self.config.group, shard.stream)
 
     # ── the loop ───────────────────────────────────────────────────────────────────────────
 
     async def _consume(self) -> None:
+        """Every shard's loop; the first failure ends them all."""
+        if len(self._shards) == 1:
+            await self._consume_shard(self._shards[0])
+            return
+        tasks = [asyncio.create_task(self._consume_shard(shard)) for shard in self._shards]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # the first shard's failure, as it is (not in an ExceptionGroup)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            for task in tasks:
+                if not task.cancelled():
+                    task.exception()  # retrieved: the failure that matters is already raised
+
+    async def _consume_shard(self, shard: _Shard) -> None:
         """Read, write, ack. The next read is under way while batches are written, and a sink
         with `writers` > 1 has that many batches in flight, each acked after its own commit.
         None of it risks an entry: a delivered entry is only acked once durable, and a failure
@@ -256,16 +295,16 @@ class DurableConsumer:
         try:
             while True:
                 try:
-                    raw, redelivered = await self._read()
+                    raw, redelivered = await self._read(shard)
                 except _GroupMissing as exc:
                     log.warning("%s: %s; creating the group again", self.name, exc)
-                    await self._ensure_group()
-                    self.cursor.restart()
+                    await self._ensure_group(shard)
+                    shard.cursor.restart()
                     continue
                 while writes and (writes[0].done() or len(writes) >= self.sink.writers or not raw):
                     await writes.popleft()  # raises what the write raised
                 if raw:
-                    writes.append(asyncio.create_task(self._write(raw, redelivered)))
+                    writes.append(asyncio.create_task(self._write(shard, raw, redelivered)))
                     continue
                 await self.sink.maintain()
                 await self._observe()
@@ -280,18 +319,20 @@ class DurableConsumer:
                     if not task.cancelled():
                         task.exception()  # retrieved: the failure that matters is already raised
 
-    async def _read(self) -> tuple[list[RawEntry], bool]:
-        redelivering = self.cursor.redelivering
+    async def _read(self, shard: _Shard) -> tuple[list[RawEntry], bool]:
+        cursor = shard.cursor
+        redelivering = cursor.redelivering
         block_ms = None if redelivering else self.config.max_wait_ms
-        raw = await self._call(self.group.read(self.cursor.next_id(), self.config.batch_size, block_ms))
-        self.cursor.delivered([raw_id.decode() for raw_id, _ in raw])
+        raw = await self._call(shard.group.read(cursor.next_id(), self.config.batch_size, block_ms))
+        cursor.delivered([raw_id.decode() for raw_id, _ in raw])
         return raw, redelivering
 
-    async def _write(self, raw: list[RawEntry], redelivered: bool) -> None:
-        entries, empty = parse_entries(raw)
-        result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
+    async def _write(self, shard: _Shard, raw: list[RawEntry], redelivered: bool) -> None:
+        entries, empty = parse_entries(raw, shard.index)
+        async with self._writing:
+            result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
         # The batch is durable: only now may Redis forget it.
-        await self._call(self.group.ack([raw_id for raw_id, _ in raw]))
+        await self._call(shard.group.ack([raw_id for raw_id, _ in raw]))
         self.batches += 1
         self.acked += len(raw)
         self.duplicates += result.duplicates
@@ -305,9 +346,12 @@ class DurableConsumer:
         now = self.clock.monotonic()
         if now >= self._next_lag:
             self._next_lag = now + LAG_INTERVAL_S
-            figures = await self._call(self.group.figures())
-            if figures is not None:
-                self.lag.update(figures.lag, figures.pending, figures.length)
+            shards = [await self._call(shard.group.figures()) for shard in list(self._shards)]
+            figures = [f for f in shards if f is not None]
+            if figures:
+                lags = [f.lag for f in figures]
+                lag = None if None in lags else sum(f.lag or 0 for f in figures)
+                self.lag.update(lag, sum(f.pending for f in figures), sum(f.length for f in figures))
         if now >= self._next_report:
             self._next_report = now + REPORT_INTERVAL_S
             log.info(
@@ -329,6 +373,7 @@ class DurableConsumer:
             "last_error": self.last_error,
             "uptime_s": round(now - (self._started or now), 3),
             "stream": self.config.stream,
+            **({"streams": self.config.streams} if len(self.config.streams) > 1 else {}),
             "group": self.config.group,
             "consumer": self.config.consumer_name,
             "rows": self.rate.total,

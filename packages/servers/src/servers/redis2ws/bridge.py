@@ -16,6 +16,7 @@ from lib_common.core.frame import Frame
 from lib_common.core.session import ClientSession
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.subscriber import BusMessage, PubSubLink, Subscriber
+from lib_common.redis_bus.urls import is_cluster_url
 from servers.kit.config import Tenant
 from servers.kit.process import Defer, FanoutServer
 from servers.kit.session import send_error
@@ -50,12 +51,14 @@ class Bridge(FanoutServer[BridgeConfig]):
         connect: Callable[[], Awaitable[PubSubLink]] | None = None,
         defer: Defer | None = None,
     ) -> None:
-        from lib_common.redis_bus.links import RespPubSubLink, redacted
+        from lib_common.redis_bus.links import connect_pubsub, redacted
 
         super().__init__(config, self, clock=clock, defer=defer)
         self.redis = redacted(config.redis_url)
+        # Sharded pub/sub has no patterns (SPUBLISH reaches no PSUBSCRIBE): refused on a cluster.
+        self.patterns_refused = is_cluster_url(config.redis_url)
         self.subscriber = Subscriber(
-            connect or (lambda: RespPubSubLink.connect(config.redis_url)),
+            connect or (lambda: connect_pubsub(config.redis_url)),
             self._relay,
             name="redis2ws",
             on_transition=self.announce,
@@ -102,7 +105,14 @@ class Bridge(FanoutServer[BridgeConfig]):
         wanted: list[str] = []
         accepted: list[str] = []
         for name, key in zip(names, keys, strict=True):
-            if not allowed(name):
+            if patterns and self.patterns_refused:
+                send_error(
+                    self.dispatcher,
+                    session,
+                    "channel_refused",
+                    f"{name}: pattern subscriptions are not available on a Redis Cluster (sharded pub/sub)",
+                )
+            elif not allowed(name):
                 send_error(self.dispatcher, session, "channel_refused", f"{name}: not allowed for this tenant")
             elif key not in held and len(held) + len(wanted) >= limit:
                 send_error(

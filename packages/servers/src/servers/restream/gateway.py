@@ -34,11 +34,11 @@ SESSIONS = SymbolSessions()  # crypto around the clock, others by the NYSE calen
 
 
 def build_publisher(config: PublishConfig) -> Publisher:
-    from lib_common.redis_bus.links import RespPublishLink
+    from lib_common.redis_bus.links import connect_publish
 
     spool = Spool(config.spool_dir, config.spool_max_bytes) if config.spool_dir is not None else None
     return Publisher(
-        lambda: RespPublishLink.connect(config.redis_url, config.prefix, config.stream_maxlen),
+        lambda: connect_publish(config.redis_url, config.prefix, config.stream_maxlen),
         buffer=config.buffer,
         spool=spool,
     )

@@ -30,7 +30,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from lib_common import config
 from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
@@ -38,6 +37,7 @@ from lib_common.config import Section
 from lib_common.redis_bus.format import DEFAULT_PREFIX, quote_channel
 from servers.kit.config import WS_URL, read_listen, read_url
 from servers.kit.http_policy import HttpPolicy, read_http
+from servers.redis_options import read_redis_url
 from servers.server_speak.prune import PruneConfig
 from servers.server_speak.rules import Direction, PercentMove, PriceCross, Priority, RatingChange, Rule
 
@@ -139,9 +139,7 @@ def from_section(root: Section) -> SpeakConfig:
     sources = root.section("sources")
     sources.only(["restream_url", "redis_url", "channel_prefix"])
     restream_url = read_url(sources, "restream_url", WS_URL)
-    redis_url = sources.optional_str("redis_url")
-    if redis_url is not None and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
-        sources.problem("redis_url", f"expected a redis:// or rediss:// URL, found {redis_url!r}")
+    redis_url = read_redis_url(sources, "redis_url")
     rules: list[Rule] = []
     events: set[str] | None = None
     for section in root.sections("rules"):

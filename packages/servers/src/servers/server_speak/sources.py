@@ -137,9 +137,9 @@ class RedisSource(Source):
     def from_url(
         cls, url: str, channels: Iterable[str], on_quote: OnQuote, *, monotonic: Callable[[], float] = time.monotonic
     ) -> RedisSource:
-        from lib_common.redis_bus.links import RespPubSubLink
+        from lib_common.redis_bus.links import connect_pubsub
 
-        return cls(lambda: RespPubSubLink.connect(url), channels, on_quote, monotonic=monotonic)
+        return cls(lambda: connect_pubsub(url), channels, on_quote, monotonic=monotonic)
 
     async def run(self) -> None:
         await self.subscriber.run()
