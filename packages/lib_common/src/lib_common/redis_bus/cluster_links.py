@@ -46,8 +46,8 @@ async def _open_masters(cluster: ClusterUrl, topology: Topology) -> dict[Address
     return streams
 
 
-def _where(cluster: ClusterUrl, address: Address) -> str:
-    return f"redis cluster node {address[0]}:{address[1]} of {cluster.redacted()}"
+def _where(address: Address) -> str:
+    return f"redis cluster node {address[0]}:{address[1]}"
 
 
 class ClusterPublishLink:
@@ -111,9 +111,10 @@ class ClusterPublishLink:
                 raise result
 
     async def _round_trip(self, address: Address, requests: list[bytes], waited: bool) -> None:
-        where = _where(self._cluster, address)
+        where = _where(address)
+        node = self._cluster.node_url(address)  # errors say `redis at redis://HOST:PORT/0: ...`
         replies = await round_trip(
-            self._streams[address], self._replies[address], b"".join(requests), len(requests), where, self._timeout_s
+            self._streams[address], self._replies[address], b"".join(requests), len(requests), node, self._timeout_s
         )
         if self._wait and waited:
             acked = replies[-1]
@@ -161,7 +162,7 @@ class ClusterPubSubLink:
             writer.write(request)
             await writer.drain()
         except OSError as exc:
-            raise BusUnavailable(f"{_where(self._cluster, address)}: {exc}") from exc
+            raise BusUnavailable(f"{_where(address)}: {exc}") from exc
 
     async def subscribe(self, channels: list[str]) -> None:
         for slot, names in self._by_slot(channels).items():
@@ -170,8 +171,7 @@ class ClusterPubSubLink:
                 raise BusUnavailable(f"redis cluster {self._cluster.redacted()}: slot {slot} has no master")
             await self._write(address, command(b"SSUBSCRIBE", *names))
             for name in names:
-                self._where[name] = address
-                self._leaving.discard(name)
+                self._where[name] = address  # (a SUNSUBSCRIBE still unconfirmed stays in _leaving)
 
     async def unsubscribe(self, channels: list[str]) -> None:
         for names in self._by_slot(channels).values():
@@ -193,7 +193,7 @@ class ClusterPubSubLink:
 
     async def _read(self, address: Address, stream: Stream) -> None:
         reader, replies = stream[0], ReplyReader()
-        where = _where(self._cluster, address)
+        where = _where(address)
         try:
             while True:
                 data = await reader.read(65536)
