@@ -79,10 +79,12 @@ class RespReader:
     def feed(self, data: bytes) -> None:
         """Raises ProtocolViolation for an aggregate declaring a million elements or more, before
         hiredis sees it."""
-        window = self._tail + data
-        if _HUGE_AGGREGATE.search(window) is not None:
+        # The chunk itself, and the seam with the last one (no copy of a whole chunk: this is
+        # every read of every connection).
+        seam = self._tail + data[:_TAIL]
+        if _HUGE_AGGREGATE.search(seam) is not None or _HUGE_AGGREGATE.search(data) is not None:
             raise ProtocolViolation("a reply declaring a million elements or more: no reply of ours is that large")
-        self._tail = window[-_TAIL:]
+        self._tail = data[-_TAIL:] if len(data) >= _TAIL else seam[-_TAIL:]
         self._reader.feed(data)
 
     def reply(self) -> Reply | object:
