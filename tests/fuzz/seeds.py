@@ -48,6 +48,9 @@ HOSTILE: tuple[bytes, ...] = (
     b'{"type": "quote", "symbol": "AAPL", "price": NaN, "ts_upstream": 1, "ts_library_in": 2}',
     b'{"type": "quote", "symbol": "AAPL", "price": Infinity, "ts_upstream": 1, "ts_library_in": 2}',
     b'{"type": "quote", "symbol": "AAPL", "price": 1e999, "ts_upstream": 1, "ts_library_in": 2}',
+    # a fuzz finding (bus_quote, CI of session 4): a list where a string is looked up in a set
+    b'{"type": "quote", "symbol": "HA", "ts_upstream": 1, "ts_library_in": 2, "market_hours": ["regular"]}',
+    b'{"type": ["pong"]}',
     b"",
     b"\xff",
 )
@@ -157,6 +160,19 @@ def client_messages() -> list[bytes]:
         b'{"symbols": ["AAPL"]}',
         b'["op", "ping"]',
         b'{"op": "subscribe", "symbols": [' + b",".join(b'"S%d"' % i for i in range(101)) + b"]}",
+    ]
+
+
+def server_frames() -> list[bytes]:
+    """What restream and redis2ws send a client (docs/protocol.md), as the client library reads them."""
+    quote = {"type": "quote", "symbol": "AAPL", "price": 189.25, "day_volume": 5, "ts_upstream": 1736509140000000}
+    return [
+        json.dumps(quote).encode(),
+        json.dumps({"type": "message", "channel": "rsdev:quote:AAPL", "data": quote}).encode(),
+        b'{"type": "subscribed", "symbols": ["AAPL"]}',
+        b'{"type": "status", "upstream": "polling", "previous": "streaming", "reason": "silent", "ts": 1}',
+        b'{"type": "error", "code": "symbol_refused", "message": "ZZZ: not served"}',
+        b'{"type": "pong"}',
     ]
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import json5format
 from lib_common import config, untrusted_json
+from lib_common.client import subscriptions
+from lib_common.client.policy import ClientPolicy
 from lib_common.core.client_messages import parse_client_message
 from lib_common.errors import BusMessageError, ConfigError, ProtocolError
 from lib_common.ingestors.yahoo.normalise import FrameError, decode_frame
@@ -169,6 +171,22 @@ def speak_body(data: bytes) -> None:
     parse_speak(untrusted_json.loads(data))
 
 
+_CLIENTS = tuple(
+    ClientPolicy("fuzz", dialect=dialect, monotonic=lambda: 0.0)
+    for dialect in (subscriptions.RESTREAM, subscriptions.REDIS2WS)
+)  # kept across inputs: the de-duplication state builds up as it does on a long connection
+
+
+def client_frame(data: bytes) -> None:
+    for client in _CLIENTS:
+        for frame in (data, _utf8(data)):
+            if frame is None:
+                continue
+            given = client.receive(frame)
+            if given is not None and type(given) is not dict:
+                raise PropertyBroken(f"receive gave the user a {type(given).__name__}, not a frame")
+
+
 def fault_body(data: bytes) -> None:
     FaultRequest.parse(untrusted_json.loads(data))
 
@@ -218,6 +236,13 @@ TARGETS: dict[str, Target] = {
             (BusMessageError,),
             lambda: [*seeds.HOSTILE, *seeds.bus_frames()],
             "lib_common.redis_bus.format.decode_quote_frame (quotes on Redis)",
+        ),
+        Target(
+            "client_frame",
+            client_frame,
+            (),  # a frame the client cannot use is counted (bad_frames), never raised
+            lambda: [*seeds.HOSTILE, *seeds.server_frames(), *seeds.bus_frames()],
+            "lib_common.client.policy.ClientPolicy.receive (what a server sends the client library)",
         ),
         Target(
             "untrusted_json",

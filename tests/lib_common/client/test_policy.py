@@ -130,6 +130,13 @@ def test_control_frames_become_events_and_state_never_data() -> None:
     assert p.upstream is None  # a new connection's upstream is unknown until it says
 
 
+def test_a_hostile_frame_is_counted_not_raised() -> None:
+    p = policy([])
+    for text in ('{"type": ["pong"]}', '{"type": {"a": 1}}', "[" * 100_000, '{"a":' * 100_000):
+        assert p.receive(text) is None
+    assert p.figures()["bad_frames"] == 2  # the two too deep to read; the others are unknown control frames
+
+
 def test_redis2ws_messages_are_yielded_whole_and_their_quotes_deduplicated() -> None:
     p = policy(dialect=REDIS2WS)
     data = {"type": "quote", "symbol": "AAPL", "price": 1.0, "ts_upstream": 100}

@@ -62,6 +62,7 @@ def test_names_are_the_contract() -> None:
         ({"day_volume": 1.0}, "bad_field", "day_volume: expected an integer, found 1.0"),
         ({"currency": 5}, "bad_field", "currency: expected a string, found 5"),
         ({"market_hours": "lunch"}, "bad_field", "market_hours: unknown session 'lunch'"),
+        ({"market_hours": ["regular"]}, "bad_field", "market_hours: unknown session list"),  # fuzz finding
         ({"rating": {"a": 1}}, "bad_field", "rating: expected a scalar, found dict"),
         ({"score": float("-inf")}, "not_json", "-Infinity is not a JSON number"),
     ],

@@ -146,7 +146,7 @@ class ClientPolicy:
         """The frame to give the user, or None (a control frame, a duplicate, an older quote)."""
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the C decoder goes
             self.bad_frames += 1
             return None
         if type(frame) is not dict:
@@ -184,7 +184,7 @@ class ClientPolicy:
         return next(iter(self.dialect.ops))
 
     def _control(self, kind: object, frame: Frame) -> None:
-        if kind in _ACKS:
+        if type(kind) is str and kind in _ACKS:  # a list or dict "type" is not hashable
             return
         if kind == "status":
             upstream = frame.get("upstream")

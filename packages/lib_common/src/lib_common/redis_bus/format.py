@@ -151,8 +151,9 @@ def decode_quote_frame(payload: bytes | str) -> QuoteFrame:
             raise _fail(name, "a string", value)
         strings[name] = value
     market_hours = body.get("market_hours")
-    if market_hours is not None and market_hours not in MARKET_HOURS:
-        raise BusMessageError("bad_field", f"market_hours: unknown session {market_hours!r}")
+    if market_hours is not None and (not isinstance(market_hours, str) or market_hours not in MARKET_HOURS):
+        found = repr(market_hours[:40]) if isinstance(market_hours, str) else type(market_hours).__name__
+        raise BusMessageError("bad_field", f"market_hours: unknown session {found}")
     extra = tuple(
         (name, _scalar(name, value)) for name, value in body.items() if name not in _KNOWN and name not in _SKIPPED
     )
