@@ -159,3 +159,20 @@ def test_per_request_library_lines_show_only_at_debug(
     assert logging.getLogger("httpx").level == httpx_level
     logging.getLogger("httpx").info('HTTP Request: GET https://query2.finance.yahoo.com/v8 "HTTP/1.1 200 OK"')
     assert ("HTTP Request" in out.getvalue()) is (level == "debug")
+
+
+def test_uvicorns_own_logging_config_does_not_survive_setup(root_logger: logging.Logger) -> None:
+    import logging.config
+
+    logging.config.dictConfig(  # the shape of uvicorn's LOGGING_CONFIG, which uvicorn.Config applies by default
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"default": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+            "loggers": {"uvicorn.error": {"handlers": ["default"], "level": "INFO", "propagate": False}},
+        }
+    )
+    out = io.StringIO()
+    setup_logging(service="svc", level="info", stream=out)
+    logging.getLogger("uvicorn.error").info("hello")
+    assert out.getvalue().endswith(" INFO     svc uvicorn.error: hello\n")  # our format, not "INFO:     hello"

@@ -300,6 +300,9 @@ _INSTALLED = "_rsdev_installed"
 QUIET_LIBRARIES = ("httpx", "httpcore")  # per-request lines: shown at DEBUG only
 
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def setup_logging(
     *,
     service: str,
@@ -336,6 +339,11 @@ def setup_logging(
     quiet = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(quiet)
+    for name in UVICORN_LOGGERS:  # one format even where uvicorn's own dictConfig ran in this process
+        uvicorn_log = logging.getLogger(name)
+        for handler in list(uvicorn_log.handlers):
+            uvicorn_log.removeHandler(handler)
+        uvicorn_log.propagate = True
     return root
 
 
