@@ -34,7 +34,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fill(client: redis.Redis, stream: str, n: int) -> float:
+def fill(client: redis.Redis, stream: str, n: int, quote_ids: bool = True) -> float:
     started = time.perf_counter()
     symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "BTC-USD", "ETH-USD", "SPY"]
     ts0 = time.time_ns() // 1000
@@ -56,7 +56,10 @@ def fill(client: redis.Redis, stream: str, n: int) -> float:
                 "ts_library_in": ts0 + i + 1234,
                 "ts_library_out": ts0 + i + 1301,
             }
-            pipe.xadd(stream, {"symbol": symbol, "frame": json.dumps(quote, separators=(",", ":"))})
+            fields = {"symbol": symbol, "frame": json.dumps(quote, separators=(",", ":"))}
+            if quote_ids:  # as the publisher writes them (docs/redis.md): EPOCH:SEQ, deduped on by server_sql
+                fields["quote_id"] = f"bench{os.getpid()}:{i}"
+            pipe.xadd(stream, fields)
         pipe.execute()
     return time.perf_counter() - started
 
@@ -137,6 +140,9 @@ def main() -> int:
     parser.add_argument("--writers", type=int, default=2, help="server_sql --writers (default 2)")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--dsn", default="host=127.0.0.1 port=5432 dbname=test user=postgres")
+    parser.add_argument(
+        "--no-quote-ids", action="store_true", help="XADD entries without quote_id, as publishers before it did"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="give up on server_sql after this long")
     parser.add_argument("--out", type=Path, default=Path("bench/results/server_sql.json"))
     args = parser.parse_args()
@@ -147,7 +153,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     client = redis.Redis.from_url(args.redis_url)
     try:
-        fill_s = fill(client, stream, args.entries)
+        fill_s = fill(client, stream, args.entries, not args.no_quote_ids)
         print(f"filled {args.entries} entries in {fill_s:.1f}s", file=sys.stderr)
         server = run_server_sql(args, prefix, table, args.out.with_name("server_sql-bench.log"))
         naive = run_naive(args, client, stream, naive_table)

@@ -16,7 +16,7 @@ SERVERS = [server_sql, server_log]
 
 
 def resolve(module: ModuleType, argv: list[str], env: dict[str, str]) -> object:
-    return module.resolve_config(module.build_parser().parse_args(argv), env)
+    return module.COMMAND.resolve(module.COMMAND.build_parser().parse_args(argv), env)
 
 
 @pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.NAME)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from servers.restream.__main__ import build_parser, resolve_config
+from servers.restream.__main__ import COMMAND
 from tests.servers.conftest import run_module
 
 
@@ -46,7 +46,9 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.json5"
     path.write_text("{listen: {host: '0.0.0.0', port: 9000}, feed: {rate: 5, symbols: ['x']}}")
-    config = resolve_config(build_parser().parse_args(["--config", str(path), "--port", "9100", "--symbols", "a,b"]))
+    config = COMMAND.resolve(
+        COMMAND.build_parser().parse_args(["--config", str(path), "--port", "9100", "--symbols", "a,b"])
+    )
     assert (config.host, config.port, config.feed.rate, config.feed.symbols) == ("0.0.0.0", 9100, 5.0, ("A", "B"))
 
 
@@ -54,13 +56,13 @@ def test_yahoo_feed_flags(tmp_path: Path) -> None:
     path = tmp_path / "c.json5"
     path.write_text("{feed: {kind: 'yahoo', inactivity_timeout_s: 3, extra_closed: ['2025-01-09']}}")
     args = ["--config", str(path), "--upstream-url", "ws://127.0.0.1:8770/"]
-    config = resolve_config(build_parser().parse_args(args))
+    config = COMMAND.resolve(COMMAND.build_parser().parse_args(args))
     assert config.feed.kind == "yahoo" and config.feed.upstream_url == "ws://127.0.0.1:8770/"
     assert config.feed.inactivity_timeout_s == 3.0 and str(config.feed.extra_closed[0]) == "2025-01-09"
 
 
 def test_defaults_without_config() -> None:
-    config = resolve_config(build_parser().parse_args([]))
+    config = COMMAND.resolve(COMMAND.build_parser().parse_args([]))
     assert (config.host, config.port, config.feed.kind, config.feed.rate, config.tenants) == (
         "127.0.0.1",
         8765,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from servers.redis2ws import __main__ as redis2ws_main
-from servers.restream.__main__ import build_parser, resolve_config
+from servers.restream.__main__ import COMMAND
 from servers.restream.config import RestreamConfig
 from servers.server_yahoo import __main__ as server_yahoo_main
 from tests.bad_config import config_problems
 
 
 def resolve(argv: list[str], env: dict[str, str]) -> RestreamConfig:
-    return resolve_config(build_parser().parse_args(argv), env)
+    return COMMAND.resolve(COMMAND.build_parser().parse_args(argv), env)
 
 
 def test_listen_port_and_feed_from_the_environment() -> None:
@@ -43,9 +43,11 @@ def test_publish_with_redis_url_publishes_there() -> None:
 
 
 def test_the_other_gateways_honour_the_environment_too() -> None:
-    bridge = redis2ws_main.resolve_config(redis2ws_main.build_parser().parse_args([]), {"RSDEV__LISTEN__PORT": "9401"})
-    proxy = server_yahoo_main.resolve_config(
-        server_yahoo_main.build_parser().parse_args(["--port", "9403"]), {"RSDEV__LISTEN__PORT": "9402"}
+    bridge = redis2ws_main.COMMAND.resolve(
+        redis2ws_main.COMMAND.build_parser().parse_args([]), {"RSDEV__LISTEN__PORT": "9401"}
+    )
+    proxy = server_yahoo_main.COMMAND.resolve(
+        server_yahoo_main.COMMAND.build_parser().parse_args(["--port", "9403"]), {"RSDEV__LISTEN__PORT": "9402"}
     )
     assert (bridge.port, proxy.port) == (9401, 9403)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from servers.server_dummy.__main__ import build_parser, resolve_config
+from servers.server_dummy.__main__ import COMMAND
 from tests.servers.conftest import StartServerDummy, run_module
 from tests.servers.server_dummy.client import recv_pricing, subscribe
 
@@ -20,14 +20,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_defaults_without_config() -> None:
-    config = resolve_config(build_parser().parse_args([]))
+    config = COMMAND.resolve(COMMAND.build_parser().parse_args([]))
     assert (config.host, config.port, config.rate, config.max_symbols) == ("127.0.0.1", 8770, 1.0, 100)
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.json5"
     path.write_text("{listen: {port: 9000}, rate: 3, unknown_symbols: ['gone']}")
-    config = resolve_config(build_parser().parse_args(["--config", str(path), "--rate", "7"]))
+    config = COMMAND.resolve(COMMAND.build_parser().parse_args(["--config", str(path), "--rate", "7"]))
     assert (config.port, config.rate, config.unknown_symbols) == (9000, 7.0, frozenset({"GONE"}))
 
 
@@ -62,5 +62,5 @@ async def test_signal_shuts_down_cleanly_with_clients_connected(
 def test_config_file_sets_unknown_symbols(tmp_path: Path) -> None:
     path = tmp_path / "c.json5"
     path.write_text(json.dumps({"unknown_symbols": ["x"], "max_symbols": 5}))
-    config = resolve_config(build_parser().parse_args(["--config", str(path)]))
+    config = COMMAND.resolve(COMMAND.build_parser().parse_args(["--config", str(path)]))
     assert config.unknown_symbols == frozenset({"X"}) and config.max_symbols == 5

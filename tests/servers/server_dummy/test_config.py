@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from servers.server_dummy.__main__ import build_parser, resolve_config
+from servers.server_dummy.__main__ import COMMAND
 from servers.server_dummy.config import DummyConfig
 from tests.bad_config import config_problems
 
 
 def resolve(argv: list[str], env: dict[str, str]) -> DummyConfig:
-    return resolve_config(build_parser().parse_args(argv), env)
+    return COMMAND.resolve(COMMAND.build_parser().parse_args(argv), env)
 
 
 def test_listen_port_from_the_environment() -> None:

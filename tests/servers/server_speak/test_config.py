@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from lib_common.errors import ConfigErrors
-from servers.server_speak.__main__ import build_parser, resolve_config
+from servers.server_speak.__main__ import COMMAND
 from servers.server_speak.config import SpeakConfig, parse_config
 from servers.server_speak.rules import PriceCross
 
 
 def resolve(argv: list[str], env: dict[str, str]) -> SpeakConfig:
-    return resolve_config(build_parser().parse_args(argv), env)
+    return COMMAND.resolve(COMMAND.build_parser().parse_args(argv), env)
 
 
 def test_listen_port_from_the_environment() -> None:

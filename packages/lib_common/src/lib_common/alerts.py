@@ -29,7 +29,6 @@ it starts failing and once when it answers again (its failures counted in betwee
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -49,20 +48,19 @@ from urllib.parse import urlsplit
 from lib_common.config import Section
 from lib_common.core.reconnect import Outage
 from lib_common.core.upstream_policy import UpstreamState
-from lib_common.flags import read_log_dir, read_log_level
+from lib_common.flags import LOG_DIR_HELP, LOG_LEVELS, Option, read_log_dir, read_log_level
 from lib_common.logging import setup_logging
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "ALERT_FLAGS",
     "PROGRAM_KEYS",
+    "PROGRAM_OPTIONS",
     "Alert",
     "AlertPolicy",
     "AlertRoute",
     "AlertsConfig",
     "UpstreamAlerts",
-    "add_alert_flags",
     "current",
     "install",
     "link_hook",
@@ -72,12 +70,6 @@ __all__ = [
     "spoken_duration",
     "start_route",
 ]
-
-ALERT_FLAGS = {"--speak-url": "alerts.speak_url", "--webhook-url": "alerts.webhook_url"}
-"""The alert flags every server and monitor has, and the config paths they set."""
-
-SPEAK_URL_HELP = "POST alerts (outages start and end) to server_speak's /speak at this URL"
-WEBHOOK_URL_HELP = "POST alerts as JSON to this webhook URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +83,6 @@ class AlertsConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.speak_url or self.webhook_url)
-
-
-def add_alert_flags(parser: argparse.ArgumentParser) -> None:
-    """--speak-url and --webhook-url (config paths: ALERT_FLAGS), as every server and monitor has them."""
-    parser.add_argument("--speak-url", help=SPEAK_URL_HELP)
-    parser.add_argument("--webhook-url", help=WEBHOOK_URL_HELP)
 
 
 def read_alerts(root: Section) -> AlertsConfig:
@@ -122,6 +108,16 @@ def read_alerts(root: Section) -> AlertsConfig:
 
 PROGRAM_KEYS = ("log_level", "log_dir", "alerts")
 """The config keys every server and monitor has at its top level for logging and alerts."""
+
+PROGRAM_OPTIONS = (
+    Option("--log-level", "log_level", "log verbosity (default info)", choices=LOG_LEVELS),
+    Option("--log-dir", "log_dir", LOG_DIR_HELP),
+    Option(
+        "--speak-url", "alerts.speak_url", "POST alerts (outages start and end) to server_speak's /speak at this URL"
+    ),
+    Option("--webhook-url", "alerts.webhook_url", "POST alerts as JSON to this webhook URL"),
+)
+"""The flags every server and monitor has for PROGRAM_KEYS (lib_common.flags.Option)."""
 
 
 def read_program(root: Section) -> dict[str, Any]:

@@ -1,17 +1,21 @@
-"""What every rsdev program's command line shares: flag types, the log levels, flags as config
-paths, and exiting on a config error.
+"""What every rsdev program's command line shares: flag types, the log levels, flags declared
+once as `Option`s (each a flag and the config path it sets), and exiting on a config error.
 
-    FLAGS = {"--host": "listen.host", "--port": "listen.port", "--log-level": "log_level"}
-    config = load_or_exit(PROG, lambda: read_config(args.config, from_section, flags=config_flags(args, FLAGS)))
+    OPTIONS = (Option("--port", "listen.port", "port to listen on", type=int), *PROGRAM_OPTIONS)
+    parser = argparse.ArgumentParser(prog=PROG)
+    add_options(parser, OPTIONS)
+    args = parser.parse_args()
+    config = load_or_exit(PROG, lambda: read_config(args.config, from_section, flags=option_flags(args, OPTIONS)))
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 from lib_common.config import Flag, Section
 from lib_common.errors import ConfigError, ConfigErrors
@@ -39,6 +43,42 @@ def positive_float(text: str) -> float:
 
 def non_negative_float(text: str) -> float:
     return _float(text, lambda value: value >= 0, "must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One command-line flag, declared once: its name, the config path(s) its value sets
+    (docs/config.md: flags override the file and the environment), its help and how argparse
+    reads it. `kind` "store" takes a value (`type`, `choices`, `metavar`), "append" one value
+    each time it is given, "on" is a switch that sets True. A flag not given is None, so it
+    leaves the config's value alone."""
+
+    name: str
+    paths: str | tuple[str, ...]
+    help: str
+    type: Callable[[str], Any] = str
+    choices: Sequence[str] | None = None
+    metavar: str | None = None
+    kind: Literal["store", "append", "on"] = "store"
+
+    def add_to(self, parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+        if self.kind == "on":
+            parser.add_argument(self.name, action="store_const", const=True, help=self.help)
+            return
+        parser.add_argument(
+            self.name, action=self.kind, type=self.type, choices=self.choices, metavar=self.metavar, help=self.help
+        )
+
+
+def add_options(parser: argparse.ArgumentParser, options: Iterable[Option]) -> None:
+    for option in options:
+        option.add_to(parser)
+
+
+def option_flags(args: argparse.Namespace, options: Iterable[Option]) -> dict[str, Flag]:
+    """The `read_config` flags of parsed arguments, in the order of `options` (a later one
+    may depend on an earlier: `publish?.redis_url` only where --publish turned publishing on)."""
+    return config_flags(args, {option.name: option.paths for option in options})
 
 
 def read_log_level(root: Section) -> str:

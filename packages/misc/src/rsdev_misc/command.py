@@ -1,7 +1,7 @@
 """A monitor's command line, the same for every monitor: its config, its flags, its `main`.
 
 A monitor module supplies only what is its own, as a `Monitor`: its settings (a config dataclass
-with a `schedule`, read by its `from_section`), its flags (`Flag`, each a config path) and its
+with a `schedule`, read by its `from_section`), its flags (lib_common.flags.Option, each a config path) and its
 probe. The rest is here: the settings every monitor has (`Schedule`: `interval_s`, `timeout_s`,
 `health`, `log_level`), the flags every monitor has (`--config`, `--once`, `--interval`,
 `--host`, `--port`, `--log-level`, `--log-dir`, `--speak-url`, `--webhook-url`), reading the config the way every
@@ -28,20 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from lib_common.alerts import ALERT_FLAGS, PROGRAM_KEYS, AlertsConfig, add_alert_flags, read_program, setup_program
+from lib_common.alerts import PROGRAM_KEYS, PROGRAM_OPTIONS, AlertsConfig, read_program, setup_program
 from lib_common.config import Section, read_config
-from lib_common.flags import LOG_DIR_HELP, LOG_LEVELS, config_flags, load_or_exit, positive_float
+from lib_common.flags import Option, add_options, load_or_exit, option_flags, positive_float
 from rsdev_misc.monitor import HealthAlerts, HealthListen, Probe, run_main
 
-# The flags every monitor has, and the config paths they set.
-MONITOR_FLAGS = {
-    "--interval": "interval_s",
-    "--host": "health.host",
-    "--port": "health.port",
-    "--log-level": "log_level",
-    "--log-dir": "log_dir",
-    **ALERT_FLAGS,
-}
+# The flags every monitor has besides --config, --once and --interval.
+MONITOR_OPTIONS = (
+    Option("--host", "health.host", "address of the /health port (default 127.0.0.1)"),
+    Option("--port", "health.port", "serve GET /health on this port in loop mode (0 picks a free one)", type=int),
+    *PROGRAM_OPTIONS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +83,6 @@ C = TypeVar("C", bound=MonitorConfig)
 
 
 @dataclass(frozen=True, slots=True)
-class Flag:
-    """One of a monitor's own flags: it sets the config path `path`."""
-
-    name: str
-    path: str
-    help: str
-    type: Callable[[str], object] = str
-    repeatable: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Monitor(Generic[C]):
     """One monitor's command: what it checks (`description`: a sentence or two, `probe`) and
     reads (`from_section`, `flags`); `schedule` is its default Schedule (for `--interval`'s help)."""
@@ -107,10 +93,19 @@ class Monitor(Generic[C]):
     schedule: Schedule
     from_section: Callable[[Section], C]
     probe: Callable[[C], Probe]
-    flags: Sequence[Flag] = ()
+    flags: Sequence[Option] = ()
     once: Callable[[C], C] | None = None  # the config for `--once`, when it differs
     retry_backoff: bool = True  # in loop mode, retry a failed check sooner
     subject: str | None = None  # what an unhealthy check means is down, alerted (None: the probe alerts)
+
+    @property
+    def _interval(self) -> Option:
+        return Option(
+            "--interval",
+            "interval_s",
+            f"seconds between checks in loop mode (default {self.schedule.interval_s:g})",
+            type=positive_float,
+        )
 
     def build_parser(self) -> argparse.ArgumentParser:
         parser = argparse.ArgumentParser(
@@ -123,26 +118,14 @@ class Monitor(Generic[C]):
         mode.add_argument(
             "--once", action="store_true", help="check once and exit: 0 healthy, 1 unhealthy, 2 usage/config error"
         )
-        mode.add_argument(
-            "--interval",
-            type=positive_float,
-            help=f"seconds between checks in loop mode (default {self.schedule.interval_s:g})",
-        )
-        parser.add_argument("--host", help="address of the /health port (default 127.0.0.1)")
-        parser.add_argument("--port", type=int, help="serve GET /health on this port in loop mode (0 picks a free one)")
-        parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-        parser.add_argument("--log-dir", help=LOG_DIR_HELP)
-        add_alert_flags(parser)
-        for flag in self.flags:
-            parser.add_argument(
-                flag.name, type=flag.type, action="append" if flag.repeatable else "store", help=flag.help
-            )
+        self._interval.add_to(mode)
+        add_options(parser, (*MONITOR_OPTIONS, *self.flags))
         return parser
 
     def resolve(self, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> C:
         """The config file, the environment (os.environ by default) and the flags, in that order."""
-        paths = {**MONITOR_FLAGS, **{flag.name: flag.path for flag in self.flags}}
-        return read_config(args.config, self.from_section, flags=config_flags(args, paths), env=env)
+        options = (self._interval, *MONITOR_OPTIONS, *self.flags)
+        return read_config(args.config, self.from_section, flags=option_flags(args, options), env=env)
 
     def main(self, argv: list[str] | None = None) -> int:
         args = self.build_parser().parse_args(argv)

@@ -35,8 +35,9 @@ from pathlib import Path
 from lib_common.alerts import current, spoken_duration
 from lib_common.audio import AudioError, Speaker
 from lib_common.config import Section
+from lib_common.flags import Option
 from lib_common.logging import log_event
-from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.command import SCHEDULE_KEYS, Monitor, Schedule, read_schedule
 from rsdev_misc.monitor import CheckResult
 from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
 
@@ -266,8 +267,8 @@ MONITOR = Monitor(
     from_section=from_section,
     probe=NetProbe,
     flags=[
-        Flag("--target", "targets", "host:port to probe (repeatable)", type=_target_arg, repeatable=True),
-        Flag("--alert-dir", "alert.dir", "where alerts are written when there is no sound card", type=Path),
+        Option("--target", "targets", "host:port to probe (repeatable)", type=_target_arg, kind="append"),
+        Option("--alert-dir", "alert.dir", "where alerts are written when there is no sound card", type=Path),
     ],
     once=once,
     retry_backoff=False,

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import psycopg
 
 from lib_common.config import Section
-from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from lib_common.flags import Option
+from rsdev_misc.command import SCHEDULE_KEYS, Monitor, Schedule, read_schedule
 from rsdev_misc.monitor import CheckResult
 
 PROG = "monitor_postgres"
@@ -134,7 +135,7 @@ MONITOR = Monitor(
     schedule=SCHEDULE,
     from_section=from_section,
     probe=PostgresProbe,
-    flags=[Flag("--dsn", "dsn", f"libpq connection string or URL (default {DEFAULT_DSN})")],
+    flags=[Option("--dsn", "dsn", f"libpq connection string or URL (default {DEFAULT_DSN})")],
     subject="PostgreSQL",
 )
 

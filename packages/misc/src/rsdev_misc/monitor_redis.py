@@ -27,10 +27,11 @@ from dataclasses import dataclass
 
 from lib_common.config import Section
 from lib_common.errors import BusError
+from lib_common.flags import Option
 from lib_common.redis_bus.cluster import ClusterConnection, commands_for
 from lib_common.redis_bus.topology import Topology
 from lib_common.redis_bus.urls import Address, redis_url_problem
-from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.command import SCHEDULE_KEYS, Monitor, Schedule, read_schedule
 from rsdev_misc.monitor import CheckResult
 
 PROG = "monitor_redis"
@@ -165,7 +166,7 @@ MONITOR = Monitor(
     schedule=SCHEDULE,
     from_section=from_section,
     probe=RedisProbe,
-    flags=[Flag("--url", "url", f"Redis URL (default {DEFAULT_URL})")],
+    flags=[Option("--url", "url", f"Redis URL (default {DEFAULT_URL})")],
     subject="Redis",
 )
 

@@ -11,44 +11,47 @@ from dataclasses import dataclass
 from typing import Generic, NoReturn, TypeVar
 
 from lib_common.config import Section, read_config
-from lib_common.flags import config_flags, load_or_exit
-from servers.durable.config import CONSUMER_FLAGS, KEYS, ServerConfig, add_consumer_flags
+from lib_common.flags import Option, load_or_exit, option_flags
+from servers.durable.config import CONSUMER_OPTIONS, KEYS, ServerConfig
 from servers.durable.consumer import DurableConsumer, Sink
+from servers.kit.command import command_parser, listen_options
 from servers.kit.egress import GatewayProtocol
-from servers.kit.serving import COMMON_FLAGS, configure_logging, serve, server_parser
+from servers.kit.serving import configure_logging, serve
 
 C = TypeVar("C", bound=ServerConfig)
 
 
-def consumer_parser(
-    prog: str, description: str, *, sink_keys: Iterable[str], default_port: int
-) -> argparse.ArgumentParser:
-    """A consumer server's argument parser with the common and the consumer's flags; the
-    server adds its sink's. `sink_keys` are the sink's config keys, for --config's help."""
-    config_help = ", ".join(["listen", *sink_keys, *KEYS, "log_level"])
-    parser = server_parser(prog, description, config_help=config_help, default_port=default_port)
-    add_consumer_flags(parser)
-    return parser
-
-
 @dataclass(frozen=True, slots=True)
 class ConsumerCommand(Generic[C]):
-    """A consumer server's command line past its parser: reading its config, then running its
-    consumer into the sink `open_sink` makes of the config (exiting 2 on a missing setting)."""
+    """A consumer server's command line: the options every server and every consumer has and
+    its sink's (`sink_options`; `sink_keys` its config keys, for --config's help), reading its
+    config, then running its consumer into the sink `open_sink` makes of the config (exiting
+    2 on a missing setting)."""
 
     name: str
+    description: str
+    default_port: int
+    sink_keys: Iterable[str]
+    sink_options: tuple[Option, ...]
     build: Callable[[Section], C]
-    sink_flags: Mapping[str, str]  # the sink's flags and the config paths they set: {"--dsn": "dsn"}
     open_sink: Callable[[C], Sink]
+
+    @property
+    def all_options(self) -> tuple[Option, ...]:
+        return (*listen_options(self.default_port), *CONSUMER_OPTIONS, *self.sink_options)
+
+    def build_parser(self) -> argparse.ArgumentParser:
+        config_help = ", ".join(["listen", *self.sink_keys, *KEYS, "log_level"])
+        return command_parser(self.name, self.description, config_help=config_help, options=self.all_options)
 
     def resolve(self, args: argparse.Namespace, env: Mapping[str, str] | None = None) -> C:
         """The config file, the environment (os.environ by default), then the common, consumer
         and sink flags; ConfigErrors lists every problem."""
-        flags = config_flags(args, {**COMMON_FLAGS, **CONSUMER_FLAGS, **self.sink_flags})
-        return read_config(args.config, self.build, flags=flags, env=env)
+        return read_config(args.config, self.build, flags=option_flags(args, self.all_options), env=env)
 
-    def run(self, args: argparse.Namespace) -> int:
+    def main(self, argv: list[str] | None = None) -> int:
         """The config (or exit 2), then the consumer's app under uvicorn until SIGTERM/SIGINT."""
+        args = self.build_parser().parse_args(argv)
         config = load_or_exit(self.name, lambda: self.resolve(args))
         if not config.consumer.redis_url:
             usage_error(self.name, "no Redis: give --redis-url URL or redis_url in the config")

@@ -16,7 +16,6 @@ retention_warn_ratio: 0.8,      // warn when lag / retention reaches this
 
 from __future__ import annotations
 
-import argparse
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
+from lib_common.flags import Option
 from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key, stream_keys
 from lib_common.redis_bus.urls import stream_shards
 from servers.kit.config import read_listen
@@ -107,23 +107,14 @@ def read_consumer(root: Section, group: str) -> ConsumerConfig:
     )
 
 
-def add_consumer_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--redis-url", type=redis_url, help="Redis holding the quotes stream (required here or in the config)"
-    )
-    parser.add_argument("--prefix", help="key prefix; the stream is PREFIX + 'quotes' (default rsdev:)")
-    parser.add_argument("--group", help="consumer group name (default: the server's name)")
-    parser.add_argument("--consumer", help="this consumer's name in the group (default: the host name)")
-    parser.add_argument("--batch-size", type=int, help="entries per read and per write (default 5000)")
-    parser.add_argument("--max-wait-ms", type=int, help="how long a read waits for new entries (default 200)")
-
-
-# The consumer's flags and the config paths they set.
-CONSUMER_FLAGS = {
-    "--redis-url": "redis_url",
-    "--prefix": "prefix",
-    "--group": "group",
-    "--consumer": "consumer",
-    "--batch-size": "batch_size",
-    "--max-wait-ms": "max_wait_ms",
-}
+CONSUMER_OPTIONS = (
+    Option(
+        "--redis-url", "redis_url", "Redis holding the quotes stream (required here or in the config)", type=redis_url
+    ),
+    Option("--prefix", "prefix", "key prefix; the stream is PREFIX + 'quotes' (default rsdev:)"),
+    Option("--group", "group", "consumer group name (default: the server's name)"),
+    Option("--consumer", "consumer", "this consumer's name in the group (default: the host name)"),
+    Option("--batch-size", "batch_size", "entries per read and per write (default 5000)", type=int),
+    Option("--max-wait-ms", "max_wait_ms", "how long a read waits for new entries (default 200)", type=int),
+)
+"""The flags every durable consumer has (lib_common.flags.Option)."""

@@ -1,12 +1,10 @@
-"""Running an rsdev server: the command-line pieces every server shares (flag types, the
-common flags, logging, loading a config or exiting 2) and uvicorn to a clean exit, with the
+"""Running an rsdev server: logging, loading a config or exiting 2, and uvicorn to a clean exit, with the
 direct-write WebSocket protocol for a fan-out gateway, every connection through a
 ConnectionGate (servers.kit.ingress), and a warning when a server without authentication
 listens beyond loopback."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import importlib
@@ -22,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import uvicorn
 
-from lib_common.alerts import ALERT_FLAGS, AlertRoute, AlertsConfig, add_alert_flags, setup_program
+from lib_common.alerts import AlertRoute, AlertsConfig, setup_program
 from lib_common.core.fanout import RESTART
-from lib_common.flags import LOG_DIR_HELP, LOG_LEVELS, load_or_exit
-from servers.kit.config import WS_URL, ClientLimits, url_problem
+from lib_common.flags import load_or_exit
+from servers.kit.config import ClientLimits
 from servers.kit.connections import ConnectionGate, fd_room
 from servers.kit.egress import GatewayProtocol
 from servers.kit.ingress import GatedH11Protocol, on_loop_exception
@@ -38,14 +36,6 @@ log = logging.getLogger(__name__)
 MAX_WS_MESSAGE = 1 << 20  # larger messages close with 1009; up to it they get an error frame
 
 T = TypeVar("T")
-
-
-def ws_url(text: str) -> str:
-    """A flag that must be a WebSocket URL (an upstream streamer)."""
-    problem = url_problem(text, WS_URL)
-    if problem is not None:
-        raise argparse.ArgumentTypeError(problem)
-    return text
 
 
 class CleanExitServer(uvicorn.Server):
@@ -185,33 +175,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def server_parser(prog: str, description: str, *, config_help: str, default_port: int) -> argparse.ArgumentParser:
-    """A server's argument parser with the common flags."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    add_common_flags(parser, config_help=config_help, default_port=default_port)
-    return parser
-
-
-COMMON_FLAGS = {
-    "--host": "listen.host",
-    "--port": "listen.port",
-    "--log-level": "log_level",
-    "--log-dir": "log_dir",
-    **ALERT_FLAGS,
-}
-"""The config paths the common flags set (lib_common.flags.config_flags)."""
-
-
-def add_common_flags(parser: argparse.ArgumentParser, *, config_help: str, default_port: int) -> None:
-    """--config, --host, --port, --log-level, --log-dir and the alert flags, as every server has them."""
-    parser.add_argument("--config", type=Path, help=f"JSON5 config file ({config_help})")
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help=f"port to listen on (default {default_port}; 0 picks a free one)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, help="log verbosity (default info)")
-    parser.add_argument("--log-dir", help=LOG_DIR_HELP)
-    add_alert_flags(parser)
-
-
 class Served(Protocol):
     """What running a server needs of its config."""
 
@@ -228,7 +191,6 @@ class Served(Protocol):
 
 
 S = TypeVar("S", bound=Served)
-G = TypeVar("G", bound="GatewayConfig")
 
 
 def run_server(
@@ -281,8 +243,3 @@ def gateway_options(config: GatewayConfig) -> dict[str, Any]:
         "ssl_keyfile": config.tls_key,
         "backlog": 4096,
     }
-
-
-def run_gateway(prog: str, load: Callable[[], G], app_module: str) -> int:
-    """A fan-out gateway's main: `run_server` with `gateway_options`."""
-    return run_server(prog, load, app_module, options=gateway_options)

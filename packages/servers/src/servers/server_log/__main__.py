@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from servers.durable.cli import ConsumerCommand, bounded, consumer_parser, usage_error
+from lib_common.flags import Option
+from servers.durable.cli import ConsumerCommand, bounded, usage_error
 from servers.durable.consumer import Sink
 from servers.server_log.config import DEFAULT_PORT, NAME, SINK_KEYS, LogConfig, from_section
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = consumer_parser(
-        NAME,
-        "Durable consumer of the quotes stream (Redis consumer group) that appends each quote as a "
-        "JSON line to DIR/quotes-YYYY-MM-DD.ndjson (the New York date of its ts_upstream), fsyncs before acking, "
-        "and gzips a day's file to .ndjson.gz once that NY day has closed. GET /health, /status and /metrics.",
-        sink_keys=SINK_KEYS,
-        default_port=DEFAULT_PORT,
-    )
-    parser.add_argument("--dir", type=Path, help="directory for the day files (required here or in the config)")
-    parser.add_argument(
-        "--close-grace-s",
-        type=bounded(float, 0, 86_400),
-        help="close a NY day this long after its midnight (default 300)",
-    )
-    return parser
 
 
 def open_sink(config: LogConfig) -> Sink:
@@ -39,13 +21,25 @@ def open_sink(config: LogConfig) -> Sink:
     return LogSink(config.dir, LoopClock(), RotationPolicy(config.close_grace_s))
 
 
-COMMAND = ConsumerCommand(NAME, from_section, {"--dir": "dir", "--close-grace-s": "close_grace_s"}, open_sink)
-resolve_config = COMMAND.resolve  # the config file, the environment (os.environ by default), then the flags
-
-
-def main(argv: list[str] | None = None) -> int:
-    return COMMAND.run(build_parser().parse_args(argv))
-
+COMMAND = ConsumerCommand(
+    NAME,
+    "Durable consumer of the quotes stream (Redis consumer group) that appends each quote as a "
+    "JSON line to DIR/quotes-YYYY-MM-DD.ndjson (the New York date of its ts_upstream), fsyncs before acking, "
+    "and gzips a day's file to .ndjson.gz once that NY day has closed. GET /health, /status and /metrics.",
+    default_port=DEFAULT_PORT,
+    sink_keys=SINK_KEYS,
+    sink_options=(
+        Option("--dir", "dir", "directory for the day files (required here or in the config)", type=Path),
+        Option(
+            "--close-grace-s",
+            "close_grace_s",
+            "close a NY day this long after its midnight (default 300)",
+            type=bounded(float, 0, 86_400),
+        ),
+    ),
+    build=from_section,
+    open_sink=open_sink,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(COMMAND.main())
