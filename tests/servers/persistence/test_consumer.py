@@ -156,6 +156,31 @@ async def test_postgres_sink_skips_a_frame_the_publisher_sent_again(names: tuple
 
 
 @pytest.mark.asyncio
+async def test_a_new_table_has_one_unique_key_for_both_ids(names: tuple[str, str]) -> None:
+    """One unique index (a second costs ~40 % of the insert rate): the quote id, else the stream id."""
+    _, table = names
+    frame = json.dumps(quote(1)).encode()
+    sink = PostgresSink(SHARED_DSN, table)
+    await sink.open()
+    try:
+        first = await sink.write([StreamEntry("1-0", "S", frame), StreamEntry("1-1", "S", frame, "ep:1")], False)
+        again = await sink.write(
+            [StreamEntry("1-0", "S", frame), StreamEntry("2-0", "S", frame, "ep:1"), StreamEntry("1-0@1", "S", frame)],
+            True,
+        )
+    finally:
+        await sink.close()
+    assert (first.written, again.written, again.duplicates) == (2, 1, 2)  # 1-0@1: another shard's entry
+    with psycopg.connect(SHARED_DSN) as conn:
+        unique = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef LIKE 'CREATE UNIQUE%%'", (table,)
+        ).fetchall()
+    assert [d for (d,) in unique] == [
+        f"CREATE UNIQUE INDEX {table}_key ON public.{table} USING btree (COALESCE(quote_id, stream_id))"
+    ]
+
+
+@pytest.mark.asyncio
 async def test_a_table_made_before_quote_ids_is_migrated(names: tuple[str, str]) -> None:
     _, table = names
     with psycopg.connect(SHARED_DSN, autocommit=True) as conn:  # the layout of earlier releases
@@ -183,6 +208,20 @@ async def test_a_table_made_before_quote_ids_is_migrated(names: tuple[str, str])
     with psycopg.connect(SHARED_DSN) as conn:
         rows = conn.execute(f"SELECT stream_id, quote_id FROM {table} ORDER BY stream_id").fetchall()
     assert rows == [("0-1", None), ("0-2", None), ("1-0", "ep:1")]
+    with psycopg.connect(SHARED_DSN, autocommit=True) as conn:  # docs/server_sql.md: to the one key
+        conn.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {table}_key ON {table} ((COALESCE(quote_id, stream_id)))")
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey")
+        conn.execute(f"DROP INDEX IF EXISTS {table}_quote_id_key")
+    sink = PostgresSink(SHARED_DSN, table)
+    await sink.open()
+    try:
+        moved = await sink.write([StreamEntry("0-2", "S", frame), StreamEntry("3-0", "S", frame, "ep:1")], True)
+    finally:
+        await sink.close()
+    assert (moved.written, moved.duplicates) == (0, 2)
+    with psycopg.connect(SHARED_DSN) as conn:
+        indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,)).fetchall()
+    assert sorted(name for (name,) in indexes) == sorted(f"{table}{s}" for s in ("_key", "_symbol_ts_idx", "_ts_idx"))
 
 
 # ── the loop with a fake group and a fake sleep: the reconnect policy, no Redis, no waiting ──

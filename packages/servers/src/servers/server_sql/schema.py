@@ -1,8 +1,9 @@
-"""Table `quotes`: one row per published quote, keyed by its stream entry id and its quote id.
+"""Table `quotes`: one row per published quote, under one key: its quote id, or its stream
+entry id where the publisher stamped none.
 
     CREATE TABLE IF NOT EXISTS quotes (
-        stream_id      text PRIMARY KEY,      -- Redis stream entry id: a redelivery's key
-        quote_id       text,                  -- the publisher's EPOCH:SEQ: a resend's key
+        stream_id      text NOT NULL,         -- Redis stream entry id
+        quote_id       text,                  -- the publisher's EPOCH:SEQ
         symbol         text NOT NULL,
         price          double precision,
         change         double precision,
@@ -17,14 +18,21 @@
         extra          jsonb,                 -- provider-specific fields (e.g. Fear & Greed's rating)
         ts             timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision)) STORED
     );
+    CREATE UNIQUE INDEX IF NOT EXISTS quotes_key ON quotes ((COALESCE(quote_id, stream_id)));
     CREATE INDEX IF NOT EXISTS quotes_symbol_ts_idx ON quotes (symbol, ts_upstream);
     CREATE INDEX IF NOT EXISTS quotes_ts_idx ON quotes USING brin (ts_upstream);
-    CREATE UNIQUE INDEX IF NOT EXISTS quotes_quote_id_key ON quotes (quote_id);
 
-A table made before quote ids gets the column and the index at server_sql's first connect
-(`ALTER TABLE ... ADD COLUMN IF NOT EXISTS quote_id text`: no rewrite, old rows NULL, and
-NULLs never conflict; building the index reads the table once). Entries of publishers that
-stamp no quote id get NULL too: for them the stream id is the only key.
+The key catches both ways a quote comes again: a redelivered entry (its ack lost to a crash
+or an outage) has the same quote id, or the same stream id when it has no quote id; a frame
+the publisher sent again is a new entry with the same quote id. The two never collide: a quote
+id has a colon, a stream id (`MS-SEQ`, `@SHARD` on a cluster) none. One unique index, not one
+per id: a second costs ~40 % of PostgreSQL's insert rate (docs/server_sql.md, "Keys").
+
+A table of an earlier release (stream_id PRIMARY KEY) is kept as it is and given what it lacks
+at server_sql's first connect: the quote_id column (`ALTER TABLE ... ADD COLUMN IF NOT EXISTS`:
+no rewrite, old rows NULL, and NULLs never conflict) and a unique index on it (building it
+reads the table once). It keeps working with two keys; docs/server_sql.md says how to move it
+to one.
 
 Fields the frame leaves out are NULL. Rows come in through a staging table per transaction
 (`CREATE TEMP TABLE ... ON COMMIT DROP`, filled by COPY, then INSERT ... ON CONFLICT DO
@@ -76,31 +84,47 @@ def _columns() -> sql.Composed:
     return sql.SQL(", ").join(sql.Identifier(name) for name in NAMES)
 
 
-def create_statements(table: str) -> list[sql.Composed]:
+def key_index(table: str) -> str:
+    """The name of a table's one key (`quotes_key`), whose presence says the table has it."""
+    return f"{table}_key"
+
+
+def create_statements(table: str, *, exists: bool, keyed: bool) -> list[sql.Composed]:
+    """What makes `table` ready: the table with its one key when it does not exist; for a table
+    that exists without that key (an earlier release's, keyed by stream_id), the quote_id
+    column and a unique index on it; for either, the query indexes."""
     t = sql.Identifier(table)
-    body = sql.SQL(",\n    ").join(
-        sql.SQL("{} {}{}").format(
-            sql.Identifier(name),
-            sql.SQL(kind),
-            sql.SQL(" PRIMARY KEY" if name == "stream_id" else " NOT NULL" if name == "symbol" else ""),
+    statements: list[sql.Composed] = []
+    if not exists:
+        body = sql.SQL(",\n    ").join(
+            sql.SQL("{} {}{}").format(
+                sql.Identifier(name), sql.SQL(kind), sql.SQL(" NOT NULL" if name in ("stream_id", "symbol") else "")
+            )
+            for name, kind in COLUMNS
         )
-        for name, kind in COLUMNS
-    )
+        statements += [
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (\n    {},\n"
+                "    ts timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision)) STORED\n)"
+            ).format(t, body),
+            sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ((COALESCE(quote_id, stream_id)))").format(
+                sql.Identifier(key_index(table)), t
+            ),
+        ]
+    elif not keyed:
+        statements += [
+            sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS quote_id text").format(t),
+            sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (quote_id)").format(
+                sql.Identifier(f"{table}_quote_id_key"), t
+            ),
+        ]
     return [
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (\n    {},\n"
-            "    ts timestamptz GENERATED ALWAYS AS (to_timestamp(ts_upstream / 1e6::double precision)) STORED\n)"
-        ).format(t, body),
+        *statements,
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (symbol, ts_upstream)").format(
             sql.Identifier(f"{table}_symbol_ts_idx"), t
         ),
         sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING brin (ts_upstream)").format(
             sql.Identifier(f"{table}_ts_idx"), t
-        ),
-        # A table made before quote ids: the column (no rewrite, NULL for old rows), then its key.
-        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS quote_id text").format(t),
-        sql.SQL("CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (quote_id)").format(
-            sql.Identifier(f"{table}_quote_id_key"), t
         ),
     ]
 

@@ -1,8 +1,8 @@
 """The psycopg side of server_sql: one connection, one transaction per batch.
 
 A batch is COPYed into a staging table and moved into `quotes` with ON CONFLICT DO NOTHING,
-all in one transaction: a redelivered entry (its ack lost to a crash or an outage) finds its
-row by stream id, a frame the publisher sent again (a new entry) finds it by quote id, and
+all in one transaction: a redelivered entry (its ack lost to a crash or an outage) and a frame
+the publisher sent again (a new entry) both find their row by the table's key (schema.py), and
 neither adds anything. `prepare_threshold=None` keeps every statement
 unprepared, so the sink works through PgBouncer or Supavisor in transaction pooling mode.
 """
@@ -22,7 +22,7 @@ from lib_common.redis_bus.stream import StreamEntry
 from servers.durable.consumer import WriteResult
 from servers.durable.errors import SinkUnavailable
 from servers.server_sql.rows import Row, quote_row
-from servers.server_sql.schema import create_statements, frame_statements, staging_statements
+from servers.server_sql.schema import create_statements, frame_statements, key_index, staging_statements
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ Connection = psycopg.AsyncConnection[tuple[object, ...]]
 
 class PostgresSink:
     """`writers` connections, so that PostgreSQL works on one batch while it receives the next
-    (order does not matter here: the keys are the stream id and the quote id)."""
+    (order does not matter here: a row's key is its quote id, or its stream id without one)."""
 
     def __init__(self, dsn: str, table: str = "quotes", writers: int = 2) -> None:
         self.dsn = dsn
@@ -60,7 +60,12 @@ class PostgresSink:
             if not self._schema_ready:
                 conn = self._conns[0]
                 async with conn.transaction():
-                    for statement in create_statements(self.table):
+                    cur = await conn.execute(
+                        "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+                        (self.table, key_index(self.table)),
+                    )
+                    exists, keyed = await cur.fetchone() or (False, False)
+                    for statement in create_statements(self.table, exists=bool(exists), keyed=bool(keyed)):
                         await conn.execute(statement)
                 self._schema_ready = True
         except psycopg.Error as exc:
