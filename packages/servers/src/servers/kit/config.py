@@ -236,6 +236,9 @@ class GatewayConfig:
     # before it hands over (a planned restart, docs/pmdaemon.md); off by default, so a second
     # instance started by mistake fails with "address already in use".
     reuse_port: bool = False
+    # A warm standby (servers.kit.standby): processes given the same lock file serve one at a
+    # time, the others started and waiting to take over at once.
+    standby_lock: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tenants: tuple[Tenant, ...] = ()
@@ -264,12 +267,18 @@ def read_gateway(
 ) -> dict[str, Any]:
     """The `GatewayConfig` fields from their sections, as keyword arguments for a server's config
     class; `noun` names the tenants' grants and the limits' keys ("symbols", "channels")."""
-    host, port = read_listen(root, default_port, extra=("reuse_port",))
+    host, port = read_listen(root, default_port, extra=("reuse_port", "standby_lock"))
     tls_cert, tls_key = read_tls(root, base_dir)
+    listen = root.section("listen")
+    reuse_port = listen.flag("reuse_port", False)
+    standby_lock = listen.optional_str("standby_lock")
+    if standby_lock is not None and not reuse_port:
+        listen.problem("standby_lock", "needs reuse_port: true (a standby listens beside the leaving process)")
     return {
         "host": host,
         "port": port,
-        "reuse_port": root.section("listen").flag("reuse_port", False),
+        "reuse_port": reuse_port,
+        "standby_lock": None if standby_lock is None else base_dir / standby_lock,
         "tls_cert": tls_cert,
         "tls_key": tls_key,
         "tenants": read_tenants(root, noun, normalise),

@@ -10,9 +10,11 @@ import functools
 import importlib
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -27,6 +29,7 @@ from servers.kit.config import ClientLimits
 from servers.kit.connections import ConnectionGate, fd_room
 from servers.kit.egress import GatewayProtocol
 from servers.kit.ingress import GatedH11Protocol, on_loop_exception
+from servers.kit.standby import POLL_S, HandoverWait, StandbyLock, stand_by, successor_serving
 
 if TYPE_CHECKING:
     from servers.kit.config import GatewayConfig
@@ -45,12 +48,23 @@ class CleanExitServer(uvicorn.Server):
     (one line, then a summary now and then) instead of asyncio's traceback for each.
 
     SIGHUP is a planned restart's handover: the same graceful shutdown, but clients are closed
-    with 1012 (service restart: a successor is serving, come back at once) instead of 1001."""
+    with 1012 (service restart: a successor is serving, come back at once) instead of 1001.
+    With a standby lock (servers.kit.standby) the process first lets go of the lock and waits,
+    serving, until its standby listens; with none taking over it takes the lock back."""
 
-    def __init__(self, config: uvicorn.Config, gate: ConnectionGate, service: object = None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, gate: ConnectionGate, service: object = None, standby: StandbyLock | None = None
+    ) -> None:
         super().__init__(config)
         self.gate = gate
         self.service = service
+        self.standby = standby
+        self._handing_over: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.standby is not None and self.started:
+            self.standby.announce_serving()
 
     async def serve(self, sockets: Sequence[Any] | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -65,7 +79,35 @@ class CleanExitServer(uvicorn.Server):
                 loop.remove_signal_handler(hup)
 
     def hand_over(self) -> None:
-        """Leave for a successor: stop accepting, close every client with 1012, exit 0."""
+        """SIGHUP: leave for a successor (with a standby lock, once the standby listens)."""
+        if self.standby is None:
+            self.leave()
+        elif self._handing_over is None and self.standby.held:
+            self.standby.release()
+            log.info("handing over (SIGHUP): the standby lock is free; serving until the standby listens")
+            self._handing_over = asyncio.get_running_loop().create_task(self._await_standby(self.standby))
+
+    async def _await_standby(self, lock: StandbyLock) -> None:
+        wait = HandoverWait(time.monotonic())
+        warned = False
+        while True:
+            verdict = wait.step(time.monotonic(), successor_serving(lock, os.getpid()))
+            if verdict == "leave":
+                self._handing_over = None
+                self.leave()
+                return
+            if verdict == "stay":
+                if lock.try_acquire():
+                    log.warning("no standby took over within %gs: serving on", wait.wait_s)
+                    self._handing_over = None
+                    return
+                if not warned:  # a standby holds the lock but does not listen: wait for either
+                    log.warning("the standby took the lock but does not listen after %gs; still serving", wait.wait_s)
+                    warned = True
+            await asyncio.sleep(POLL_S)
+
+    def leave(self) -> None:
+        """Stop accepting, close every client with 1012, exit 0."""
         log.info("handing over (SIGHUP): closing clients with 1012 for the successor")
         protocol = self.config.ws
         if isinstance(protocol, type) and issubclass(protocol, GatewayProtocol):
@@ -105,6 +147,7 @@ def serve(
     gate: ConnectionGate | None = None,
     authenticated: bool = False,
     reuse_port: bool = False,
+    standby: StandbyLock | None = None,
     **options: object,
 ) -> None:
     """Run an ASGI app under uvicorn until SIGTERM/SIGINT; WebSocket compression off (frames
@@ -132,7 +175,7 @@ def serve(
         timeout_graceful_shutdown=5,
         **options,  # type: ignore[arg-type]
     )
-    server = CleanExitServer(config, gate, getattr(getattr(app, "state", None), "service", None))
+    server = CleanExitServer(config, gate, getattr(getattr(app, "state", None), "service", None), standby)
     server.run(sockets=[listening_socket(host, port)] if reuse_port else None)
 
 
@@ -210,6 +253,8 @@ def run_server(
     try:
         create_app: Callable[[S], object] = importlib.import_module(app_module).create_app
         app = create_app(config)
+        lock_path = getattr(config, "standby_lock", None)
+        standby = stand_by(lock_path) if isinstance(lock_path, Path) else None  # may wait here
         serve(
             app,
             host=config.host,
@@ -218,6 +263,7 @@ def run_server(
             gate=_gate_of(app),
             authenticated=bool(getattr(config, "tenants", ())),
             reuse_port=bool(getattr(config, "reuse_port", False)),
+            standby=standby,
             **options(config),
         )
     finally:
