@@ -152,7 +152,13 @@ async def one_round(way: str, port: int, tmp: Path, rate: float, n: int) -> Roun
 
 
 PMDAEMON = Path(sys.executable).with_name("pmdaemon")
-PMDAEMON_WAYS = ("pmdaemon-handover", "pmdaemon-stop-start", "pmdaemon-kill-9")
+PMDAEMON_WAYS = (
+    "pmdaemon-handover",
+    "pmdaemon-stop-start",
+    "pmdaemon-kill-9",
+    "pmdaemon-standby-restart",
+    "pmdaemon-standby-kill-9",
+)
 
 
 def pmdaemon(state: Path, *args: str) -> str:
@@ -167,6 +173,22 @@ def serving_pid(state: Path) -> int:
     return int(next(s["pid"] for s in report["services"] if s["name"] == "restream"))
 
 
+def standing_by(state: Path, timeout: float = 30.0) -> None:
+    """Until both slots of restream run and have the lock file open (the standby waits on it)."""
+    from pmdaemon import control
+    from pmdaemon.layout import StateDir
+    from pmdaemon.procfs import ProcFS
+
+    lock, procfs, supervisor = state / "run" / "restream.lock", ProcFS(), control.client(StateDir(state))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [p.pid for p in supervisor.processes() if p.name.startswith("restream@") and p.state == "RUNNING"]
+        if len(pids) == 2 and all(procfs.holds_file(pid, lock) for pid in pids):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the standby never waited on the lock")
+
+
 async def pmdaemon_round(way: str, port: int, rate: float) -> Round:
     # Not under the run's temp dir: supervisord's socket path must stay short.
     root = Path(tempfile.mkdtemp(prefix="cont-", dir="/tmp"))
@@ -175,7 +197,8 @@ async def pmdaemon_round(way: str, port: int, rate: float) -> Round:
         "port": port,
         "command": [sys.executable, "-m", "servers.restream", "--port", "${port}", "--rate", str(rate)],
         "env": {"RSDEV__LISTEN__REUSE_PORT": "true"},
-        "handover": way == "pmdaemon-handover",
+        "handover": way in ("pmdaemon-handover", "pmdaemon-standby-restart", "pmdaemon-standby-kill-9"),
+        "standby": way.startswith("pmdaemon-standby"),
         "start_secs": 1,
     }
     (root / "services.json5").write_text(json.dumps({"watch": {"poll_s": 1}, "services": [service]}))
@@ -188,7 +211,9 @@ async def pmdaemon_round(way: str, port: int, rate: float) -> Round:
             while len(reader.arrivals) < 10:  # restream serves (RUNNING may come before it listens)
                 await asyncio.sleep(0.1)
             await asyncio.sleep(2.0)
-            if way == "pmdaemon-kill-9":
+            if service["standby"]:  # the standby waits on the lock (its imports done) before the event
+                await asyncio.to_thread(standing_by, state)
+            if way.endswith("kill-9"):
                 pid = await asyncio.to_thread(serving_pid, state)
                 os.kill(pid, signal.SIGKILL)
                 event = time.monotonic()
@@ -205,7 +230,7 @@ async def pmdaemon_round(way: str, port: int, rate: float) -> Round:
             await asyncio.sleep(2.0)
             reader.task.cancel()
         silence = round(reader.longest_silence(event) * 1000, 1)
-        back = round(reader.back_after(event) * 1000, 1) if way == "pmdaemon-kill-9" else None
+        back = round(reader.back_after(event) * 1000, 1) if way.endswith("kill-9") else None
         return Round(way, silence, reader.bad, len(reader.arrivals), back)
     finally:
         await asyncio.to_thread(pmdaemon, state, "stop")

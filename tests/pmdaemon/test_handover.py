@@ -17,6 +17,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from pmdaemon import control
 from pmdaemon.launch import MARKER, marker
 from pmdaemon.procfs import ProcFS
 from tests.pmdaemon.conftest import SLEEPER_ARGS, Daemon, free_port, wait_for
@@ -147,4 +148,49 @@ async def test_a_successor_that_cannot_start_leaves_the_old_process_serving(daem
     assert result.returncode == 1 and "the old process still serves" in result.stderr
     assert daemon.service("restream")["pid"] == before["pid"]
     ws = await subscribed(port)
+    await ws.close()
+
+
+def slots_running(daemon: Daemon) -> dict[str, int]:
+    """The pid of each RUNNING slot of restream, as supervisord has them."""
+    return {
+        p.name: p.pid
+        for p in control.client(daemon.state).processes()
+        if p.name.startswith("restream@") and p.state == "RUNNING"
+    }
+
+
+async def test_a_standby_slot_serves_after_a_kill_9_and_takes_restarts(daemon: Daemon) -> None:
+    """`standby: true`: both slots run, the one holding the lock serves; after a kill -9 of the
+    pid status shows, the standby serves (no cold start) and the killed slot stands by again;
+    `restart` hands over to the restarted standby with 1012."""
+    port = free_port()
+    await asyncio.to_thread(daemon.start, [restream(port, standby=True)])
+    wait_for(lambda: len(slots_running(daemon)) == 2, 20, "both slots RUNNING")
+    lock = daemon.state.root / "run" / "restream.lock"
+    procfs = ProcFS()
+    wait_for(
+        lambda: all(procfs.holds_file(pid, lock) for pid in slots_running(daemon).values()), 20, "both on the lock"
+    )
+    ws = await wait_until_subscribed(port)
+    serving = daemon.running("restream")
+    assert procfs.listens(serving["pid"], port)
+    standby = next(pid for name, pid in slots_running(daemon).items() if name != serving["program"])
+    assert not procfs.listens(standby, port)
+
+    os.kill(serving["pid"], signal.SIGKILL)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 10)
+    ws = await wait_until_subscribed(port)
+    now = daemon.running("restream", other_than=serving["pid"], timeout=10)
+    assert now["pid"] == standby  # the standby, not a new process
+    wait_for(lambda: len(slots_running(daemon)) == 2, 20, "the killed slot back, as the standby")
+
+    code, out = await close_code_across(ws, daemon, "restart", "restream")
+    assert code == 1012 and "to its standby pid" in out
+    ws = await subscribed(port)
+    after = daemon.running("restream", other_than=standby, timeout=10)
+    assert after["pid"] not in (serving["pid"], standby) and procfs.listens(after["pid"], port)
+    wait_for(lambda: len(slots_running(daemon)) == 2, 20, "both slots again after the restart")
     await ws.close()

@@ -23,7 +23,7 @@ from .layout import StateDir
 from .procfs import ProcFS
 from .rpc import Supervisor
 from .services import ServicesFile, ServiceSpec
-from .slots import all_programs, current, programs, service_of
+from .slots import all_programs, programs, service_of
 
 log = logging.getLogger("pmdaemon.control")
 
@@ -125,21 +125,24 @@ def _update(state: StateDir, services: ServicesFile) -> tuple[str, set[str]]:
 
 
 def _serving(ops: Services, spec: ServiceSpec) -> bool:
-    chosen = current(ops.infos(spec))
+    chosen = ops.serving(spec, ops.infos(spec))
     return chosen is not None and chosen.state == "RUNNING"
 
 
 def _reload_by_handover(ops: Services, spec: ServiceSpec) -> None:
     """A serving handover service's new configuration: the idle slot takes it and the service
-    hands over to it; then the old slot takes it too (and stays stopped)."""
-    serving = current(ops.infos(spec))
+    hands over to it; then the old slot takes it too (and stays stopped; a standby service's
+    starts again, as the standby)."""
+    serving = ops.serving(spec, ops.infos(spec))
     assert serving is not None
     successor = next(p.name for p in programs(spec) if p.name != serving.name)
-    ops.supervisor.remove(successor)
+    ops.supervisor.remove(successor)  # stopped first: a standby's too
     ops.supervisor.add(successor)
     ops.hand_over(spec)
     ops.supervisor.remove(serving.name)
     ops.supervisor.add(serving.name)
+    if spec.standby:
+        ops.supervisor.start(serving.name, wait=False)
 
 
 def _wait_answering(state: StateDir, wait_s: float, alive: Callable[[], bool] = lambda: True) -> None:

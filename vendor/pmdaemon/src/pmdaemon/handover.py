@@ -13,6 +13,12 @@ service's restart is a handover that its clients do not feel (docs/restarts.md):
 A successor that does not start (FATAL, or not listening within its start budget) is stopped
 and the old process goes on serving: a failed handover never takes the service down. A service
 without `handover` restarts the old way, stop then start. `stop` is SIGTERM (clients: 1001).
+
+A `standby: true` service runs both slots: the one that holds the lock serves, the other waits
+(servers.kit.standby) and serves the moment the first is gone, a kill -9 included. Its restart
+starts the standby again with the new program, waits until it waits on the lock, then SIGHUPs
+the serving slot, which lets go of the lock and closes its clients with 1012 only once the
+standby listens; then the old slot starts again, as the new standby.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from .procfs import ProcFS
 from .rpc import ProcessInfo, Supervisor
 from .services import ServiceSpec
 from .settle import LogMark, budget_s
-from .slots import Program, current, idle, programs
+from .slots import Program, current, idle, listening_pids, programs
 
 log = logging.getLogger("pmdaemon.handover")
 UP = ("RUNNING", "STARTING", "BACKOFF")
@@ -78,10 +84,20 @@ class Services:
         names = {program.name for program in programs(spec)}
         return [p for p in self.supervisor.processes() if p.name in names]
 
+    def serving(self, spec: ServiceSpec, infos: list[ProcessInfo]) -> ProcessInfo | None:
+        """The program that stands for the service (a standby service's: the listening slot)."""
+        return current(infos, listening_pids(infos, spec, self.procfs))
+
     def start(self, spec: ServiceSpec) -> None:
         """Start the service unless one of its programs is already up (a handover service: the
-        slot that ran last, slot a at first)."""
-        chosen = current(self.infos(spec))
+        slot that ran last, slot a at first; a standby service: both, the lock decides)."""
+        infos = self.infos(spec)
+        if spec.standby:
+            for info in sorted(infos, key=lambda p: p.name):
+                if info.state not in UP:
+                    self.supervisor.start(info.name, wait=False)
+            return
+        chosen = current(infos)
         if chosen is not None and chosen.state not in UP:
             self.supervisor.start(chosen.name, wait=False)
 
@@ -93,7 +109,7 @@ class Services:
     def restart(self, spec: ServiceSpec) -> str:
         """Restart the service (a handover when it can hand over); what happened, in a line."""
         if spec.handover:
-            serving = current(self.infos(spec))
+            serving = self.serving(spec, self.infos(spec))
             if serving is not None and serving.state == "RUNNING":
                 return self.hand_over(spec)
         self.stop(spec)
@@ -102,13 +118,18 @@ class Services:
 
     def hand_over(self, spec: ServiceSpec) -> str:
         infos = self.infos(spec)
-        serving = current(sorted(infos, key=lambda p: p.start)[:1] if _both_running(infos) else infos)
+        if spec.standby:
+            serving = self.serving(spec, infos)
+        else:
+            serving = current(sorted(infos, key=lambda p: p.start)[:1] if _both_running(infos) else infos)
         if serving is None:
             raise SupervisorError(f"{spec.name} has no program in supervisord")
         successor = idle(infos, serving)
         if successor is None:
             raise SupervisorError(f"{spec.name}'s second slot is not in supervisord")
         program = next(p for p in programs(spec) if p.name == successor.name)
+        if spec.standby:
+            return self._hand_over_to_standby(spec, serving, successor, program)
         log.info("%s: starting %s beside pid %d (%s)", spec.name, successor.name, serving.pid, serving.name)
         mark = LogMark.of(program.logs)
         self.supervisor.start(successor.name, wait=False)
@@ -117,6 +138,44 @@ class Services:
         self.supervisor.signal(serving.name, "HUP")
         self._await_exit(spec, serving)
         return f"handed over {spec.name} from pid {serving.pid} ({serving.name}) to pid {ready.pid} ({ready.name})"
+
+    def _hand_over_to_standby(
+        self, spec: ServiceSpec, serving: ProcessInfo, standby: ProcessInfo, program: Program
+    ) -> str:
+        log.info("%s: restarting the standby %s beside pid %d (%s)", spec.name, standby.name, serving.pid, serving.name)
+        mark = LogMark.of(program.logs)
+        if standby.state in UP:
+            self.supervisor.stop(standby.name, timeout=_stop_timeout(spec))
+        self.supervisor.start(standby.name, wait=False)
+        waiting = self._await_standing_by(spec, program, mark)
+        log.info("%s: %s (pid %d) stands by; SIGHUP to pid %d", spec.name, standby.name, waiting.pid, serving.pid)
+        self.supervisor.signal(serving.name, "HUP")  # it lets go of the lock, then leaves once the standby listens
+        ready = self._await_successor(spec, program, mark)
+        self._await_exit(spec, serving)
+        self.supervisor.start(serving.name, wait=False)  # the new standby
+        return (
+            f"handed over {spec.name} from pid {serving.pid} ({serving.name}) to its standby pid {ready.pid} "
+            f"({ready.name}); {serving.name} stands by again"
+        )
+
+    def _await_standing_by(self, spec: ServiceSpec, program: Program, mark: LogMark) -> ProcessInfo:
+        """The restarted standby, once it waits on the lock (it has the lock file open: its
+        imports and config are done); stopped, and the service untouched, if it fails."""
+        lock = spec.standby_lock
+        assert lock is not None  # a standby service's
+        deadline = self._monotonic() + budget_s(spec)
+        while True:
+            info = next((p for p in self.supervisor.processes() if p.name == program.name), None)
+            if info is not None and info.state == "RUNNING" and self.procfs.holds_file(info.pid, lock):
+                return info
+            if (info is None or info.state in ("FATAL", "EXITED", "STOPPED")) or self._monotonic() > deadline:
+                self.supervisor.stop(program.name, timeout=_stop_timeout(spec))
+                why = "".join(f"\n  | {line}" for line in mark.first_new_lines())
+                raise HandoverFailed(
+                    f"{spec.name}: the standby {program.name} did not come up waiting on {lock} "
+                    f"({info.state if info is not None else 'missing'}); the old process still serves{why}"
+                )
+            self._sleep(POLL_S)
 
     def _await_successor(self, spec: ServiceSpec, program: Program, mark: LogMark) -> ProcessInfo:
         assert spec.port is not None  # services.py: handover needs a port

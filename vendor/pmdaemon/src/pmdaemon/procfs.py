@@ -94,6 +94,10 @@ class ProcFS:
         wanted = self._listening_links(port)
         return bool(wanted) and self._holds(pid, wanted)
 
+    def holds_file(self, pid: int, path: Path) -> bool:
+        """Whether `pid` has the file at `path` open (a standby waiting on its lock does)."""
+        return self._holds(pid, {str(path)})
+
     def _listening_links(self, port: int) -> set[str]:
         return {f"socket:[{inode}]" for inode in self.listening_inodes(port)}
 

@@ -125,6 +125,14 @@ class ServiceSpec:
     # Restarts are handovers (slots.py, handover.py): a successor listens beside the running
     # process (SO_REUSEPORT), then SIGHUP tells the old one to close its clients and exit 0.
     handover: bool = False
+    # With handover: both slots run, the idle one as a warm standby that serves the moment the
+    # serving one is gone (a kill -9 included): the lock file they share (the gateways'
+    # listen.standby_lock, STATE/run/NAME.lock); None without `standby: true`.
+    standby_lock: Path | None = None
+
+    @property
+    def standby(self) -> bool:
+        return self.standby_lock is not None
 
     @property
     def logs(self) -> tuple[LogSpec, ...]:
@@ -318,7 +326,7 @@ class _Validator:
         keys = (
             "name", "port", "command", "args", "env", "cwd", "autorestart", "exit_codes", "start_retries",
             "start_secs", "stop_signal", "stop_wait_s", "stdout", "stderr", "memory_limit_mb", "health",
-            "restart_at", "defer_restarts", "backoff", "handover",
+            "restart_at", "defer_restarts", "backoff", "handover", "standby",
         )  # fmt: skip
         obj = self.obj(value, path, keys, ("name", "command"))
         name = self.string(obj["name"], (*path, "name"))
@@ -355,6 +363,9 @@ class _Validator:
             defer_restarts=self.optional(obj, "defer_restarts", path, self.defer, None),
             backoff=self.optional(obj, "backoff", path, self.backoff, BackoffSpec()),
             handover=self.optional(obj, "handover", path, lambda v, p: self.handover(v, p, obj), False),
+            standby_lock=self._logs.parent / "run" / f"{name}.lock"
+            if self.optional(obj, "standby", path, lambda v, p: self.standby(v, p, obj), False)
+            else None,
         )
 
     def command(self, value: object, path: JsonPath) -> list[str]:
@@ -481,6 +492,12 @@ class _Validator:
         if self.signal(service.get("stop_signal", "TERM"), (*path[:-1], "stop_signal")) == "HUP":
             self.fail((*path[:-1], "stop_signal"), "cannot be HUP with handover: true (HUP is the handover)")
         return True
+
+    def standby(self, value: object, path: JsonPath, service: dict[str, object]) -> bool:
+        """`standby: true` keeps the idle slot of a `handover: true` service running, waiting."""
+        if self.boolean(value, path) and service.get("handover") is not True:
+            self.fail(path, "needs handover: true (the standby is the service's second slot)")
+        return value is True
 
     def boolean(self, value: object, path: JsonPath) -> bool:
         if not isinstance(value, bool):

@@ -12,10 +12,11 @@ supervisord log writers rotating one file would overwrite each other's backups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .procfs import ProcFS
 from .rpc import ProcessInfo
 from .services import LogSpec, ServicesFile, ServiceSpec
 
@@ -74,10 +75,20 @@ def service_of(program: str) -> str:
     return program.partition(SEPARATOR)[0]
 
 
-def current(infos: Iterable[ProcessInfo]) -> ProcessInfo | None:
+def current(infos: Iterable[ProcessInfo], listening: Collection[int] = ()) -> ProcessInfo | None:
     """Which of one service's programs stands for it: the serving one (of two serving during a
-    handover, the successor), else the one starting, stopping, FATAL, then the latest to run."""
-    return min(infos, key=lambda p: (_RANK.get(p.state, 6), -p.start, p.name), default=None)
+    handover, the successor), else the one starting, stopping, FATAL, then the latest to run.
+    `listening`: pids seen listening on the service's port; of a standby service's two running
+    slots, the one listening serves (the standby waits, not listening)."""
+    return min(infos, key=lambda p: (_RANK.get(p.state, 6), p.pid not in listening, -p.start, p.name), default=None)
+
+
+def listening_pids(infos: Iterable[ProcessInfo], spec: ServiceSpec, procfs: ProcFS | None) -> frozenset[int]:
+    """The running slots of a standby service that listen on its port (nothing to ask otherwise)."""
+    if procfs is None or not spec.standby or spec.port is None:
+        return frozenset()
+    port = spec.port
+    return frozenset(p.pid for p in infos if p.state == "RUNNING" and p.pid > 0 and procfs.listens(p.pid, port))
 
 
 def idle(infos: Sequence[ProcessInfo], serving: ProcessInfo) -> ProcessInfo | None:
@@ -95,11 +106,15 @@ def by_service(infos: Iterable[ProcessInfo], services: ServicesFile) -> dict[str
     return out
 
 
-def current_by_service(infos: Iterable[ProcessInfo], services: ServicesFile) -> dict[str, ProcessInfo]:
-    """For each service, the program that stands for it (`current`)."""
+def current_by_service(
+    infos: Iterable[ProcessInfo], services: ServicesFile, procfs: ProcFS | None = None
+) -> dict[str, ProcessInfo]:
+    """For each service, the program that stands for it (`current`; with `procfs`, a standby
+    service's listening slot)."""
     out: dict[str, ProcessInfo] = {}
     for name, group in by_service(infos, services).items():
-        chosen = current(group)
+        spec = services.get(name)
+        chosen = current(group, listening_pids(group, spec, procfs) if spec is not None else ())
         if chosen is not None:
             out[name] = chosen
     return out

@@ -69,7 +69,7 @@ def collect(
     now = time.time()
     services = []
     watch: dict[str, Any] = {"state": "MISSING", "pid": None}
-    serving = current_by_service(infos, services_file) if services_file else {}
+    serving = current_by_service(infos, services_file, procfs) if services_file else {}
     known = {program.name for program in all_programs(services_file)} if services_file else set()
     for info in infos:
         if info.name == WATCH_NAME:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from .layout import StateDir
-from .services import WATCH_NAME, LogSpec, ServicesFile
+from .services import WATCH_NAME, LogSpec, ServicesFile, ServiceSpec
 from .slots import Program, all_programs
 
 _WHITESPACE_THEN_COMMENT = re.compile(r"(\s)([;#])")
@@ -99,9 +99,18 @@ def _program(program: Program, state: StateDir, python: str) -> list[str]:
     ]
     if spec.cwd is not None:
         lines.append(f"directory={str(spec.cwd).replace('%', '%%')}")
-    if spec.env:
-        lines.append(f"environment={_environment(dict(spec.env))}")
+    env = {**spec.env, **standby_env(spec)}
+    if env:
+        lines.append(f"environment={_environment(env)}")
     return lines
+
+
+def standby_env(spec: ServiceSpec) -> dict[str, str]:
+    """What makes a `standby: true` service's two slots share one lock (the gateways'
+    listen.standby_lock and listen.reuse_port, servers.kit.standby)."""
+    if spec.standby_lock is None:
+        return {}
+    return {"RSDEV__LISTEN__REUSE_PORT": "true", "RSDEV__LISTEN__STANDBY_LOCK": str(spec.standby_lock)}
 
 
 def render(services: ServicesFile, state: StateDir, *, python: str | None = None) -> str:

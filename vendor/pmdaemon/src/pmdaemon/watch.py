@@ -72,7 +72,7 @@ class Watch:
 
     def process_table(self) -> dict[str, ProcessFacts]:
         """Each service's facts, from the program that stands for it (a handover service's serving slot)."""
-        infos = current_by_service(self._supervisor.processes(), self.policy.services)
+        infos = current_by_service(self._supervisor.processes(), self.policy.services, self._procfs)
         running = [p.pid for p in infos.values() if p.pid]
         rss = tree_rss(self._procfs, running) if running else {}
         return {name: ProcessFacts(ProcessState.parse(p.state), p.pid, rss.get(p.pid)) for name, p in infos.items()}
