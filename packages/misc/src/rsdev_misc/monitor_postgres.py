@@ -25,15 +25,16 @@ import time
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from lib_common.config import Section
+from lib_common.dsn import SSLMODES, dsn_problems
 from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
 from rsdev_misc.monitor import CheckResult
 
 PROG = "monitor_postgres"
 DEFAULT_DSN = "postgresql://127.0.0.1:5432/postgres"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 SCHEDULE = Schedule(interval_s=30.0, timeout_s=5.0)
 
 
@@ -53,11 +54,14 @@ def from_section(root: Section) -> PostgresConfig:
     table = root.optional_str("heartbeat_table") or d.heartbeat_table
     if not _IDENTIFIER.match(table):
         root.problem("heartbeat_table", f"expected a plain SQL identifier, found {table!r}")
+    dsn = root.optional_str("dsn") or d.dsn
+    for problem in dsn_problems(dsn, conninfo_to_dict, (psycopg.ProgrammingError,)):
+        root.problem("dsn", problem)
     sslmode = root.optional_str("sslmode")
     if sslmode is not None and sslmode not in SSLMODES:
         root.problem("sslmode", f"expected one of {', '.join(SSLMODES)}, found {sslmode!r}")
     return PostgresConfig(
-        dsn=root.optional_str("dsn") or d.dsn,
+        dsn=dsn,
         sslmode=sslmode,
         sslrootcert=root.optional_str("sslrootcert"),
         heartbeat_table=table,
