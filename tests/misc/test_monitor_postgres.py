@@ -77,15 +77,18 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     assert run_monitor(MODULE, "--once", "--interval", "3").returncode == 2  # usage error
 
 
-def test_config_reads_tls_settings() -> None:
+def test_config_reads_tls_settings(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     config = parse_config(
-        '{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "/ca.pem", health: {port: 0}}',
+        f'{{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "{ca}", health: {{port: 0}}}}',
         from_section,
         env={},
     )
     assert config == PostgresConfig(
-        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert="/ca.pem", schedule=config.schedule
+        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert=str(ca), schedule=config.schedule
     )
+    assert parse_config('{sslrootcert: "system"}', from_section, env={}).sslrootcert == "system"
     assert config.schedule.health.port == 0
     with pytest.raises(ConfigError, match="sslmode: expected one of"):
         parse_config('{sslmode: "always"}', from_section, env={})

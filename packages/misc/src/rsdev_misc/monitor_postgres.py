@@ -3,7 +3,10 @@
 Each check connects (or reuses its connection), runs `SELECT 1`, upserts a heartbeat row and
 reports the latency. Statements go with `prepare_threshold=None` (never server-side prepared),
 so the monitor works through PgBouncer or Supavisor in transaction pooling mode, where a
-prepared statement would land on another backend. TLS through libpq's `sslmode`/`sslrootcert`.
+prepared statement would land on another backend. TLS through libpq's `sslmode`/`sslrootcert`
+(in the DSN or as keys of their own, which win); each check reports `tls` (whether the connection
+is encrypted), and a certificate that fails verification is said to be so, naming the CA file.
+An `sslrootcert` file that does not exist is a config error.
 
 {
   dsn: "postgresql://monitor@db.example:5432/app",
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
 import time
@@ -60,10 +64,13 @@ def from_section(root: Section) -> PostgresConfig:
     sslmode = root.optional_str("sslmode")
     if sslmode is not None and sslmode not in SSLMODES:
         root.problem("sslmode", f"expected one of {', '.join(SSLMODES)}, found {sslmode!r}")
+    sslrootcert = root.optional_str("sslrootcert")
+    if sslrootcert is not None and sslrootcert != "system" and not os.path.isfile(sslrootcert):
+        root.problem("sslrootcert", f"no such file: {sslrootcert!r} (a PEM CA file, or 'system' for the OS's roots)")
     return PostgresConfig(
         dsn=dsn,
         sslmode=sslmode,
-        sslrootcert=root.optional_str("sslrootcert"),
+        sslrootcert=sslrootcert,
         heartbeat_table=table,
         name=root.optional_str("name") or d.name,
         schedule=read_schedule(root, d.schedule),
@@ -112,7 +119,29 @@ class PostgresProbe:
             (self.config.name, query_ms),
         )
         version = conn.info.server_version
-        return {"query_ms": round(query_ms, 3), "server_version": version, "heartbeat_table": table}
+        return {
+            "query_ms": round(query_ms, 3),
+            "server_version": version,
+            "heartbeat_table": table,
+            "tls": conn.pgconn.ssl_in_use,
+        }
+
+    def _ca_file(self) -> str:
+        if self.config.sslrootcert is not None:
+            return self.config.sslrootcert
+        with contextlib.suppress(psycopg.Error):
+            given = conninfo_to_dict(self.config.dsn).get("sslrootcert")
+            if given:
+                return str(given)
+        return "~/.postgresql/root.crt"  # libpq's default
+
+    def _explain(self, message: str) -> str:
+        """libpq's words for a failed verification, with what the operator can check."""
+        if "certificate verify failed" in message:
+            return f"{message} (the server's certificate is not signed by the CA in {self._ca_file()})"
+        if "does not match host name" in message:
+            return f"{message} (sslmode=verify-full: the DSN's host must be a name the certificate lists)"
+        return message
 
     async def check(self) -> CheckResult:
         started = time.perf_counter()
@@ -121,7 +150,7 @@ class PostgresProbe:
         except (psycopg.Error, OSError, TimeoutError) as exc:
             await self.close()
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return CheckResult(False, error=f"{type(exc).__name__}: {message}")
+            return CheckResult(False, error=f"{type(exc).__name__}: {self._explain(message)}")
         return CheckResult(True, latency_ms=(time.perf_counter() - started) * 1000, details=details)
 
     async def close(self) -> None:
