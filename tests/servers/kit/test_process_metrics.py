@@ -20,7 +20,6 @@ from servers.kit.process_metrics import (
     ProcReader,
     expose,
     parse_boot_time,
-    parse_max_fds,
     parse_stat,
     portable_figures,
     read_figures,
@@ -30,10 +29,6 @@ from tests.servers.conftest import StartRestream
 # proc(5) fields 1-24 and more: pid (comm) state ppid ... utime=250 stime=50 ... starttime=12000
 # vsize=104857600 rss=2560; the command name holds a space and a ')'.
 STAT = "4242 (py thon) x) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 3 0 12000 104857600 2560 " + "0 " * 20
-LIMITS = """Limit                     Soft Limit           Hard Limit           Units
-Max cpu time              unlimited            unlimited            seconds
-Max open files            1024                 524288               files
-"""
 
 
 def test_parse_stat_reads_cpu_start_and_memory() -> None:
@@ -43,29 +38,22 @@ def test_parse_stat_reads_cpu_start_and_memory() -> None:
     assert figures.resident_memory_bytes == 2560 * 4096 and figures.virtual_memory_bytes == 104857600
 
 
-def test_boot_time_and_limits() -> None:
+def test_boot_time() -> None:
     assert parse_boot_time("cpu  1 2 3\nbtime 1700000000\nprocesses 9\n") == 1_700_000_000.0
     with pytest.raises(ValueError, match="no btime"):
         parse_boot_time("cpu 1\n")
-    assert parse_max_fds(LIMITS) == 1024
-    assert parse_max_fds(LIMITS.replace("1024  ", "unlimited")) is None
 
 
 def test_a_proc_tree_gives_every_figure(tmp_path: Path) -> None:
-    (tmp_path / "self" / "fd").mkdir(parents=True)
+    (tmp_path / "self").mkdir(parents=True)
     (tmp_path / "stat").write_text("btime 1700000000\n")
     (tmp_path / "self" / "stat").write_text(STAT)
-    (tmp_path / "self" / "limits").write_text(LIMITS)
-    for fd in range(7):
-        (tmp_path / "self" / "fd" / str(fd)).touch()
     figures = ProcReader(tmp_path, clock_ticks=100, page_size=4096).read()
     assert figures == ProcessFigures(
         cpu_seconds_total=3.0,
         start_time_seconds=1_700_000_120.0,
         resident_memory_bytes=2560 * 4096,
         virtual_memory_bytes=104857600,
-        open_fds=7,
-        max_fds=1024,
     )
 
 
@@ -102,9 +90,7 @@ def test_the_start_time_is_the_process_start() -> None:
 def test_the_portable_fallback_gives_only_what_it_measures(monkeypatch: pytest.MonkeyPatch) -> None:
     figures = portable_figures()
     assert abs(figures.cpu_seconds_total - time.process_time()) < 0.5
-    assert figures.resident_memory_bytes is None and figures.open_fds is None
-    monkeypatch.setattr(process_metrics, "resource", None)  # as on Windows
-    assert portable_figures().max_fds is None
+    assert figures.resident_memory_bytes is None and figures.open_fds is None and figures.max_fds is None
     out = Exposition()
     expose(out, portable_figures())
     names = re.findall(r"^# TYPE (\S+)", out.render(), re.M)

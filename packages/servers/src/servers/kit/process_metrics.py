@@ -11,11 +11,12 @@ exporter work unchanged:
     process_max_fds                     the soft limit on open file descriptors
     process_start_time_seconds          start of the process, seconds since the Unix epoch
 
-On Linux every figure is read from /proc (one read of /proc/self/stat, a listing of
-/proc/self/fd, /proc/self/limits; the boot time from /proc/stat once). Elsewhere (Windows and
-macOS, for development) only what the standard library measures portably is given: CPU time
-(time.process_time), the descriptor limit where the `resource` module exists, and the start time
-as this module's import; a figure that cannot be measured is left out, never invented.
+On Linux CPU, memory and start time are read from /proc (one read of /proc/self/stat; the boot
+time from /proc/stat once), and the descriptors are counted as the connection gate counts them
+(servers.kit.connections: a listing of /proc/self/fd, the soft RLIMIT_NOFILE). Elsewhere
+(Windows and macOS, for development) only what the standard library measures portably is given:
+CPU time (time.process_time), the descriptor limit where the `resource` module exists, and the
+start time as this module's import; a figure that cannot be measured is left out, never invented.
 """
 
 from __future__ import annotations
@@ -23,15 +24,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lib_common.metrics import Exposition
-
-try:
-    import resource
-except ImportError:  # Windows has no resource module
-    resource = None  # type: ignore[assignment]
+from servers.kit.connections import fd_limit, fds_open
 
 _IMPORTED_AT = time.time()  # the start time where the OS does not tell it
 
@@ -68,15 +65,6 @@ def parse_boot_time(text: str) -> float:
     raise ValueError("no btime line in /proc/stat")
 
 
-def parse_max_fds(limits: str) -> int | None:
-    """The soft 'Max open files' of /proc/PID/limits (None when unlimited)."""
-    for line in limits.splitlines():
-        if line.startswith("Max open files"):
-            soft = line[len("Max open files") :].split()[0]
-            return None if soft == "unlimited" else int(soft)
-    return None
-
-
 class ProcReader:
     """This process's figures from the proc file system mounted at `proc`; the boot time is read once."""
 
@@ -89,31 +77,13 @@ class ProcReader:
     def read(self) -> ProcessFigures:
         if self._boot_time_s is None:
             self._boot_time_s = parse_boot_time((self.proc / "stat").read_text())
-        me = self.proc / "self"
-        figures = parse_stat(
-            (me / "stat").read_text(),
-            clock_ticks=self.clock_ticks,
-            page_size=self.page_size,
-            boot_time_s=self._boot_time_s,
-        )
-        open_fds = len(os.listdir(me / "fd"))  # as client_python counts: the listing's own included
-        return ProcessFigures(
-            cpu_seconds_total=figures.cpu_seconds_total,
-            start_time_seconds=figures.start_time_seconds,
-            resident_memory_bytes=figures.resident_memory_bytes,
-            virtual_memory_bytes=figures.virtual_memory_bytes,
-            open_fds=open_fds,
-            max_fds=parse_max_fds((me / "limits").read_text()),
-        )
+        stat = (self.proc / "self" / "stat").read_text()
+        return parse_stat(stat, clock_ticks=self.clock_ticks, page_size=self.page_size, boot_time_s=self._boot_time_s)
 
 
 def portable_figures() -> ProcessFigures:
     """What the standard library measures on any platform."""
-    max_fds = None
-    if resource is not None:
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-        max_fds = None if soft == resource.RLIM_INFINITY else soft
-    return ProcessFigures(cpu_seconds_total=time.process_time(), start_time_seconds=_IMPORTED_AT, max_fds=max_fds)
+    return ProcessFigures(cpu_seconds_total=time.process_time(), start_time_seconds=_IMPORTED_AT)
 
 
 if sys.platform == "linux":
@@ -125,13 +95,15 @@ else:
 
 
 def read_figures() -> ProcessFigures:
-    """This process's figures: from /proc on Linux, else the portable ones."""
+    """This process's figures: from /proc on Linux, else the portable ones; the descriptors as
+    the connection gate counts them (servers.kit.connections)."""
+    figures = None
     if _PROC is not None:
         try:
-            return _PROC.read()
+            figures = _PROC.read()
         except (OSError, ValueError, IndexError):  # /proc not mounted (some containers): what we can
-            pass
-    return portable_figures()
+            figures = None
+    return replace(figures or portable_figures(), open_fds=fds_open(), max_fds=fd_limit())
 
 
 def expose(out: Exposition, figures: ProcessFigures) -> None:
