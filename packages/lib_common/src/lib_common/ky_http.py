@@ -172,6 +172,17 @@ class ApiResponse:
         return self.error is None
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What each attempt of one logical request sends."""
+
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
+    body: bytes | None = None
+
+
 @dataclass(slots=True)
 class _Attempt:
     """What one try produced: a response, or a failure message and whether to try again."""
@@ -234,7 +245,7 @@ class KyHttp:
     ) -> ApiResponse:
         """GET a JSON body; `data` is the parsed JSON (also on HTTP errors when the body is JSON).
         An empty body is an error: a JSON API always answers a GET with one."""
-        return await self._send("GET", url, params, headers, None, idempotent=True, empty_ok=False)
+        return await self._send(_Request("GET", url, params, headers), idempotent=True, empty_ok=False)
 
     async def request(
         self,
@@ -259,29 +270,20 @@ class KyHttp:
             except (TypeError, ValueError) as exc:
                 raise TypeError(f"{verb} {url}: the json body has no JSON spelling: {exc}") from None
         safe = verb in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        return await self._send(verb, url, params, headers, body, idempotent=safe, empty_ok=True)
+        if body is not None:
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return await self._send(_Request(verb, url, params, headers, body), idempotent=safe, empty_ok=True)
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-        *,
-        idempotent: bool,
-        empty_ok: bool,
-    ) -> ApiResponse:
+    async def _send(self, request: _Request, *, idempotent: bool, empty_ok: bool) -> ApiResponse:
         started = self._clock.monotonic()
+        method, url = request.method, request.url
         attempts = 0
         last_retry_after: float | None = None
         held_back = False  # a retryable failure not retried because the method is not idempotent
         backoff = Backoff(self.backoff_base_s, self.backoff_max_s, rand=self._random)
-        if body is not None:
-            headers = {"Content-Type": "application/json", **(headers or {})}
         while True:
             attempts += 1
-            outcome = await self._attempt(method, url, params, headers, body)
+            outcome = await self._attempt(request)
             if outcome.retry_after_s is not None:
                 last_retry_after = outcome.retry_after_s
             if not outcome.retryable or attempts > self.retries:
@@ -323,16 +325,12 @@ class KyHttp:
             return done(response.status_code, None, f"body from {where} is not JSON: {exc}")
         return done(response.status_code, data, None)
 
-    async def _attempt(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-    ) -> _Attempt:
+    async def _attempt(self, request: _Request) -> _Attempt:
+        method, url = request.method, request.url
         try:
-            response = await self._client.request(method, url, params=params, headers=headers, content=body)
+            response = await self._client.request(
+                method, url, params=request.params, headers=request.headers, content=request.body
+            )
         except httpx.TimeoutException as exc:
             # No connection in time (connect, or a free one from the pool): nothing was sent.
             sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
