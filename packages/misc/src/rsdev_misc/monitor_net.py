@@ -10,9 +10,11 @@ in `alert.dir` when there is none. Each target has its own outages by the same t
 (`target_down`, `target_up`, and an alert each), so one unreachable target is told too, while
 the monitor stays healthy as long as some target answers.
 
-Throughput, as the name says: with `throughput.url` set, every `throughput.every_s` a check also
-downloads from it, bounded by `max_bytes` and `max_s`, and reports the transfer rate (bytes/s)
-under `throughput` in its figures (/health, the --once line): rsdev_misc.throughput.
+Throughput, as the name says: each check reports every interface's bytes/s in and out since the
+previous check, from the OS's counters (`interfaces` in its figures; Linux: rsdev_misc.interfaces),
+and with `throughput.url` set, every `throughput.every_s` a check also downloads from it, bounded
+by `max_bytes` and `max_s`, and reports the transfer rate (bytes/s) under `throughput`
+(rsdev_misc.throughput). The figures are in /health and the --once line.
 
 {
   targets: ["1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443"],
@@ -42,6 +44,7 @@ from lib_common.audio import AudioError, Speaker
 from lib_common.config import Section
 from lib_common.logging import log_event
 from rsdev_misc.command import SCHEDULE_KEYS, Flag, Monitor, Schedule, read_schedule
+from rsdev_misc.interfaces import Counters, Rates, os_counters
 from rsdev_misc.monitor import CheckResult
 from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
 from rsdev_misc.throughput import ThroughputConfig, ThroughputProbe, read_throughput
@@ -50,6 +53,7 @@ PROG = "monitor_net"
 DEFAULT_TARGETS = ("1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443")
 DEFAULT_ALERT_DIR = Path(tempfile.gettempdir()) / "rsdev-alerts"
 SCHEDULE = Schedule(interval_s=5.0, timeout_s=2.0)
+OS_COUNTERS = os_counters()  # this platform's interface counters (None: it has no portable source)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,7 @@ class NetProbe:
         *,
         speaker: Speaker | None = None,
         now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+        counters: Callable[[], dict[str, Counters]] | None = OS_COUNTERS,
     ) -> None:
         self.config = config
         self.detector = OutageDetector(config.fail_after, config.recover_after)
@@ -140,6 +145,10 @@ class NetProbe:
         self.window = LatencyWindow(config.window)
         self.speaker = speaker if speaker is not None else Speaker(config.alert_dir, prefix=PROG)
         self.throughput = ThroughputProbe(config.throughput)
+        self._counters = counters
+        self._rates = Rates()
+        self._counter_failures = 0
+        self._interfaces(now_us())  # the first reading: the first check reports the rate since now
         self._now_us = now_us
         self._alerts: set[asyncio.Task[None]] = set()
 
@@ -175,6 +184,9 @@ class NetProbe:
                 for name, s in stats.items()
             },
         }
+        interfaces = self._interfaces(at_us)
+        if interfaces is not None:
+            details["interfaces"] = interfaces
         if self.config.throughput.url is not None:
             details["throughput"] = self.throughput.figures()
         healthy = state not in (NetState.DOWN, NetState.RECOVERING)
@@ -184,6 +196,23 @@ class NetProbe:
             error=None if ok else "no target answered",
             details=details,
         )
+
+    def _interfaces(self, at_us: int) -> dict[str, dict[str, float]] | None:
+        """Each interface's bytes/s since the last reading, or None where the OS gives no counters."""
+        if self._counters is None:
+            return None
+        try:
+            counters = self._counters()
+        except (OSError, ValueError) as exc:
+            self._counter_failures += 1
+            if self._counter_failures == 1:
+                log.warning("interface counters unreadable (reported no more): %s", exc)
+            return None
+        rates = self._rates.observe(at_us / 1e6, counters)
+        return {
+            name: {"rx_bytes_per_s": round(rate.rx_bytes_per_s, 1), "tx_bytes_per_s": round(rate.tx_bytes_per_s, 1)}
+            for name, rate in sorted(rates.items())
+        }
 
     def _on_transition(self, transition: Transition) -> None:
         fields: dict[str, object] = {"before": transition.before.value, "after": transition.after.value}
