@@ -3,9 +3,10 @@
 # virtual environment holding only that distribution, its dependencies and extras, and its own
 # `test` dependency group (never the root's dev group), so a missing declaration fails its own
 # job. The lint job also checks every member's imports against its declarations
-# (scripts/check_imports.py). The fuzz job runs tests/fuzz (the seeds of every fuzz target), then
-# fuzzes each target for FUZZ_SECONDS (default 30) with atheris and fails on any finding
-# (docs/security.md, "Fuzzing"). Exit 1 if any job fails.
+# (scripts/check_imports.py) and that POSIX-only calls stay in vendor/pmdaemon or behind a
+# platform guard (scripts/check_posix.py; docs/windows.md). The fuzz job runs tests/fuzz (the
+# seeds of every fuzz target), then fuzzes each target for FUZZ_SECONDS (default 30) with atheris
+# and fails on any finding (docs/security.md, "Fuzzing"). Exit 1 if any job fails.
 #
 #   bash scripts/test.sh            every job
 #   bash scripts/test.sh servers    some jobs (lint lib_common servers cli misc json5format pmdaemon e2e fuzz)
@@ -52,7 +53,8 @@ run_job() {
         "${UV[@]}" run --all-packages --group dev ruff format --check . &&
         "${UV[@]}" run --all-packages --group dev mypy packages/*/src vendor/*/src &&
         "${UV[@]}" run --all-packages --group dev python scripts/check_workspace.py &&
-        "${UV[@]}" run --all-packages --all-extras --group dev python scripts/check_imports.py
+        "${UV[@]}" run --all-packages --all-extras --group dev python scripts/check_imports.py &&
+        "${UV[@]}" run --all-packages --group dev python scripts/check_posix.py
       rc=$?
       ;;
     e2e)

@@ -112,7 +112,11 @@ class Reader:
         return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
     def back_after(self, since: float) -> float:
-        return next((t for t in self.arrivals if t > since), float("inf")) - since
+        """From `since` to the quote that ended the longest silence after it (a quote already on
+        its way when the server died does not count as being back)."""
+        times = [t for t in self.arrivals if t >= since - 1.0]
+        gaps = [(b - a, b) for a, b in itertools.pairwise(times) if b > since]
+        return max(gaps, default=(0.0, float("inf")))[1] - since
 
 
 async def one_round(way: str, port: int, tmp: Path, rate: float, n: int) -> Round:
@@ -241,7 +245,7 @@ async def run(args: argparse.Namespace) -> list[Round]:
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(args.rounds):
-            for way in PMDAEMON_WAYS if args.pmdaemon else ("handover", "stop-start", "kill-9"):
+            for way in args.ways or (PMDAEMON_WAYS if args.pmdaemon else ("handover", "stop-start", "kill-9")):
                 if args.pmdaemon:
                     r = await pmdaemon_round(way, free_port(), args.rate)
                 else:
@@ -258,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20.0, help="quotes per second per symbol")
     parser.add_argument("--pmdaemon", action="store_true", help="restream under pmdaemon: restart and kill -9")
+    parser.add_argument(
+        "--ways", type=lambda text: text.split(","), help=f"only these, comma-separated ({', '.join(PMDAEMON_WAYS)})"
+    )
     parser.add_argument(
         "--out", type=Path, default=None, help="default bench/results/continuity-restart[-pmdaemon].json"
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -52,3 +53,31 @@ def test_command_round_trip() -> None:
     assert pointer.stdout == "\n/0\n"
     bad = cli("js_paths", "-", stdin="{a: 1,,}")
     assert bad.returncode == 1 and bad.stderr.startswith("<stdin>:1:7: ")
+
+
+def test_get_prints_the_value_at_a_path(tmp_path: Path) -> None:
+    doc = tmp_path / "d.json5"
+    doc.write_text('{a: {b: [1, {c: "x", d: [true]}]}, // note\n e: null}\n', encoding="utf-8")
+    done = cli("js_paths", doc, "--get", "a.b[1]")
+    assert done.returncode == 0 and json.loads(done.stdout) == {"c": "x", "d": [True]}
+    assert cli("js_paths", doc, "--get", "/a/b/1/d", "--indent", "0").stdout == "[true]\n"
+    assert cli("js_paths", doc, "--get", "e").stdout == "null\n"  # present, and null
+    assert cli("js_paths", "-", "--get", ".k", stdin='{k: "v"}').stdout == '"v"\n'
+
+
+def test_get_of_an_absent_path_exits_1(tmp_path: Path) -> None:
+    doc = tmp_path / "d.json5"
+    doc.write_text("{a: {b: [1]}}", encoding="utf-8")
+    done = cli("js_paths", doc, "--get", "a.b[3]")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == f"{doc}: a.b[3]: no index 3 in the array at .a.b (1 items)\n"
+    done = cli("js_paths", doc, "--get", "a.x.y")
+    assert done.returncode == 1 and 'no key "x" in the object at .a' in done.stderr
+
+
+def test_get_of_a_malformed_path_is_a_usage_error(tmp_path: Path) -> None:
+    doc = tmp_path / "d.json5"
+    doc.write_text("{}", encoding="utf-8")
+    done = cli("js_paths", doc, "--get", "a..b")
+    assert done.returncode == 2 and "--get 'a..b': at column 2: expected" in done.stderr
+    assert cli("js_paths", doc, "--get", "a", "--ungron").returncode == 2

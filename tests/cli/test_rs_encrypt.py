@@ -109,3 +109,16 @@ def test_encrypt_file_keeps_comments_and_config_loading_decrypts(tmp_path: Path)
     token = text.split('password: "')[1].split('"')[0]
     with pytest.raises(ConfigError, match=r"c\.json5:[0-9]+:[0-9]+: db\.user: token does not decrypt"):
         parse_json5(f'{{db: {{user: "{token}"}}}}', "c.json5", key=key)
+
+
+def test_help_says_where_the_key_comes_from() -> None:
+    done = cli("rs_encrypt", "--help")
+    assert done.returncode == 0
+    help_text = " ".join(done.stdout.split())
+    assert "RSDEV_MASTER_KEY base64 of 32 random bytes" in help_text
+    assert "RSDEV_KEY_FILE else: the path of a file" in help_text
+    assert "RSDEV_MASTER_KEY wins when both are set" in help_text
+    # What the help promises for neither is what happens.
+    assert 'With neither set, --encrypt, --decrypt and --encrypt-file exit 1 with "no master key"' in help_text
+    missing = cli("rs_encrypt", "--decrypt", "rsdev:v1:x")
+    assert missing.returncode == 1 and missing.stderr.startswith("no master key") and missing.stdout == ""

@@ -6,9 +6,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rsdev_cli import rs_zip
+from rsdev_cli.errors import UsageError
 from rsdev_cli.rs_zip import create, verify
 from tests.cli.helpers import cli
 
@@ -89,3 +92,35 @@ def test_verify_names_every_mismatch(tmp_path: Path) -> None:
     (tmp_path / "junk.zip").write_text("not a zip")
     junk = cli("rs_zip", "verify", tmp_path / "junk.zip")
     assert junk.returncode == 1 and "not a zip file" in junk.stderr
+
+
+def test_an_existing_output_is_replaced_only_with_force(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "a").write_text("new")
+    out = tmp_path / "out.zip"
+    out.write_bytes(b"precious")
+    refused = cli("rs_zip", "create", out, tmp_path / "app")
+    assert refused.returncode == 2
+    assert refused.stderr == f"{out}: already exists; add --force to replace it\n"
+    assert out.read_bytes() == b"precious"
+    forced = cli("rs_zip", "create", out, tmp_path / "app", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert verify(str(out)) == []
+    with zipfile.ZipFile(out) as bundle:
+        assert bundle.read("a") == b"new"
+
+
+def test_an_output_that_appears_while_bundling_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "a").write_text("x")
+    out = tmp_path / "out.zip"
+    real_select = rs_zip.select
+
+    def select_then_race(*args: object, **kwargs: object) -> list[str]:
+        out.write_bytes(b"written meanwhile")  # after the first check, before the write
+        return real_select(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rs_zip, "select", select_then_race)
+    with pytest.raises(UsageError, match="already exists; add --force"):
+        create(out, tmp_path / "app")
+    assert out.read_bytes() == b"written meanwhile"

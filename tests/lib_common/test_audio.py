@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lib_common import audio
-from lib_common.audio import AudioError, Speaker, sound_cards, speech_wav, tone_wav
+from lib_common.audio import AudioError, Speaker, alsa_cards, sound_cards, speech_wav, tone_wav
 
 
 def rms(path: Path) -> float:
@@ -31,10 +31,53 @@ def test_sound_cards_parse_alsa_listing(tmp_path: Path) -> None:
         " 1 [Device         ]: USB-Audio - USB Audio Device\n"
         "                      C-Media USB Audio Device at usb-0000:00:14.0-2\n"
     )
-    assert sound_cards(cards) == ["HDA-Intel - HDA Intel PCH", "USB-Audio - USB Audio Device"]
+    assert alsa_cards(cards) == ["HDA-Intel - HDA Intel PCH", "USB-Audio - USB Audio Device"]
     (tmp_path / "empty").write_text("--- no soundcards ---\n")
-    assert sound_cards(tmp_path / "empty") == []
-    assert sound_cards(tmp_path / "missing") == []
+    assert alsa_cards(tmp_path / "empty") == []
+    assert alsa_cards(tmp_path / "missing") == []
+
+
+def test_sound_cards_are_decided_per_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    read: list[Path] = []
+
+    def listing(path: Path) -> list[str]:
+        read.append(path)
+        return ["HDA-Intel - HDA Intel PCH"]
+
+    monkeypatch.setattr(audio, "alsa_cards", listing)
+    assert sound_cards("linux") == ["HDA-Intel - HDA Intel PCH"] and read == [Path("/proc/asound/cards")]
+    # Windows and macOS: no /proc is read; the OS's default device is assumed.
+    assert sound_cards("win32") == ["Windows default output device (assumed)"]
+    assert sound_cards("darwin") == ["macOS default output device (assumed)"]
+    assert sound_cards("freebsd14") == [] and len(read) == 1
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_on_windows_and_macos_a_failed_playback_becomes_a_wav_file(
+    platform: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_device(*args: object) -> None:
+        raise AudioError("no audio output device is installed")  # as SAPI5 or WinMM answer without one
+
+    monkeypatch.setattr(audio, "say", no_device)
+    monkeypatch.setattr(audio, "play_tone", no_device)
+    speaker = Speaker(tmp_path, cards=lambda: sound_cards(platform), prefix="t")
+    assert speaker.has_card
+    with caplog.at_level("WARNING", logger="lib_common.audio"):
+        spoken = speaker.speak("network outage")
+        tone = speaker.tone(440.0, 0.1)
+    assert not spoken.played and spoken.path is not None and rms(spoken.path) > 0.01
+    assert not tone.played and tone.path is not None and rms(tone.path) > 0.1
+    assert "cannot play speech, writing a file instead: no audio output device" in caplog.text
+
+
+def test_on_windows_and_macos_playback_is_tried(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    played: list[object] = []
+    monkeypatch.setattr(audio, "say", lambda text, timeout_s: played.append(text))
+    monkeypatch.setattr(audio, "play_tone", lambda hz, duration_s, timeout_s: played.append(hz))
+    speaker = Speaker(tmp_path, cards=lambda: sound_cards("win32"), prefix="t")
+    assert speaker.speak("hello").played and speaker.tone(440.0).played
+    assert played == ["hello", 440.0] and list(tmp_path.iterdir()) == []
 
 
 def test_tone_wav_is_a_valid_loud_sine(tmp_path: Path) -> None:

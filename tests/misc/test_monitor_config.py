@@ -88,7 +88,7 @@ BAD_CONFIGS = [
         *SCHEDULE_PROBLEMS,
         [
             "{path}:4:11: colour: unknown key; expected one of targets, window, fail_after, recover_after, "
-            "alert, interval_s, timeout_s, health, log_level, log_dir, alerts",
+            "alert, throughput, interval_s, timeout_s, health, log_level, log_dir, alerts",
             *SCHEDULE_LINES,
         ],
         id="monitor_net-schedule",

@@ -77,15 +77,42 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     assert run_monitor(MODULE, "--once", "--interval", "3").returncode == 2  # usage error
 
 
-def test_config_reads_tls_settings() -> None:
+def test_config_reads_tls_settings(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
     config = parse_config(
-        '{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "/ca.pem", health: {port: 0}}',
+        f'{{dsn: "postgresql://db/app", sslmode: "verify-full", sslrootcert: "{ca}", health: {{port: 0}}}}',
         from_section,
         env={},
     )
     assert config == PostgresConfig(
-        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert="/ca.pem", schedule=config.schedule
+        dsn="postgresql://db/app", sslmode="verify-full", sslrootcert=str(ca), schedule=config.schedule
     )
+    assert parse_config('{sslrootcert: "system"}', from_section, env={}).sslrootcert == "system"
     assert config.schedule.health.port == 0
     with pytest.raises(ConfigError, match="sslmode: expected one of"):
         parse_config('{sslmode: "always"}', from_section, env={})
+
+
+@pytest.mark.parametrize(
+    ("dsn", "problem"),
+    [
+        ("postgresql://monitor:hunter2@db:5432x/app", "port: expected a number 1-65535, found '5432x'"),
+        ("host=db password='hunter2", "not a libpq connection string or URL: unterminated quoted string"),
+        (
+            "postgres://monitor:hunter%zz@db/app",
+            'not a libpq connection string or URL: invalid percent-encoded token: "***"',
+        ),
+        (
+            "host=db hostt=db2 password=hunter2",
+            'not a libpq connection string or URL: invalid connection option "hostt"',
+        ),
+        ("postgresql://db/app?sslmode=verify", "sslmode: expected one of disable"),
+    ],
+)
+def test_a_malformed_dsn_exits_2_without_the_password(dsn: str, problem: str) -> None:
+    for mode in (["--once"], []):  # a check and the loop both refuse it before connecting
+        done = run_monitor(MODULE, *mode, "--dsn", dsn)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith(f"monitor_postgres: config error: --dsn: {problem}"), done.stderr
+        assert "hunter" not in done.stderr + done.stdout

@@ -60,7 +60,8 @@ async def test_health_follows_serving_and_the_lifespan_starts_and_stops() -> Non
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
         assert (await client.get("/status")).json() == {"answer": 42}
         metrics = await client.get("/metrics")
-        assert metrics.headers["content-type"].startswith(PROMETHEUS_TEXT) and metrics.text == "x_total 1\n"
+        assert metrics.headers["content-type"].startswith(PROMETHEUS_TEXT) and metrics.text.startswith("x_total 1\n")
+        assert metrics.text.count("# TYPE process_cpu_seconds_total counter\n") == 1  # the kit adds them once
     assert service.calls == ["start", "stop"] and app.state.service is service
 
 

@@ -152,7 +152,11 @@ def _stop(proc: subprocess.Popen[bytes] | None, sig: int, timeout: float = 20.0)
 
 
 class PrivatePostgres:
-    def __init__(self) -> None:
+    """initdb now; `start` runs postgres on a free port with `settings` as `-c key=value` (files
+    they name, as ssl_cert_file, may be placed in `data` before: `place`)."""
+
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        self.settings = dict(settings or {})
         bindir = _postgres_bin()
         if bindir is None:
             pytest.fail("PostgreSQL server binaries (initdb, postgres) not found: the set-up must install them")
@@ -168,8 +172,18 @@ class PrivatePostgres:
     def start(self) -> None:
         args = [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.dir.root)]
         args += ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=20"]
+        args += [arg for key, value in self.settings.items() for arg in ("-c", f"{key}={value}")]
         self.proc = self.dir.spawn(args, self.logfile)
         wait_for(self._accepts, 30, f"postgres on port {self.port}: {self.logfile.read_text()[-2000:]}")
+
+    def place(self, name: str, data: bytes, mode: int = 0o600) -> Path:
+        """A file in the data directory, owned by the server's user (a key must be, mode 0600)."""
+        path = self.data / name
+        path.write_bytes(data)
+        path.chmod(mode)
+        if self.dir.user:
+            shutil.chown(path, self.dir.user, self.dir.user)
+        return path
 
     def _accepts(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:

@@ -100,3 +100,24 @@ def test_server_log_refuses_a_sharded_stream() -> None:
         resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000?stream_shards=2"})
     assert "server_log reads one stream key" in str(info.value)
     assert resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000"}) is not None
+
+
+@pytest.mark.parametrize(
+    ("dsn", "problem"),
+    [
+        ("postgresql://quotes:hunter2@db:port/quotes", "--dsn: port: expected a number 1-65535, found 'port'"),
+        ("host=db password=hunter 2", '--dsn: not a libpq connection string or URL: missing "=" after "***"'),
+        ("postgresql://quotes:hunter2@[::1:5432/q", "--dsn: not a libpq connection string or URL: end of string"),
+        ("host=db sslmode=always password=hunter2", "--dsn: sslmode: expected one of disable, allow"),
+    ],
+)
+def test_a_malformed_dsn_exits_2_without_the_password(tmp_path: Path, dsn: str, problem: str) -> None:
+    _, problems = config_problems(tmp_path, "servers.server_sql", "{}", "--redis-url", "redis://r:1/0", "--dsn", dsn)
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+    assert "hunter" not in problems[0]
+
+
+def test_a_malformed_dsn_in_the_file_names_its_place(tmp_path: Path) -> None:
+    config = "{\n  redis_url: 'redis://r:1/0',\n  dsn: 'host=db port=99999',\n}"
+    path, problems = config_problems(tmp_path, "servers.server_sql", config)
+    assert problems == [f"{path}:3:8: dsn: port: expected a number 1-65535, found '99999'"]

@@ -130,5 +130,5 @@ def test_through_pgbouncer_transaction_pooling(
 
 
 def test_missing_settings(start_server_sql: Launcher) -> None:
-    missing = run_module("servers.server_sql", "--dsn", "x")
+    missing = run_module("servers.server_sql", "--dsn", "host=127.0.0.1")  # well-formed: only Redis is missing
     assert missing.returncode == 2 and "--redis-url" in missing.stderr

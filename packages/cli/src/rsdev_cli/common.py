@@ -1,7 +1,7 @@
 """What every command shares: reading FILE or `-`, writing text, and exit statuses.
 
 Exit status: 0 done, 1 bad input or a failed check (message `file:line:col: message` on
-stderr), 2 bad usage (argparse).
+stderr), 2 bad usage (argparse, or a UsageError such as an existing output without --force).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from json5format import ParseError
-from rsdev_cli.errors import CliError, RsdevError
+from rsdev_cli.errors import CliError, RsdevError, UsageError
 
 STDIN = "-"
 
@@ -65,9 +65,12 @@ def error(message: object) -> None:
 
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Call a command's main, turning the errors it expects (rsdev_cli.errors) into a message and
-    status 1."""
+    status 1 (2 for a UsageError)."""
     try:
         return main(argv)
+    except UsageError as exc:
+        error(exc)
+        return 2
     except (RsdevError, ParseError) as exc:
         error(exc)
         return 1

@@ -11,6 +11,8 @@ Formats (`--format`):
 top-level one (empty path) included, in document order. `--values` appends ` = VALUE` (JSON)
 to the pointer, jq and dotted forms. `--ungron` reads gron assignments (`-` or FILE) and writes
 the JSON document they build, so `js-paths --format gron F | js-paths --ungron -` gives F's value.
+`--get PATH` prints the value at PATH as JSON (PATH in any of the four syntaxes, see
+rsdev_cli.value_path), or exits 1 saying which step leads nowhere.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json5format
 from rsdev_cli.common import label, read_text, run, write_stdout
 from rsdev_cli.errors import CliError
 from rsdev_cli.j5_to_json import to_json
+from rsdev_cli.value_path import PathNotFound, PathSyntaxError, lookup, parse
 
 Segment = str | int
 _JS_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
@@ -177,22 +180,45 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--leaves", action="store_true", help="scalars and empty containers (the default)")
     which.add_argument("--all", action="store_true", help="every node, containers and the top level too")
     p.add_argument("--values", action="store_true", help="append ' = VALUE' to pointer, jq and dotted paths")
-    p.add_argument("--ungron", action="store_true", help="read gron assignments and write JSON")
-    p.add_argument("--indent", type=int, default=2, metavar="N", help="--ungron: indent JSON by N (0: one line)")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--ungron", action="store_true", help="read gron assignments and write JSON")
+    action.add_argument(
+        "--get",
+        metavar="PATH",
+        help="print the JSON value at PATH (a.b[0], .a.b[0], json.a.b[0] or /a/b/0); exit 1 if absent",
+    )
+    p.add_argument("--indent", type=int, default=2, metavar="N", help="--ungron, --get: indent JSON by N (0: one line)")
     return p
 
 
+def write_json(value: object, indent: int, source: str) -> None:
+    try:
+        write_stdout(to_json(value, max(indent, 0)))
+    except ValueError:
+        raise CliError(source, "NaN or Infinity has no JSON spelling") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    steps = None
+    if args.get is not None:
+        try:
+            steps = parse(args.get)
+        except PathSyntaxError as exc:
+            p.error(f"--get {args.get!r}: {exc}")
     text = read_text(args.file)
     if args.ungron:
-        value = ungron(text, label(args.file))
-        try:
-            write_stdout(to_json(value, max(args.indent, 0)))
-        except ValueError:
-            raise CliError(label(args.file), "NaN or Infinity has no JSON spelling") from None
+        write_json(ungron(text, label(args.file)), args.indent, label(args.file))
         return 0
     value = json5format.loads(text, source=label(args.file))
+    if steps is not None:
+        try:
+            found = lookup(value, steps)
+        except PathNotFound as exc:
+            raise CliError(f"{label(args.file)}: {args.get}", str(exc)) from None
+        write_json(found, args.indent, label(args.file))
+        return 0
     write_stdout("".join(line + "\n" for line in lines(value, args.format, everything=args.all, values=args.values)))
     return 0
 

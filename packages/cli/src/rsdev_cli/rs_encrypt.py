@@ -73,8 +73,24 @@ def generate(key_out: str | None) -> None:
     print(f"{key_out}: new key written (mode 0600); point {secrets.KEY_FILE_ENV} at it", file=sys.stderr)
 
 
+KEY_HELP = f"""\
+where the key comes from:
+  {secrets.KEY_ENV}   base64 of {secrets.KEY_BYTES} random bytes (make one with --generate-key)
+  {secrets.KEY_FILE_ENV}     else: the path of a file holding that base64 text, or a line
+                     "passphrase:TEXT"; on POSIX readable by its owner only (0600 or 0400)
+  {secrets.KEY_ENV} wins when both are set. With neither set, --encrypt, --decrypt and
+  --encrypt-file exit 1 with "no master key" and print nothing; --generate-key needs no key.
+  A key is never taken from the command line (ps and shell history would show it).
+"""
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rs_encrypt", description="Encrypt and decrypt rsdev config secrets.")
+    p = argparse.ArgumentParser(
+        prog="rs_encrypt",
+        description="Encrypt and decrypt rsdev config secrets.",
+        epilog=KEY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--encrypt", metavar="VALUE", help='print a token for VALUE ("-": read stdin)')
     action.add_argument("--decrypt", metavar="TOKEN", help='print the value of TOKEN ("-": read stdin)')

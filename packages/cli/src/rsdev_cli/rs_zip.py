@@ -1,6 +1,6 @@
 """`rs_zip`: reproducible deployment bundles with a manifest, and their verification.
 
-    rs_zip create OUT.zip DIR [--include GLOB ...] [--exclude GLOB ...]
+    rs_zip create OUT.zip DIR [--include GLOB ...] [--exclude GLOB ...] [--force]
     rs_zip verify OUT.zip        exit 1 naming every file that does not match the manifest
     rs_zip list OUT.zip          the manifest: size, sha256 and path of every file
 
@@ -10,6 +10,7 @@ their owner), Unix as the creating system, deflate at level 9, no extra fields, 
 `MANIFEST.json` last (sorted keys) with the sha256 and size of every file. GLOBs match the
 path relative to DIR (`/`-separated, fnmatch rules: `*` crosses `/`) or the file's name;
 without --include every regular file is taken. Directories that are symlinks are not followed.
+An existing OUT.zip is replaced only with --force; without it `create` exits 2 and writes nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from rsdev_cli.common import error, run, write_stdout
-from rsdev_cli.errors import CliError
+from rsdev_cli.errors import CliError, UsageError
 
 MANIFEST = "MANIFEST.json"
 EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -79,7 +80,21 @@ def manifest_bytes(entries: Sequence[Entry]) -> bytes:
     return (json.dumps({"files": files, "version": 1}, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def create(out: str | Path, root: Path, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Entry]:
+def _refuse_existing(out: str | Path) -> UsageError:
+    return UsageError(str(out), "already exists; add --force to replace it")
+
+
+def create(
+    out: str | Path,
+    root: Path,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    *,
+    force: bool = False,
+) -> list[Entry]:
+    """Bundle `root` into `out`; an existing `out` is replaced only with `force`."""
+    if not force and os.path.lexists(out):
+        raise _refuse_existing(out)  # before the work, not only after it
     if not root.is_dir():
         raise CliError(str(root), "not a directory")
     entries: list[Entry] = []
@@ -96,7 +111,11 @@ def create(out: str | Path, root: Path, include: Sequence[str] = (), exclude: Se
             entries.append(Entry(rel, len(data), hashlib.sha256(data).hexdigest()))
         bundle.writestr(_info(MANIFEST, _FILE_MODE), manifest_bytes(entries), compresslevel=9)
     try:
-        Path(out).write_bytes(buffer.getvalue())
+        # "x": a file that appeared while the bundle was being built is still not replaced.
+        with Path(out).open("wb" if force else "xb") as target:
+            target.write(buffer.getvalue())
+    except FileExistsError:
+        raise _refuse_existing(out) from None
     except OSError as exc:
         raise CliError(str(out), f"cannot write: {exc.strerror or exc}") from None
     return entries
@@ -155,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("dir", metavar="DIR")
     make.add_argument("--include", action="append", default=[], metavar="GLOB", help="take only matching files")
     make.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave matching files out")
+    make.add_argument("--force", action="store_true", help="replace OUT.zip if it exists (else: exit 2)")
     check = sub.add_parser("verify", help="check every file against MANIFEST.json; exit 1 on any mismatch")
     check.add_argument("zip", metavar="OUT.zip")
     show = sub.add_parser("list", help="print size, sha256 and path of every file")
@@ -165,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "create":
-        entries = create(args.out, Path(args.dir), args.include, args.exclude)
+        entries = create(args.out, Path(args.dir), args.include, args.exclude, force=args.force)
         error(f"{args.out}: {len(entries)} files")
         return 0
     if args.command == "verify":

@@ -1,7 +1,11 @@
 """Speech, tones and playback, degrading cleanly: no sound card means a WAV file, never a crash
 or a hang.
 
-- `sound_cards()` reads ALSA's /proc/asound/cards (empty when there is none, or not Linux).
+- `sound_cards()` decides per platform whether there is something to play on: on Linux the ALSA
+  cards (/proc/asound/cards; none means WAV files); on Windows and macOS the OS's own default
+  output device is assumed (pyttsx3 speaks through SAPI5 or NSSpeechSynthesizer, simpleaudio
+  plays through WinMM or CoreAudio), and a playback that fails falls back to the WAV file as on a
+  host without a card; on any other platform, WAV files.
 - `tone_wav(path, ...)` writes a sine tone with the stdlib `wave` module.
 - `speech_wav(path, text)` synthesises speech into a WAV file: pyttsx3's `save_to_file` when
   pyttsx3 is installed (it is not a lib_common dependency, so it is imported lazily), else the
@@ -33,6 +37,7 @@ __all__ = [
     "AudioReport",
     "Speaker",
     "Utterance",
+    "alsa_cards",
     "espeak_library",
     "probe_audio",
     "sound_cards",
@@ -43,7 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ASOUND_CARDS = Path("/proc/asound/cards")
 SAMPLE_RATE = 22050
 ENGINE_TIMEOUT_S = 15.0
 
@@ -54,8 +58,26 @@ class AudioError(Exception):
     """Sound could be neither played nor written."""
 
 
-def sound_cards(cards_file: Path = ASOUND_CARDS) -> list[str]:
-    """The ALSA cards' descriptions, `[]` when there is no card (or no ALSA)."""
+# Where no card list is read: the OS mixes and routes to its default output device itself.
+OS_OUTPUT_DEVICES = {
+    "win32": "Windows default output device (assumed)",
+    "darwin": "macOS default output device (assumed)",
+}
+
+
+def sound_cards(platform: str = sys.platform) -> list[str]:
+    """What sound can be played on, decided per `platform` (sys.platform's spelling): the ALSA
+    cards on Linux, the OS's default output device on Windows and macOS, else nothing."""
+    if platform.startswith("linux"):
+        return alsa_cards(Path("/proc/asound/cards"))
+    if platform in OS_OUTPUT_DEVICES:
+        return [OS_OUTPUT_DEVICES[platform]]
+    return []
+
+
+def alsa_cards(cards_file: Path) -> list[str]:
+    """The cards an ALSA cards listing (Linux's /proc/asound/cards) names; `[]` when it names
+    none or cannot be read."""
     try:
         text = cards_file.read_text(errors="replace")
     except OSError:

@@ -1,13 +1,19 @@
-"""A small async HTTP client for polling JSON APIs: retries, backoff, and answers instead of raises.
+"""A small async HTTP client for JSON APIs: retries, backoff, and answers instead of raises.
 
-`KyHttp.get_json` returns an `ApiResponse` whatever happens on the wire: an HTTP error, a
-timeout or a refused connection comes back with `error` set to a message that says what
-happened and where, so a poller can count it and carry on. Exceptions are for bugs.
+`KyHttp.request(method, url, json=...)` (and `get_json`, its GET) returns an `ApiResponse`
+whatever happens on the wire: an HTTP error, a timeout or a refused connection comes back with
+`error` set to a message that says what happened and where, so a poller can count it and carry
+on. Exceptions are for bugs (a body that has no JSON spelling).
 
 The retry policy is plain code: `core.backoff.Backoff` gives exponential steps with jitter,
 `retry_delay` lets a server's `Retry-After` (RFC 9110 §10.2.3, read by `parse_retry_after`)
 lengthen them up to `backoff_max_s`; all of it is tested without sleeping. Only 429, 5xx,
 timeouts and connection failures are retried: another 4xx will not change by asking again.
+And only where asking again is safe (`may_retry`): a request whose method is idempotent
+(RFC 9110 §9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) may be retried after any of those; a
+POST or PATCH only when it never left (the connection was refused or not made in time), since
+the server may have acted on one that it answered with a 5xx or that timed out. A caller whose
+POST is idempotent (an idempotency key) says so with `idempotent=True`.
 
 The module also holds the payload helpers the pollers' parsers share: `PayloadError` names the
 JSON path of a missing or malformed value.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json as jsonlib
 import logging
 import math
 import random as _random
@@ -130,6 +137,15 @@ def is_retryable_status(status: int) -> bool:
     return status == 429 or 500 <= status <= 599
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 §9.2.2
+
+
+def may_retry(*, idempotent: bool, sent: bool) -> bool:
+    """Whether a retryable failure may be retried: always if the request never left, else only
+    if asking twice does what asking once does."""
+    return idempotent or not sent
+
+
 def retry_delay(backoff_s: float, retry_after_s: float | None, max_s: float) -> float:
     """The wait before a retry: the backoff's, or longer if the server asked, never past max_s."""
     wait = backoff_s if retry_after_s is None else max(backoff_s, retry_after_s)
@@ -156,18 +172,30 @@ class ApiResponse:
         return self.error is None
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What each attempt of one logical request sends."""
+
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
+    body: bytes | None = None
+
+
 @dataclass(slots=True)
 class _Attempt:
     """What one try produced: a response, or a failure message and whether to try again."""
 
     response: httpx.Response | None = None
     failure: str | None = None
-    retryable: bool = False
+    retryable: bool = False  # a failure of the kind that asking again may cure
     retry_after_s: float | None = None
+    sent: bool = True  # False: the request never reached the server (refused, no connection in time)
 
 
 class KyHttp:
-    """GET with retries for JSON (and text) APIs; one connection pool, closed by `aclose`."""
+    """Requests with retries for JSON APIs; one connection pool, closed by `aclose`."""
 
     def __init__(
         self,
@@ -215,20 +243,56 @@ class KyHttp:
     async def get_json(
         self, url: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
     ) -> ApiResponse:
-        """GET a JSON body; `data` is the parsed JSON (also on HTTP errors when the body is JSON)."""
+        """GET a JSON body; `data` is the parsed JSON (also on HTTP errors when the body is JSON).
+        An empty body is an error: a JSON API always answers a GET with one."""
+        return await self._send(_Request("GET", url, params, headers), idempotent=True, empty_ok=False)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> ApiResponse:
+        """`method` (POST, PUT, DELETE, ...) with `json` as the body (None: no body); `data` is the
+        answer's JSON, None for an empty one (204). Retried as the module docstring says:
+        `idempotent` defaults to the method's nature (RFC 9110 §9.2.2)."""
+        verb = method.upper()
+        if not verb.isalpha():
+            raise ValueError(f"expected an HTTP method such as POST, found {method!r}")
+        body = None
+        if json is not None:
+            try:
+                body = jsonlib.dumps(json, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{verb} {url}: the json body has no JSON spelling: {exc}") from None
+        safe = verb in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        if body is not None:
+            headers = {"Content-Type": "application/json", **(headers or {})}
+        return await self._send(_Request(verb, url, params, headers, body), idempotent=safe, empty_ok=True)
+
+    async def _send(self, request: _Request, *, idempotent: bool, empty_ok: bool) -> ApiResponse:
         started = self._clock.monotonic()
+        method, url = request.method, request.url
         attempts = 0
         last_retry_after: float | None = None
+        held_back = False  # a retryable failure not retried because the method is not idempotent
         backoff = Backoff(self.backoff_base_s, self.backoff_max_s, rand=self._random)
         while True:
             attempts += 1
-            outcome = await self._attempt(url, params, headers)
+            outcome = await self._attempt(request)
             if outcome.retry_after_s is not None:
                 last_retry_after = outcome.retry_after_s
             if not outcome.retryable or attempts > self.retries:
                 break
+            if not may_retry(idempotent=idempotent, sent=outcome.sent):
+                held_back = True
+                break
             delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, self.backoff_max_s)
-            log.debug("GET %s: %s; retry %d in %.2f s", url, outcome.failure, attempts, delay)
+            log.debug("%s %s: %s; retry %d in %.2f s", method, url, outcome.failure, attempts, delay)
             await self._sleep(delay)
 
         def done(status: int | None, data: object | None, error: str | None) -> ApiResponse:
@@ -243,30 +307,40 @@ class KyHttp:
             )
 
         tries = f" after {attempts} attempts" if attempts > 1 else ""
+        if held_back:
+            tries = f" (not retried: {method} is not idempotent)"
         response = outcome.response
         if response is None:
             return done(None, None, f"{outcome.failure}{tries}")
         where = _where(response.request)
         if not response.is_success:
-            body = _json_or_none(response.content)
-            detail = "" if body is not None or not response.text.strip() else f": {snippet(response.text)}"
-            return done(response.status_code, body, f"HTTP {response.status_code} from {where}{tries}{detail}")
+            answer = _json_or_none(response.content)
+            detail = "" if answer is not None or not response.text.strip() else f": {snippet(response.text)}"
+            return done(response.status_code, answer, f"HTTP {response.status_code} from {where}{tries}{detail}")
+        if empty_ok and not response.content.strip():
+            return done(response.status_code, None, None)
         try:
             data: object = untrusted_json.loads(response.content)
         except untrusted_json.BadJSON as exc:
             return done(response.status_code, None, f"body from {where} is not JSON: {exc}")
         return done(response.status_code, data, None)
 
-    async def _attempt(self, url: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None) -> _Attempt:
+    async def _attempt(self, request: _Request) -> _Attempt:
+        method, url = request.method, request.url
         try:
-            response = await self._client.get(url, params=params, headers=headers)
+            response = await self._client.request(
+                method, url, params=request.params, headers=request.headers, content=request.body
+            )
         except httpx.TimeoutException as exc:
-            return _Attempt(failure=f"timed out after {self.timeout_s:g} s on {_where_failed(exc)}", retryable=True)
+            # No connection in time (connect, or a free one from the pool): nothing was sent.
+            sent = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            failure = f"timed out after {self.timeout_s:g} s on {_where_failed(exc)}"
+            return _Attempt(failure=failure, retryable=True, sent=sent)
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             message = f"connection to {_where_failed(exc)} failed: {type(exc).__name__}: {exc}"
-            return _Attempt(failure=message, retryable=True)
+            return _Attempt(failure=message, retryable=True, sent=not isinstance(exc, httpx.ConnectError))
         except httpx.HTTPError as exc:  # unsupported scheme, too many redirects, bad encoding
-            return _Attempt(failure=f"GET {url} failed: {type(exc).__name__}: {exc}")
+            return _Attempt(failure=f"{method} {url} failed: {type(exc).__name__}: {exc}")
         except httpx.InvalidURL as exc:
             return _Attempt(failure=f"invalid URL {url!r}: {exc}")
         if response.is_success or not is_retryable_status(response.status_code):

@@ -10,11 +10,18 @@ in `alert.dir` when there is none. Each target has its own outages by the same t
 (`target_down`, `target_up`, and an alert each), so one unreachable target is told too, while
 the monitor stays healthy as long as some target answers.
 
+Throughput, as the name says: each check reports every interface's bytes/s in and out since the
+previous check, from the OS's counters (`interfaces` in its figures; Linux: rsdev_misc.interfaces),
+and with `throughput.url` set, every `throughput.every_s` a check also downloads from it, bounded
+by `max_bytes` and `max_s`, and reports the transfer rate (bytes/s) under `throughput`
+(rsdev_misc.throughput). The figures are in /health and the --once line.
+
 {
   targets: ["1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443"],
   interval_s: 5, timeout_s: 2, window: 20,
   fail_after: 3, recover_after: 2,
   alert: { enabled: true, dir: "/var/lib/rsdev/alerts" },
+  throughput: { url: "http://mirror.example/big.bin", max_bytes: 2000000, max_s: 5, every_s: 300 },
   // health, log_level: as every monitor (rsdev_misc.command)
 }
 """
@@ -38,13 +45,16 @@ from lib_common.config import Section
 from lib_common.flags import Option
 from lib_common.logging import log_event
 from rsdev_misc.command import SCHEDULE_KEYS, Monitor, Schedule, read_schedule
+from rsdev_misc.interfaces import Counters, Rates, os_counters
 from rsdev_misc.monitor import CheckResult
 from rsdev_misc.outage import LatencyWindow, NetState, OutageDetector, Transition
+from rsdev_misc.throughput import ThroughputConfig, ThroughputProbe, read_throughput
 
 PROG = "monitor_net"
 DEFAULT_TARGETS = ("1.1.1.1:443", "8.8.8.8:53", "9.9.9.9:443")
 DEFAULT_ALERT_DIR = Path(tempfile.gettempdir()) / "rsdev-alerts"
 SCHEDULE = Schedule(interval_s=5.0, timeout_s=2.0)
+OS_COUNTERS = os_counters()  # this platform's interface counters (None: it has no portable source)
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +84,12 @@ class NetConfig:
     recover_after: int = 2
     alert: bool = True
     alert_dir: Path = DEFAULT_ALERT_DIR
+    throughput: ThroughputConfig = field(default_factory=ThroughputConfig)
     schedule: Schedule = SCHEDULE
 
 
 def from_section(root: Section) -> NetConfig:
-    root.only(["targets", "window", "fail_after", "recover_after", "alert", *SCHEDULE_KEYS])
+    root.only(["targets", "window", "fail_after", "recover_after", "alert", "throughput", *SCHEDULE_KEYS])
     d = NetConfig()
     targets = d.targets
     raw = root.optional_str_list("targets")
@@ -98,6 +109,7 @@ def from_section(root: Section) -> NetConfig:
         recover_after=root.integer("recover_after", d.recover_after, minimum=1),
         alert=alert.flag("enabled", d.alert),
         alert_dir=Path(alert.optional_str("dir") or d.alert_dir),
+        throughput=read_throughput(root),
         schedule=read_schedule(root, d.schedule),
     )
 
@@ -123,6 +135,7 @@ class NetProbe:
         *,
         speaker: Speaker | None = None,
         now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+        counters: Callable[[], dict[str, Counters]] | None = OS_COUNTERS,
     ) -> None:
         self.config = config
         self.detector = OutageDetector(config.fail_after, config.recover_after)
@@ -132,13 +145,22 @@ class NetProbe:
         }
         self.window = LatencyWindow(config.window)
         self.speaker = speaker if speaker is not None else Speaker(config.alert_dir, prefix=PROG)
+        self.throughput = ThroughputProbe(config.throughput)
+        self._counters = counters
+        self._rates = Rates()
+        self._counter_failures = 0
+        self._interfaces(now_us())  # the first reading: the first check reports the rate since now
         self._now_us = now_us
         self._alerts: set[asyncio.Task[None]] = set()
 
     async def check(self) -> CheckResult:
         at_us = self._now_us()
         names = [str(t) for t in self.config.targets]
-        latencies = await asyncio.gather(*(tcp_probe(t, self.config.schedule.timeout_s) for t in self.config.targets))
+        probes = asyncio.gather(*(tcp_probe(t, self.config.schedule.timeout_s) for t in self.config.targets))
+        if self.throughput.due(at_us / 1e6):
+            latencies, _ = await asyncio.gather(probes, self.throughput.measure(at_us / 1e6, at_us))
+        else:
+            latencies = await probes
         results = dict(zip(names, latencies, strict=True))
         self.window.add(results)
         for transition in self.detector.observe(all(v is None for v in latencies), at_us):
@@ -163,6 +185,11 @@ class NetProbe:
                 for name, s in stats.items()
             },
         }
+        interfaces = self._interfaces(at_us)
+        if interfaces is not None:
+            details["interfaces"] = interfaces
+        if self.config.throughput.url is not None:
+            details["throughput"] = self.throughput.figures()
         healthy = state not in (NetState.DOWN, NetState.RECOVERING)
         return CheckResult(
             healthy,
@@ -170,6 +197,23 @@ class NetProbe:
             error=None if ok else "no target answered",
             details=details,
         )
+
+    def _interfaces(self, at_us: int) -> dict[str, dict[str, float]] | None:
+        """Each interface's bytes/s since the last reading, or None where the OS gives no counters."""
+        if self._counters is None:
+            return None
+        try:
+            counters = self._counters()
+        except (OSError, ValueError) as exc:
+            self._counter_failures += 1
+            if self._counter_failures == 1:
+                log.warning("interface counters unreadable (reported no more): %s", exc)
+            return None
+        rates = self._rates.observe(at_us / 1e6, counters)
+        return {
+            name: {"rx_bytes_per_s": round(rate.rx_bytes_per_s, 1), "tx_bytes_per_s": round(rate.tx_bytes_per_s, 1)}
+            for name, rate in sorted(rates.items())
+        }
 
     def _on_transition(self, transition: Transition) -> None:
         fields: dict[str, object] = {"before": transition.before.value, "after": transition.after.value}
@@ -239,6 +283,7 @@ class NetProbe:
                 log_event(log, logging.INFO, "alert_written", f"alert written to {sound.path}", path=str(sound.path))
 
     async def close(self) -> None:
+        await self.throughput.close()
         if self._alerts:
             await asyncio.wait(self._alerts, timeout=self.speaker.timeout_s)
 
@@ -262,13 +307,19 @@ MONITOR = Monitor(
     description="Probe several host:port targets with TCP connects; an outage is declared when all fail "
     "for fail_after checks in a row, and over after recover_after good checks; each target's own outage is "
     "alerted too. Healthy: some target answers.",
-    config_help="targets, fail_after, recover_after, window, alert, health",
+    config_help="targets, fail_after, recover_after, window, alert, throughput, health",
     schedule=SCHEDULE,
     from_section=from_section,
     probe=NetProbe,
     flags=[
         Option("--target", "targets", "host:port to probe (repeatable)", type=_target_arg, kind="append"),
         Option("--alert-dir", "alert.dir", "where alerts are written when there is no sound card", type=Path),
+        Option(
+            "--throughput-url",
+            "throughput.url",
+            "measure the transfer rate of a download from this URL every throughput.every_s (default 300 s), "
+            "at most throughput.max_bytes (2000000) in throughput.max_s (5 s)",
+        ),
     ],
     once=once,
     retry_backoff=False,

@@ -2,9 +2,10 @@
 a lifespan that starts and stops the service.
 
 /health answers 200 while the service says it is serving, else 503, with the body its
-`health` gives; /status is JSON; /metrics is Prometheus text. A service that is a coroutine
-running for the app's lifetime (a durable consumer, server_dummy's price book) is a
-servers.kit.background.Background.
+`health` gives; /status is JSON; /metrics is Prometheus text: the service's own figures, then
+the process_* figures every exporter has (servers.kit.process_metrics), added here once for all.
+A service that is a coroutine running for the app's lifetime (a durable consumer, server_dummy's
+price book) is a servers.kit.background.Background.
 
 In front of every route, servers.kit.http_guard checks the Host header (400) and, on WebSocket
 upgrades and POSTs, the Origin (403); with `http.figures_token` configured, /status and /metrics
@@ -32,6 +33,7 @@ from starlette.routing import BaseRoute, Route
 from servers.kit import tls
 from servers.kit.http_guard import HttpGuard, figures_view
 from servers.kit.http_policy import HttpPolicy, is_loopback
+from servers.kit.process_metrics import process_metrics
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,7 @@ def create_app(
         return JSONResponse(service.status())
 
     async def metrics_view(request: Request) -> Response:
-        return PlainTextResponse(service.metrics(), media_type=PROMETHEUS_TEXT)
+        return PlainTextResponse(service.metrics() + process_metrics(), media_type=PROMETHEUS_TEXT)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

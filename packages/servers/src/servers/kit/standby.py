@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +35,10 @@ class StandbyUnavailable(OSError):
 
 
 def _flock() -> tuple[Callable[[int, int], None], int, int, int]:
-    if sys.platform == "win32":
-        raise StandbyUnavailable("listen.standby_lock needs flock (POSIX); Windows has none")
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        raise StandbyUnavailable("listen.standby_lock needs flock (POSIX); this platform has none") from None
 
     return fcntl.flock, fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN
 

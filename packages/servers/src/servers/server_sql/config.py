@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from lib_common.config import Section
+from lib_common.dsn import dsn_problems
 from servers.durable.config import ServerConfig, read_server
 from servers.server_sql.schema import TABLE_NAME
 
@@ -34,4 +38,8 @@ def from_section(root: Section) -> SqlConfig:
     if not TABLE_NAME.match(table):
         root.problem("table", f"expected a lower-case SQL name ([a-z_][a-z0-9_]*), found {table!r}")
     writers = root.integer("writers", 2, minimum=1, maximum=16)
-    return SqlConfig(**common, dsn=root.optional_str("dsn"), table=table, writers=writers)
+    dsn = root.optional_str("dsn")
+    if dsn:  # a missing one is __main__'s usage error
+        for problem in dsn_problems(dsn, conninfo_to_dict, (psycopg.ProgrammingError,)):
+            root.problem("dsn", problem)
+    return SqlConfig(**common, dsn=dsn, table=table, writers=writers)
