@@ -134,7 +134,8 @@ def table_keys(dsn: str, table: str) -> list[Key]:
 def file_keys(directory: Path) -> list[Key]:
     keys: list[Key] = []
     for path in sorted(directory.glob("quotes-*.ndjson")):
-        for line in path.read_bytes().splitlines():
+        data = path.read_bytes()
+        for line in data[: data.rfind(b"\n") + 1].splitlines():  # server_log may be mid-line: whole ones only
             body = json.loads(line)
             keys.append((body["symbol"], body["ts_upstream"], body["ts_library_in"]))
     return keys
