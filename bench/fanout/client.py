@@ -106,6 +106,7 @@ class Load:
         frames_now = [c.frames for c in self.clients]
         deltas = [now - before for now, before in zip(frames_now, self._last_frames, strict=True)]
         self._last_frames = frames_now
+        in_read, in_kernel = self.stats.take_from_in()
         return {
             "t": time.monotonic(),
             "frames": self.stats.frames,
@@ -118,6 +119,8 @@ class Load:
             "resets": self.stats.resets,
             "close_codes": dict(Counter(self.stats.close_codes)),
             "latency": percentiles(self.stats.take_latencies()),
+            "latency_in_read": percentiles(in_read),
+            "latency_in_kernel": percentiles(in_kernel),
             "stalled": self._staller_state(),
         }
 

@@ -87,19 +87,39 @@ def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, str]:
 
 
 def parse_prometheus(text: str) -> dict[str, float]:
-    """Sum of every sample per metric name (labels folded together)."""
+    """Sum of every sample per metric name (labels folded together); a histogram's buckets
+    also each under `NAME_bucket le=BOUND`."""
     totals: dict[str, float] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         name_labels, _, rest = line.rpartition("}") if "}" in line else line.partition(" ")
-        name = name_labels.split("{", 1)[0].strip()
+        name, _, labels = name_labels.partition("{")
+        name = name.strip()
         try:
             value = float(rest.split()[0])
         except (IndexError, ValueError):
             continue
         totals[name] = totals.get(name, 0.0) + value
+        if name.endswith("_bucket") and labels.startswith('le="'):
+            totals[f"{name} le={labels[4:].rstrip(chr(34))}"] = value
     return totals
+
+
+def histogram_quantile(before: dict[str, float], after: dict[str, float], name: str, q: float) -> float | None:
+    """The `q` quantile of histogram `name`'s observations between two scrapes: the upper
+    bound of the bucket it falls in (as Prometheus' histogram_quantile, without interpolation)."""
+    prefix = f"{name}_bucket le="
+    bounds = sorted(
+        (float(key[len(prefix) :]), after[key] - before.get(key, 0.0)) for key in after if key.startswith(prefix)
+    )
+    total = bounds[-1][1] if bounds else 0.0
+    if total <= 0:
+        return None
+    for bound, cumulative in bounds:
+        if cumulative >= q * total:
+            return bound
+    return None
 
 
 async def _stop(proc: asyncio.subprocess.Process, grace: float = 5.0) -> None:
@@ -206,10 +226,12 @@ async def running_load(
     batch_ms: float,
     log: Path,
     connect_timeout: float = 150.0,
+    kernel_stamps: bool = False,
 ) -> AsyncIterator[Load]:
     argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--path", path, "--clients", str(clients)]
     argv += ["--symbols", ",".join(symbols), "--connect-timeout", str(connect_timeout)]
     argv += ["--batch-ms", str(batch_ms)] + (["--stall-client"] if stall_client else [])
+    argv += ["--kernel-stamps"] if kernel_stamps else []
     with _log_file(log) as err:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err

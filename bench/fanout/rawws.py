@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _TS_OUT = re.compile(rb'"ts_library_out":(\d+)')
+_TS_IN = re.compile(rb'"ts_library_in":(\d+)')
 _MAX_SAMPLES = 2_000_000
 _SHARED = memoryview(bytearray(256 * 1024))  # each read is parsed before the next one starts
 
@@ -78,7 +79,9 @@ class Stats:
     sample_every: int = 16
     frames: int = 0
     bytes: int = 0
-    latencies_us: list[int] = field(default_factory=list)
+    latencies_us: list[int] = field(default_factory=list)  # ts_library_out to receipt (kernel's when stamped)
+    in_read_us: list[int] = field(default_factory=list)  # ts_library_in to this process's read
+    in_kernel_us: list[int] = field(default_factory=list)  # ts_library_in to the kernel's receipt (stamped)
     handshake_failures: int = 0
     protocol_errors: int = 0
     disconnects: int = 0  # connections that ended without us asking
@@ -87,6 +90,12 @@ class Stats:
 
     def take_latencies(self) -> list[int]:
         taken, self.latencies_us = self.latencies_us, []
+        return taken
+
+    def take_from_in(self) -> tuple[list[int], list[int]]:
+        """(ts_library_in to the read, ts_library_in to the kernel's receipt) since the last take."""
+        taken = self.in_read_us, self.in_kernel_us
+        self.in_read_us, self.in_kernel_us = [], []
         return taken
 
 
@@ -245,7 +254,7 @@ class WsClient(asyncio.BufferedProtocol):
         pos = 0
         texts = 0
         countdown = self._countdown
-        now_us = 0
+        read_us = 0
         while n - pos >= 2:
             length = data[pos + 1]
             if length < 126:
@@ -271,8 +280,8 @@ class WsClient(asyncio.BufferedProtocol):
                 countdown -= 1
                 if not countdown:
                     countdown = self.stats.sample_every
-                    now_us = now_us or self._rx_us or time.time_ns() // 1000
-                    self._sample(data, start, end, now_us)
+                    read_us = read_us or time.time_ns() // 1000
+                    self._sample(data, start, end, read_us, self._rx_us)
             elif data[pos] & 0x0F >= OP_CLOSE:
                 self._control(data[pos] & 0x0F, data[start:end])
             pos = end
@@ -290,10 +299,19 @@ class WsClient(asyncio.BufferedProtocol):
         if self._transport is not None:
             self._transport.abort()
 
-    def _sample(self, data: bytes, start: int, end: int, now_us: int) -> None:
-        match = _TS_OUT.search(data, start, end)
-        if match is not None and len(self.stats.latencies_us) < _MAX_SAMPLES:
-            self.stats.latencies_us.append(now_us - int(match.group(1)))
+    def _sample(self, data: bytes, start: int, end: int, read_us: int, kernel_us: int) -> None:
+        stats = self.stats
+        if len(stats.latencies_us) >= _MAX_SAMPLES:
+            return
+        out = _TS_OUT.search(data, start, end)
+        if out is not None:
+            stats.latencies_us.append((kernel_us or read_us) - int(out.group(1)))
+        tick = _TS_IN.search(data, start, end)
+        if tick is not None:
+            ts_in = int(tick.group(1))
+            stats.in_read_us.append(read_us - ts_in)
+            if kernel_us:
+                stats.in_kernel_us.append(kernel_us - ts_in)
 
     def _control(self, opcode: int, payload: bytes) -> None:
         assert self._transport is not None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import procfs
-from procs import Load, Server, ServerSpec, running_load, running_server
+from procs import Load, Server, ServerSpec, histogram_quantile, running_load, running_server
 
 Json = dict[str, Any]
 
@@ -58,7 +58,14 @@ async def session(
         normal = clients - 1 if stall else clients
         log = s.logs / f"{name}.client.log"
         async with running_load(
-            server.port, spec.ws_path, normal, s.symbols, stall_client=stall, batch_ms=s.client_batch_ms, log=log
+            server.port,
+            spec.ws_path,
+            normal,
+            s.symbols,
+            stall_client=stall,
+            batch_ms=s.client_batch_ms,
+            log=log,
+            kernel_stamps=tag == "latency",  # receipt by the kernel as well as by the load process
         ) as load:
             await asyncio.sleep(s.warmup_s)
             yield Session(server, load)
@@ -125,6 +132,9 @@ def figures(a: Mark, b: Mark) -> Json:
         "server_rss_growth_mb": round((srv1.rss_kb - srv0.rss_kb) / 1024, 1),
         "server_peak_rss_mb": round(srv1.hwm_kb / 1024, 1),
         "latency": m1["latency"],
+        "latency_in_read": m1.get("latency_in_read"),
+        "latency_in_kernel": m1.get("latency_in_kernel"),
+        "dispatch_in_out": _dispatch(a.metrics, b.metrics),
         "connected": m1["connected"],
         "receiving": m1["receiving"],
         "min_client_frames": m1["min_client_frames"],
@@ -136,6 +146,18 @@ def figures(a: Mark, b: Mark) -> Json:
         "metrics_delta": _delta(a.metrics, b.metrics),
         "stalled_client": m1["stalled"],
     }
+
+
+DISPATCH = "restream_dispatch_latency_seconds"
+
+
+def _dispatch(before: dict[str, float] | None, after: dict[str, float] | None) -> Json | None:
+    """restream's own ts_library_in -> ts_library_out over the window, from its histogram (µs,
+    a bucket's upper bound)."""
+    if before is None or after is None:
+        return None
+    quantiles = {f"p{round(q * 100)}_us": histogram_quantile(before, after, DISPATCH, q) for q in (0.5, 0.99)}
+    return {key: None if v is None or v == float("inf") else round(v * 1e6) for key, v in quantiles.items()}
 
 
 def _delta(before: dict[str, float] | None, after: dict[str, float] | None) -> dict[str, float] | None:
