@@ -130,6 +130,8 @@ def markdown(results: Json) -> str:
         lines += _rows(f"saturation C={clients}", by_server, WINDOW_ROWS)
     if results.get("latency"):
         lines += _rows("half load C=100", results["latency"], LATENCY_ROWS)
+    if results.get("low_load"):
+        lines += _rows("low load C=100", results["low_load"], LATENCY_ROWS)
     if results.get("slow_consumer"):
         lines += _rows("slow consumer", results["slow_consumer"], SLOW_ROWS)
     return "\n".join(lines)

@@ -38,7 +38,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=None, help="measurement window per run (default 10, quick 3)")
     p.add_argument("--parts", type=int, default=None, help="cut each window in N, report the quietest (5, quick 3)")
     p.add_argument("--quick", action="store_true", help="smoke run: C=100 only, short windows and stall")
-    p.add_argument("--scenarios", default="saturation,latency,slow", help="which scenarios to run")
+    p.add_argument(
+        "--scenarios",
+        default="saturation,latency,low,slow",
+        help="which scenarios to run (saturation,latency,low,slow)",
+    )
     p.add_argument("--servers", default="restream,baseline", help="which servers to run")
     p.add_argument("--rate", type=float, default=2000.0, help="saturating feed rate, quotes/s per symbol")
     p.add_argument(
@@ -101,7 +105,7 @@ async def attempt(label: str, run: Callable[[], Awaitable[Json]], notes: list[st
 
 async def run_all(args: argparse.Namespace, s: Settings, specs: list[procs.ServerSpec], notes: list[str]) -> Json:
     counts = [100] if args.quick else [int(c) for c in args.clients.split(",")]
-    results: Json = {"throughput": {}, "latency": {}, "slow_consumer": {}}
+    results: Json = {"throughput": {}, "latency": {}, "low_load": {}, "slow_consumer": {}}
     wanted = set(args.scenarios.split(","))
     for spec in specs if "saturation" in wanted else []:
         for c in counts:
@@ -115,11 +119,20 @@ async def run_all(args: argparse.Namespace, s: Settings, specs: list[procs.Serve
         )
         if r is not None:
             results["latency"][spec.name] = r
+    for spec in specs if "low" in wanted else []:  # a desk's load: what a tick's fixed cost weighs
+        r = await attempt(
+            f"{spec.name} low load @ {LOW_LOAD:,}/s", partial(scenarios.latency, spec, s, LOW_LOAD), notes
+        )
+        if r is not None:
+            results["low_load"][spec.name] = r
     for spec in specs if "slow" in wanted else []:
         r = await attempt(f"{spec.name} slow consumer", partial(scenarios.slow_consumer, spec, s), notes)
         if r is not None:
             results["slow_consumer"][spec.name] = r
     return results
+
+
+LOW_LOAD = 20_000  # deliveries/s at C=100: 10 symbols at 20 quotes/s each
 
 
 def _half_of_baseline_max(results: Json, s: Settings) -> float:
