@@ -51,6 +51,8 @@ HOSTILE: tuple[bytes, ...] = (
     # a fuzz finding (bus_quote, CI of session 4): a list where a string is looked up in a set
     b'{"type": "quote", "symbol": "HA", "ts_upstream": 1, "ts_library_in": 2, "market_hours": ["regular"]}',
     b'{"type": ["pong"]}',
+    # a fuzz finding (config, CI of session 5): urlsplit's ValueError from an unclosed '['
+    b"{ feed: { kind: 'yahoo', upstream_url: 'wss://st[' }, alerts: { speak_url: 'http://[' } }",
     b"",
     b"\xff",
 )

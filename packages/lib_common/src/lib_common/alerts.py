@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
+from lib_common import web_urls
 from lib_common.config import Section
 from lib_common.core.reconnect import Outage
 from lib_common.core.upstream_policy import UpstreamState
@@ -93,8 +93,9 @@ def read_alerts(root: Section) -> AlertsConfig:
     urls = {}
     for key in ("speak_url", "webhook_url"):
         url = section.optional_str(key)
-        if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
-            section.problem(key, f"expected an http:// or https:// URL, found {url!r}")
+        problem = None if url is None else web_urls.url_problem(url, web_urls.HTTP, "an http:// or https:// URL")
+        if problem is not None:
+            section.problem(key, problem)
             url = None
         urls[key] = url or None
     return AlertsConfig(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from lib_common import web_urls
 from lib_common.config import Section
 from lib_common.log_text import redact
 from lib_common.logging import log_event
@@ -47,8 +48,9 @@ def read_throughput(root: Section) -> ThroughputConfig:
     section.only(THROUGHPUT_KEYS)
     d = ThroughputConfig()
     url = section.optional_str("url")
-    if url is not None and not url.startswith(("http://", "https://")):
-        section.problem("url", f"expected an http:// or https:// URL, found {redact(url)!r}")
+    problem = None if url is None else web_urls.url_problem(redact(url), web_urls.HTTP, "an http:// or https:// URL")
+    if problem is not None:
+        section.problem("url", problem)
     return ThroughputConfig(
         url=url or None,
         max_bytes=section.integer("max_bytes", d.max_bytes, minimum=1),

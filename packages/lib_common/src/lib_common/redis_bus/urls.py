@@ -15,7 +15,7 @@ alike (docs/redis.md, "Redis Cluster"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
@@ -117,6 +117,11 @@ def redis_url_problem(url: str) -> str | None:
             return f"bad Redis Cluster URL: {exc}"
         return None
     if url.startswith(REDIS_URL_SCHEMES):
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018  (raises on a port that is not one)
+        except ValueError as exc:  # e.g. an unclosed '[' or a port past 65535
+            return f"bad Redis URL {url[:200]!r}: {exc}"
         return None
     return f"expected a redis://, rediss://, unix://, redis+cluster:// or rediss+cluster:// URL, found {url!r}"
 

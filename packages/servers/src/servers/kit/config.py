@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from lib_common import web_urls
 from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
 from servers.kit import tls as tls_files
@@ -154,8 +154,8 @@ HTTP_URL = UrlKind(("http", "https"), "an http:// or https:// URL")
 
 
 def url_problem(url: str, kind: UrlKind) -> str | None:
-    """What is wrong with `url` as a `kind` URL; None: nothing."""
-    return None if urlsplit(url).scheme in kind.schemes else f"expected {kind.text}, found {url!r}"
+    """What is wrong with `url` as a `kind` URL; None: nothing (lib_common.web_urls)."""
+    return web_urls.url_problem(url, kind.schemes, kind.text)
 
 
 def read_url(section: Section, key: str, kind: UrlKind) -> str | None:
