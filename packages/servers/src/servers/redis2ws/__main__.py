@@ -1,4 +1,7 @@
-"""redis2ws command line: `redis2ws [--config FILE.json5] [--host H] [--port P] [--redis-url URL]`."""
+"""Bridge Redis pub/sub to WebSocket clients: they subscribe to channels and patterns (allowed per
+tenant) on ws://HOST:PORT/ws; one Redis subscription per channel whatever the number of clients.
+Flags override the config file.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,7 @@ from servers.redis_options import redis_url
 
 COMMAND = ServerCommand(
     "redis2ws",
-    "Bridge Redis pub/sub to WebSocket clients: they subscribe to channels and patterns "
-    "(allowed per tenant) on ws://HOST:PORT/ws; one Redis subscription per channel whatever the "
-    "number of clients. Flags override the config file.",
+    __doc__ or "",
     config_help="listen, tls, redis_url, tenants, memory, registry, limits",
     load=load_config,
     options=(

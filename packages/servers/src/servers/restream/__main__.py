@@ -1,4 +1,6 @@
-"""restream command line: `restream [--config FILE.json5] [--host H] [--port P] ...`."""
+"""Fan market data out to WebSocket clients. With no config it serves a synthetic feed on
+127.0.0.1:8765 without auth; flags override the config file.
+"""
 
 from __future__ import annotations
 
@@ -86,8 +88,7 @@ OPTIONS = (
 
 COMMAND = ServerCommand(
     "restream",
-    "Fan market data out to WebSocket clients. With no config it serves a synthetic "
-    "feed on 127.0.0.1:8765 without auth; flags override the config file.",
+    __doc__ or "",
     config_help="listen, tls, feed, tenants, memory, registry, limits, publish",
     load=load_config,
     options=OPTIONS,

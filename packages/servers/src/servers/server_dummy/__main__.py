@@ -1,4 +1,9 @@
-"""server_dummy command line: `server_dummy [--config FILE.json5] [--host H] [--port P] [--rate N] [--log-level L]`."""
+"""A local stand-in for Yahoo's streamer (WebSocket on /, also /?version=2), Yahoo's chart API
+(/v8/finance/chart/SYMBOL) and CNN's Fear & Greed (/index/fearandgreed/graphdata), with random-
+walk prices. Fault injection: POST /fault {"mode":
+"stall"|"close"|"abort"|"malformed"|"http_error"|"http_429"|"none"}; GET /fault, /status and
+/health report. Flags override the config file.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,7 @@ def _serve_options(_: DummyConfig) -> dict[str, Any]:
 
 COMMAND = ServerCommand(
     "server_dummy",
-    "A local stand-in for Yahoo's streamer (WebSocket on /, also /?version=2), Yahoo's chart API "
-    "(/v8/finance/chart/SYMBOL) and CNN's Fear & Greed (/index/fearandgreed/graphdata), with random-walk "
-    'prices. Fault injection: POST /fault {"mode": "stall"|"close"|"abort"|"malformed"|"http_error"|'
-    '"http_429"|"none"}; GET /fault, /status and /health report. Flags override the config file.',
+    __doc__ or "",
     config_help="listen {host, port}, rate, max_symbols, unknown_symbols, seed, log_level",
     load=load_config,
     options=(

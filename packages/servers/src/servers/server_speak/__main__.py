@@ -1,4 +1,7 @@
-"""server_speak command line: `server_speak [--config FILE.json5] [--host H] [--port 8774] [--log-level L]`."""
+"""Spoken alerts: rules (price crosses, % moves, Fear & Greed rating changes, monitor events) on
+quotes from restream's /ws or Redis pub/sub, and POST /speak {"text", "priority"} from other
+tools. Played on a sound card; without one, written to WAV files that are logged.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,7 @@ from servers.server_speak.config import load_config
 
 COMMAND = ServerCommand(
     "server_speak",
-    "Spoken alerts: rules (price crosses, % moves, Fear & Greed rating changes, monitor events) on "
-    'quotes from restream\'s /ws or Redis pub/sub, and POST /speak {"text", "priority"} from other tools. '
-    "Played on a sound card; without one, written to WAV files that are logged.",
+    __doc__ or "",
     config_help="listen, sources, rules, queue, output_dir, speech_timeout_s",
     load=load_config,
     options=(Option("--output-dir", "output_dir", "where WAV files go when there is no sound card", type=Path),),

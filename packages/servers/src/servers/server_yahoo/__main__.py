@@ -1,4 +1,6 @@
-"""server_yahoo command line: `server_yahoo [--config FILE.json5] [--port 8771] [--upstream-url URL]`."""
+"""Legacy proxy: clients speak Yahoo's streamer protocol to it (ws://HOST:PORT/); it keeps one
+upstream subscription per symbol, relays upstream frames unchanged, and survives upstream drops.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +13,7 @@ from servers.server_yahoo.config import load_config
 
 COMMAND = ServerCommand(
     "server_yahoo",
-    "Legacy proxy: clients speak Yahoo's streamer protocol to it (ws://HOST:PORT/); it keeps one "
-    "upstream subscription per symbol, relays upstream frames unchanged, and survives upstream drops.",
+    __doc__ or "",
     config_help="listen, upstream_url, linger_s, per_connection, memory",
     load=load_config,
     options=(
