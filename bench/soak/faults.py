@@ -17,7 +17,7 @@ import httpx
 from stack import Pmdaemon, PrivatePostgres, PrivateRedis, SoakError
 
 KILL = "kill"
-OTHERS = ("redis_down", "postgres_down", "upstream_stall", "restart_restream", "upstream_malformed")
+OTHERS = ("redis_down", "restart_restream", "postgres_down", "upstream_stall", "upstream_malformed")
 # The outages that the services are expected to alert (start and end), and who: (service, subject).
 EXPECTED_ALERTS: dict[str, list[tuple[str, str]]] = {
     "redis_down": [("monitor_redis", "Redis")],
@@ -38,16 +38,14 @@ class Fault:
 
 
 def schedule(services: list[str]) -> list[Fault]:
-    """One cycle: each other fault after every second kill, the kills in the services' order."""
-    kills = [Fault(KILL, name) for name in services]
+    """One cycle: the kills in the services' order, another fault after each while they last."""
     out: list[Fault] = []
     others = list(OTHERS)
-    for i, kill in enumerate(kills):
-        out.append(kill)
-        if i % 2 == 0 and others:
+    for name in services:
+        out.append(Fault(KILL, name))
+        if others:
             out.append(Fault(others.pop(0)))
-    out += [Fault(kind) for kind in others]
-    return out
+    return out + [Fault(kind) for kind in others]
 
 
 @dataclass

@@ -196,7 +196,7 @@ def make(run_dir: Path) -> dict[str, Any]:
     targets = {
         "rows_missing_or_duplicated": data["missing_rows"] + data["duplicated_rows"] == 0,
         "lines_missing_or_duplicated": data["missing_lines"] + data["duplicated_lines"] == 0,
-        "every_fault_alerted_once_start_end": all(r["alerts_ok"] for r in rows) and not before,
+        "every_fault_alerted_once_start_end": all(r["alerts_ok"] for r in rows) and _alerts_ok("", before)[0],
         "every_service_back_after_every_fault": all(r["back_ok"] for r in rows),
         "rss_growth_under_10mb": (not growth_over) if judged_rss else None,
         "log_lines_under_60_per_min_in_outage": not noisy,
@@ -256,6 +256,8 @@ def render(report: dict[str, Any]) -> str:
         cells = [r.get(k) for k in ("start_mb", "end_mb", "max_mb", "tail_growth_mb")]
         cells += [lg.get("per_min"), lg.get("max_first_minute_of_outage")]
         lines.append(f"| {name} | " + " | ".join(_dash(c) for c in cells) + " |")
+    before = ", ".join(f"{k} {v['start']}/{v['end']}" for k, v in report["alerts_before_first_fault"].items())
+    lines += ["", f"alerts before the first fault: {before or 'none'}"]
     lines += ["", "targets: " + ", ".join(f"{k}={'n/a' if v is None else v}" for k, v in report["targets"].items())]
     lines.append("OK" if report["ok"] else "TARGET MISSED")
     return "\n".join(lines)

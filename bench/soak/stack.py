@@ -54,8 +54,9 @@ class _Private:
 
     name = "server"
 
-    def __init__(self, root: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix=f"soak-{self.name}-", dir=root))
+    def __init__(self) -> None:
+        # In the system's temp dir, not the run's: that may be in a directory only we may enter.
+        self.dir = Path(tempfile.mkdtemp(prefix=f"soak-{self.name}-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         # PostgreSQL refuses to run as root: then it runs as the 'postgres' user.
@@ -121,8 +122,8 @@ def _postgres_bindir() -> Path:
 class PrivatePostgres(_Private):
     name = "postgres"
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    def __init__(self) -> None:
+        super().__init__()
         self.bin = _postgres_bindir()
         self.data = self.dir / "data"
         initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-N"]
