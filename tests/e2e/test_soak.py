@@ -17,7 +17,7 @@ RUN = Path(__file__).resolve().parents[2] / "bench" / "soak" / "run.py"
 @pytest.mark.timeout(420)
 def test_short_soak_loses_nothing_brings_every_service_back_and_alerts_each_outage_once(tmp_path: Path) -> None:
     out = tmp_path / "soak"
-    args = ["--minutes", "3", "--fault-every-s", "20", "--warmup-s", "15", "--out", str(out)]
+    args = ["--minutes", "3", "--fault-every-s", "25", "--warmup-s", "15", "--out", str(out)]
     # Outages here follow each other within a minute: no folding of a subject's second outage.
     args += ["--alert-min-interval-s", "5"]
     result = subprocess.run([sys.executable, str(RUN), *args], capture_output=True, text=True, timeout=400, check=False)
