@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,15 +30,16 @@ def sink() -> Iterator[Sink]:
         yield instance
 
 
+def crashing_while(flag: Path, up_s: float) -> list[str]:
+    """A command that runs `up_s`, then exits 1 while `flag` exists (else stays up)."""
+    flag.touch()
+    code = f"import os, sys, time; time.sleep({up_s}); os.path.exists(sys.argv[1]) and sys.exit(1); time.sleep(3600)"
+    return [PY, "-c", code, str(flag)]
+
+
 def test_fatal_service_alerts_once_at_start_and_once_when_back(daemon: Daemon, sink: Sink) -> None:
     flag = daemon.root / "crash"
-    flag.touch()
-    crasher = [
-        PY,
-        "-c",
-        "import os, sys, time; os.path.exists(sys.argv[1]) and sys.exit(1); time.sleep(3600)",
-        str(flag),
-    ]
+    crasher = crashing_while(flag, 0)
     service = {"name": "crasher", "command": crasher, "start_retries": 1, "start_secs": 1}
     service["backoff"] = {"initial_s": 2, "factor": 1, "max_s": 60}
     watch = {"alerts": {"webhook_url": f"{sink.url}/hook", "min_interval_s": 0}}
@@ -57,14 +59,7 @@ def test_fatal_service_alerts_once_at_start_and_once_when_back(daemon: Daemon, s
 
 def test_restart_loop_alerts_once_at_start_and_once_when_stable(daemon: Daemon, sink: Sink) -> None:
     flag = daemon.root / "crash"
-    flag.touch()
-    # Up past start_secs, then a crash: supervisord restarts it, again and again.
-    looper = [
-        PY,
-        "-c",
-        "import os, sys, time; time.sleep(1.5); os.path.exists(sys.argv[1]) and sys.exit(1); time.sleep(3600)",
-        str(flag),
-    ]
+    looper = crashing_while(flag, 1.5)  # up past start_secs, then a crash: restarted, again and again
     service = {"name": "looper", "command": looper, "start_secs": 1}
     watch = {
         "alerts": {"webhook_url": f"{sink.url}/hook", "min_interval_s": 0},
