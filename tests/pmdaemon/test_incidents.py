@@ -138,6 +138,13 @@ def test_watch_section_parses_alerts_and_restart_loop() -> None:
     assert default.alerts is None and default.restart_loop == RestartLoopSpec(restarts=5, within_s=300.0, stable_s=60.0)
 
 
+def test_watch_alerts_may_name_a_services_port() -> None:
+    text = """{watch: {alerts: {speak_url: "http://127.0.0.1:${ports.speak}/speak"}},
+               services: [{name: "speak", port: 8776, command: "x"}]}"""
+    spec = parse_services(text, source=Path("s.json5"), base_dir=Path("/"), state_dir=Path("/state"))
+    assert spec.alerts == AlertsSpec(speak_url="http://127.0.0.1:8776/speak")
+
+
 @pytest.mark.parametrize(
     ("watch", "path", "reason"),
     [

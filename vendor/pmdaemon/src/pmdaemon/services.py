@@ -3,7 +3,7 @@
     {
       watch: {                                    // optional
         poll_s: 1,                                // how often the watch evaluates
-        alerts: { webhook_url: "http://...", speak_url: "http://127.0.0.1:8776/speak",
+        alerts: { webhook_url: "http://...", speak_url: "http://127.0.0.1:${ports.speak}/speak",
                   min_interval_s: 60, timeout_s: 3 },  // FATAL and restart loops (docs/pmdaemon.md)
         restart_loop: { restarts: 5, within_s: 300, stable_s: 60 },  // what a restart loop is
       },
@@ -270,17 +270,20 @@ class _Validator:
 
     def document(self, value: object) -> ServicesFile:
         top = self.obj(value, (), ("services", "watch", "vars"), ("services",))
-        poll_s, alerts, loop = 1.0, None, RestartLoopSpec()
-        if "watch" in top:
-            watch = self.obj(top["watch"], ("watch",), ("poll_s", "alerts", "restart_loop"))
-            poll_s = self.optional(watch, "poll_s", ("watch",), lambda v, p: self.number(v, p), 1.0)
-            alerts = self.optional(watch, "alerts", ("watch",), self.alerts, None)
-            loop = self.optional(watch, "restart_loop", ("watch",), self.restart_loop, loop)
         raw = top["services"]
         if not isinstance(raw, list):
             self.fail(("services",), f"expected a list of services, found {_describe(raw)}")
         values = {"state_dir": str(self._state_dir), **self.variables(top.get("vars", {}))}
         values.update((f"ports.{name}", str(port)) for name, port in self.ports(raw).items())
+        poll_s, alerts, loop = 1.0, None, RestartLoopSpec()
+        if "watch" in top:
+            # Variables too: an alert URL names a service's port as ${ports.NAME}.
+            watch = self.obj(
+                self.expanded(top["watch"], ("watch",), values), ("watch",), ("poll_s", "alerts", "restart_loop")
+            )
+            poll_s = self.optional(watch, "poll_s", ("watch",), lambda v, p: self.number(v, p), 1.0)
+            alerts = self.optional(watch, "alerts", ("watch",), self.alerts, None)
+            loop = self.optional(watch, "restart_loop", ("watch",), self.restart_loop, loop)
         services: list[ServiceSpec] = []
         seen: set[str] = set()
         for index, item in enumerate(raw):
