@@ -53,9 +53,12 @@ class Daemon:
         self.state = StateDir(root / "state")
         self.services_file = root / "services.json5"
 
-    def write_services(self, services: list[dict[str, Any]], *, poll_s: float = 0.5) -> Path:
+    def write_services(
+        self, services: list[dict[str, Any]], *, poll_s: float = 0.5, watch: dict[str, Any] | None = None
+    ) -> Path:
         # JSON is JSON5; the comment checks that the file goes through the JSON5 parser.
-        text = "// written by the test\n" + json.dumps({"watch": {"poll_s": poll_s}, "services": services}, indent=2)
+        document = {"watch": {"poll_s": poll_s, **(watch or {})}, "services": services}
+        text = "// written by the test\n" + json.dumps(document, indent=2)
         self.services_file.write_text(text)
         return self.services_file
 

@@ -16,6 +16,9 @@ Rules, each checked only while supervisord would not act on its own:
 - fatal: FATAL (supervisord gave up) for the cool-down `backoff.delay(n)` -> start again, where n
   counts recoveries since the service last ran stably for backoff.max_s.
 
+Alerts (incidents.py): a service going FATAL and a restart loop, each a `Notice` at its start and
+at its end, collected in `notices` for the adapter to send.
+
 Bookkeeping from supervisord's events: RESTARTS counts new starts of an instance that had
 reached RUNNING (not the retries of one that never did, which are counted as spawn failures),
 and the last action names whatever last happened to the service, whoever did it.
@@ -33,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from .clock import Clock
 from .health import Health
+from .incidents import Incidents, Notice
 from .market import Calendar
 from .services import HealthSpec, ServicesFile, ServiceSpec
 from .slots import service_of
@@ -195,6 +199,13 @@ class WatchPolicy:
             s.name: ServiceRecord.restored(saved.get(s.name) or {}) for s in services.services
         }
         self._last_eval_us: int | None = None
+        self.incidents = Incidents(services.restart_loop, clock)
+        self.notices: list[Notice] = []
+
+    def take_notices(self) -> list[Notice]:
+        """The alerts due since the last call (the adapter sends them)."""
+        notices, self.notices = self.notices, []
+        return notices
 
     @property
     def calendar(self) -> Calendar:
@@ -212,6 +223,8 @@ class WatchPolicy:
         """Take a reloaded services file; records of services that remain are kept."""
         self._services = services
         self.records = {s.name: self.records.get(s.name) or ServiceRecord() for s in services.services}
+        self.incidents.loop = services.restart_loop
+        self.incidents.forget(set(self.records))
 
     def on_process_state(
         self, name: str, from_state: str, to_state: str, fields: Mapping[str, str] | None = None
@@ -256,11 +269,15 @@ class WatchPolicy:
         elif state is ProcessState.BACKOFF:
             record.spawn_failures += 1
             record.last_action = _event("retry", "spawn", "exited before start_secs; supervisord retries", now_us)
+            self.notices += self.incidents.unplanned_restart(service_of(name), "exited before start_secs")
         elif state is ProcessState.FATAL:
             record.last_action = _event("gave up", "fatal", "too many failed starts: FATAL", now_us)
+            self.notices += self.incidents.fatal(service_of(name))
         elif state is ProcessState.EXITED:
             expected = "as expected" if fields.get("expected") == "1" else "unexpectedly"
             record.exit_detail = f"pid {fields.get('pid', '?')} exited {expected}"
+            if fields.get("expected") != "1":
+                self.notices += self.incidents.unplanned_restart(service_of(name), record.exit_detail)
             if not record.watch_restart:
                 record.last_action = _event("exited", "exit", record.exit_detail, now_us)
         elif state is ProcessState.STOPPED and not record.watch_restart:
@@ -278,6 +295,7 @@ class WatchPolicy:
                 continue
             record = self.records[spec.name]
             self._track(spec, record, facts)
+            self._incidents(spec, record, facts)
             action = (
                 self._fatal(spec, record, facts, now_us)
                 or self._memory(spec, record, facts, now_us)
@@ -335,6 +353,13 @@ class WatchPolicy:
         }
 
     # -- rules ---------------------------------------------------------------------------
+
+    def _incidents(self, spec: ServiceSpec, record: ServiceRecord, facts: ProcessFacts) -> None:
+        if facts.state is ProcessState.FATAL:
+            self.notices += self.incidents.fatal(spec.name)
+            return
+        healthy = facts.state is ProcessState.RUNNING and (spec.health is None or record.health in ("ok", "degraded"))
+        self.notices += self.incidents.observe(spec.name, healthy=healthy, running_since=record.running_since)
 
     def _track(self, spec: ServiceSpec, record: ServiceRecord, facts: ProcessFacts) -> None:
         mono = self._clock.monotonic()

@@ -1,7 +1,12 @@
 """The services file: JSON5 in, validated `ServicesFile` out.
 
     {
-      watch: { poll_s: 1 },                       // optional: how often the watch evaluates
+      watch: {                                    // optional
+        poll_s: 1,                                // how often the watch evaluates
+        alerts: { webhook_url: "http://...", speak_url: "http://127.0.0.1:${ports.speak}/speak",
+                  min_interval_s: 60, timeout_s: 3 },  // FATAL and restart loops (docs/pmdaemon.md)
+        restart_loop: { restarts: 5, within_s: 300, stable_s: 60 },  // what a restart loop is
+      },
       vars: { py: "/usr/bin/python3" },           // optional: ${py} in any string below
       services: [
         {
@@ -41,6 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import json5format
 from json5format.errors import line_and_column
@@ -141,10 +147,32 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertsSpec:
+    """Where the watch sends its alerts (lib_common.alerts' route: server_speak, a webhook)."""
+
+    speak_url: str | None = None
+    webhook_url: str | None = None
+    min_interval_s: float = 60.0
+    timeout_s: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class RestartLoopSpec:
+    """A restart loop: `restarts` unplanned restarts (crashes, failed spawns) within `within_s`;
+    over once the service has run healthy for `stable_s` since its last start."""
+
+    restarts: int = 5
+    within_s: float = 300.0
+    stable_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class ServicesFile:
     source: Path
     services: tuple[ServiceSpec, ...]
     poll_s: float = 1.0
+    alerts: AlertsSpec | None = None
+    restart_loop: RestartLoopSpec = RestartLoopSpec()
 
     def get(self, name: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.name == name), None)
@@ -250,15 +278,20 @@ class _Validator:
 
     def document(self, value: object) -> ServicesFile:
         top = self.obj(value, (), ("services", "watch", "vars"), ("services",))
-        poll_s = 1.0
-        if "watch" in top:
-            watch = self.obj(top["watch"], ("watch",), ("poll_s",))
-            poll_s = self.optional(watch, "poll_s", ("watch",), lambda v, p: self.number(v, p), 1.0)
         raw = top["services"]
         if not isinstance(raw, list):
             self.fail(("services",), f"expected a list of services, found {_describe(raw)}")
         values = {"state_dir": str(self._state_dir), **self.variables(top.get("vars", {}))}
         values.update((f"ports.{name}", str(port)) for name, port in self.ports(raw).items())
+        poll_s, alerts, loop = 1.0, None, RestartLoopSpec()
+        if "watch" in top:
+            # Variables too: an alert URL names a service's port as ${ports.NAME}.
+            watch = self.obj(
+                self.expanded(top["watch"], ("watch",), values), ("watch",), ("poll_s", "alerts", "restart_loop")
+            )
+            poll_s = self.optional(watch, "poll_s", ("watch",), lambda v, p: self.number(v, p), 1.0)
+            alerts = self.optional(watch, "alerts", ("watch",), self.alerts, None)
+            loop = self.optional(watch, "restart_loop", ("watch",), self.restart_loop, loop)
         services: list[ServiceSpec] = []
         seen: set[str] = set()
         for index, item in enumerate(raw):
@@ -270,7 +303,40 @@ class _Validator:
                 self.fail(("services", index, "name"), f"duplicate service name {spec.name!r}")
             seen.add(spec.name)
             services.append(spec)
-        return ServicesFile(source=self._source.resolve(), services=tuple(services), poll_s=poll_s)
+        return ServicesFile(
+            source=self._source.resolve(), services=tuple(services), poll_s=poll_s, alerts=alerts, restart_loop=loop
+        )
+
+    def alerts(self, value: object, path: JsonPath) -> AlertsSpec:
+        obj = self.obj(value, path, ("speak_url", "webhook_url", "min_interval_s", "timeout_s"))
+        urls = {key: self.optional(obj, key, path, self.url, None) for key in ("speak_url", "webhook_url")}
+        if not any(urls.values()):
+            self.fail(path, "expected speak_url, webhook_url or both")
+        d = AlertsSpec()
+        return AlertsSpec(
+            **urls,
+            min_interval_s=self.optional(obj, "min_interval_s", path, self._non_negative, d.min_interval_s),
+            timeout_s=self.optional(obj, "timeout_s", path, lambda v, p: self.number(v, p), d.timeout_s),
+        )
+
+    def _non_negative(self, value: object, path: JsonPath) -> float:
+        return self.number(value, path, strict=False)
+
+    def url(self, value: object, path: JsonPath) -> str:
+        url = self.string(value, path)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.fail(path, f"expected an http:// or https:// URL, found {_describe(url)}")
+        return url
+
+    def restart_loop(self, value: object, path: JsonPath) -> RestartLoopSpec:
+        obj = self.obj(value, path, ("restarts", "within_s", "stable_s"))
+        d = RestartLoopSpec()
+        return RestartLoopSpec(
+            restarts=self.optional(obj, "restarts", path, lambda v, p: self.integer(v, p, minimum=2), d.restarts),
+            within_s=self.optional(obj, "within_s", path, lambda v, p: self.number(v, p), d.within_s),
+            stable_s=self.optional(obj, "stable_s", path, self._non_negative, d.stable_s),
+        )
 
     # -- variables and ports ---------------------------------------------------------------
 

@@ -5,7 +5,8 @@ stdout carries the listener protocol (protocol.py), so logs go to stderr (its lo
 Between events it also wakes every `watch.poll_s` seconds: TICK_5 alone is too coarse for
 health intervals of a second or two. Each evaluation reads the process table over XML-RPC and
 /proc, asks the policy (policy.py) what to do, runs due health checks, carries out the actions
-and rewrites the state file that `pmdaemon status` reads.
+and rewrites the state file that `pmdaemon status` reads. The policy's alerts (a service going
+FATAL, a restart loop: incidents.py) go out through `watch.alerts` (alerting.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import health, logline
+from .alerting import Alerter
 from .applied import load_applied
 from .clock import SystemClock
 from .errors import PmdaemonError
@@ -47,6 +49,7 @@ class Watch:
         saved = read_json(state.watch_state).get("services", {})
         self.policy = WatchPolicy(load_applied(state), SystemClock(), saved=saved if isinstance(saved, dict) else {})
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health")
+        self.alerter = Alerter(self.policy.services.alerts)
 
     def _mtime(self) -> float:
         try:
@@ -68,6 +71,7 @@ class Watch:
             log.error("keeping the previous services: %s", exc)
         else:
             log.info("services reloaded: %s", ", ".join(s.name for s in self.policy.services.services))
+            self.alerter.configure(self.policy.services.alerts)
         self._applied_mtime = mtime
 
     def process_table(self) -> dict[str, ProcessFacts]:
@@ -86,7 +90,11 @@ class Watch:
             actions.extend(self.policy.on_health_result(name, verdict, detail))
         for action in actions:
             self.carry_out(action)
+        self.alert()
         self.save()
+
+    def alert(self) -> None:
+        self.alerter.send(self.policy.take_notices())
 
     def carry_out(self, action: Action) -> None:
         """A restart is a handover for a service that can hand over (handover.py)."""
@@ -131,6 +139,7 @@ def serve(watch: Watch, stdin: int = 0, stdout: int = 1) -> None:
                         event.name.removeprefix("PROCESS_STATE_"),
                         fields,
                     )
+                    watch.alert()
                     watch.save()
         if time.monotonic() >= next_eval:
             try:
@@ -153,7 +162,10 @@ def main(argv: list[str] | None = None) -> None:
         log.error("cannot start: %s", exc)
         sys.exit(1)
     log.info("watching %s (poll every %gs)", ", ".join(s.name for s in watch.policy.services.services), watch.poll_s)
-    serve(watch)
+    try:
+        serve(watch)
+    finally:
+        watch.alerter.close()  # what is queued gets its chance to go
 
 
 if __name__ == "__main__":
