@@ -272,7 +272,8 @@ def test_upstream_alerts_failover_and_recovery(recorder: Recorder) -> None:
     def move(at_s: float, source: UpstreamState, target: UpstreamState) -> None:
         hook(Transition(int(at_s * 1e6), source, target, "stream silent"))
 
-    move(0, s.IDLE, s.STREAMING)  # a clean start says nothing
+    move(0, s.IDLE, s.RECONNECTING)  # a start's first connect: no outage
+    move(0.2, s.RECONNECTING, s.STREAMING)  # a clean start says nothing
     move(10, s.STREAMING, s.RECONNECTING)
     move(15, s.RECONNECTING, s.POLLING)  # still the same outage
     move(40, s.POLLING, s.STREAMING)
@@ -280,6 +281,18 @@ def test_upstream_alerts_failover_and_recovery(recorder: Recorder) -> None:
     assert recorder.calls == [
         ("start", "yahoo upstream", "yahoo upstream reconnecting: stream silent", None),
         ("end", "yahoo upstream", "yahoo upstream streaming again after 30 seconds", 30.0),
+    ]
+
+
+def test_upstream_alerts_a_start_that_cannot_connect_is_an_outage_from_the_failover(recorder: Recorder) -> None:
+    hook = UpstreamAlerts("yahoo upstream")
+    s = UpstreamState
+    hook(Transition(0, s.IDLE, s.RECONNECTING, "starting"))
+    hook(Transition(10_000_000, s.RECONNECTING, s.POLLING, "no stream after 10 s"))
+    hook(Transition(70_000_000, s.POLLING, s.STREAMING, "streaming"))
+    assert recorder.calls == [
+        ("start", "yahoo upstream", "yahoo upstream polling: no stream after 10 s", None),
+        ("end", "yahoo upstream", "yahoo upstream streaming again after 1 minute", 60.0),
     ]
 
 

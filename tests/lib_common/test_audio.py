@@ -118,3 +118,14 @@ def test_with_timeout_reports_failures() -> None:
 
     with pytest.raises(AudioError, match="broken: no driver"):
         audio._with_timeout("broken", broken, 5)
+
+
+def test_speech_wav_again_and_again_writes_nothing_to_stdout_or_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """pyttsx3's engine kept for the process: no ReferenceError tracebacks from espeak's callbacks
+    into a collected one, and no "Audio saved to" print (server_speak's log is stdout and stderr)."""
+    for n in range(3):
+        speech_wav(tmp_path / f"s{n}.wav", f"alert number {n}")
+    out, err = capfd.readouterr()
+    assert "Audio saved" not in out and "ReferenceError" not in err and "Exception ignored" not in err, (out, err)

@@ -496,7 +496,9 @@ class Transitioned(Protocol):
 class UpstreamAlerts:
     """An UpstreamManager's `on_transition` as alerts: leaving the stream (reconnecting, polling:
     a failover) starts an outage of `subject`, streaming again ends it with its duration; moves
-    between the degraded states, and a stop, say nothing."""
+    between the degraded states, and a stop, say nothing. A start's first connect (idle to
+    reconnecting) is no outage: every start of a gateway (a standby taking over included) would
+    say one of 0 s; a first connect that fails over to polling is one."""
 
     DEGRADED = frozenset({UpstreamState.RECONNECTING, UpstreamState.POLLING})
 
@@ -507,6 +509,8 @@ class UpstreamAlerts:
 
     def __call__(self, transition: Transitioned) -> None:
         target = transition.target
+        if transition.source is UpstreamState.IDLE and target is UpstreamState.RECONNECTING:
+            return  # the first connect of a start: not a failover (one that fails goes on to polling)
         if target in self.DEGRADED and self._since_us is None:
             self._since_us = transition.at_us
             self._route().start(self.subject, f"{self.subject} {target.value}: {transition.reason}", state=target.value)

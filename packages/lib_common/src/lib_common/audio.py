@@ -17,7 +17,10 @@ or a hang.
 from __future__ import annotations
 
 import array
+import atexit
+import contextlib
 import ctypes.util
+import io
 import logging
 import math
 import re
@@ -137,8 +140,12 @@ def _with_timeout(name: str, work: Callable[[], T], timeout_s: float) -> T:
     return result[0]
 
 
-# pyttsx3 keeps one engine per driver; calls into it must not overlap.
+# pyttsx3 keeps one engine per driver; calls into it must not overlap. The engine is kept for
+# the process: pyttsx3 holds it only weakly, and espeak's driver calls back into a collected one
+# ("Exception ignored on calling ctypes callback function ... ReferenceError", 7 lines of
+# traceback on stderr for each later utterance).
 _ENGINE_LOCK = threading.Lock()
+_ENGINE: list[Any] = []
 
 
 def _pyttsx3() -> Any:
@@ -158,9 +165,13 @@ def _engine_call(name: str, use: Callable[[Any], None], timeout_s: float) -> Non
         if not _ENGINE_LOCK.acquire(timeout=timeout_s):
             raise AudioError("the speech engine is still busy with an earlier call")
         try:
-            engine = pyttsx3.init()
+            if not _ENGINE:
+                _ENGINE.append(pyttsx3.init())
+                atexit.register(_ENGINE.clear)  # let it go while the interpreter can still run its __del__
+            engine = _ENGINE[0]
             use(engine)
-            engine.runAndWait()
+            with contextlib.redirect_stdout(io.StringIO()):  # espeak's driver prints "Audio saved to ..."
+                engine.runAndWait()
         finally:
             _ENGINE_LOCK.release()
 
