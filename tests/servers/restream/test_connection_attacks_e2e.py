@@ -69,13 +69,22 @@ async def healthy_client(server: RestreamProcess) -> AsyncIterator[Healthy]:
             task.cancel()
 
 
+class Flood:
+    """What a flooding client saw: when its flood started, and how and when the server ended it."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.ended: tuple[float, OSError] | None = None
+
+
 @contextlib.contextmanager
-def ping_flood(server: RestreamProcess) -> Iterator[socket.socket]:
+def ping_flood(server: RestreamProcess) -> Iterator[Flood]:
     """A client past the handshake that sends 125-byte pings as fast as it can and never reads."""
     sock = raw_websocket(server)
     sock.settimeout(0.2)
     pings = Frame(Opcode.PING, b"x" * 125).serialize(mask=True) * 64
     stop = threading.Event()
+    seen = Flood()
 
     def flood() -> None:
         while not stop.is_set():
@@ -83,13 +92,14 @@ def ping_flood(server: RestreamProcess) -> Iterator[socket.socket]:
                 sock.send(pings)
             except TimeoutError:  # the server stopped reading: TCP holds us back
                 continue
-            except OSError:  # the server closed us
+            except OSError as exc:  # the server closed us
+                seen.ended = (time.monotonic(), exc)
                 return
 
     thread = threading.Thread(target=flood, daemon=True)
     thread.start()
     try:
-        yield sock
+        yield seen
     finally:
         stop.set()
         thread.join(5)
@@ -131,6 +141,23 @@ async def test_a_ping_flood_spends_the_token_bucket_and_is_closed_with_1008(star
             assert await sample_buffered(server, 1.0) < BOUND_BYTES
         assert "message flood" in server.output()
         assert healthy.rate(start) >= MIN_RATE
+
+
+async def test_a_flooder_that_floods_on_after_its_1008_is_dropped_not_read_for_the_close_grace(
+    start_restream: StartRestream,
+) -> None:
+    # The 1008 goes out after the bucket's burst; the close grace for a client whose writes flow
+    # is 5 s (kit.egress), and the server used to parse the flood until it ended. Now a peer gets
+    # 256 KiB after the close frame, then its connection is aborted: the flooder's sends fail
+    # long before the grace would end.
+    server = start_restream(None, *FEED)
+    with ping_flood(server) as flood:
+        await until(lambda: flood.ended is not None, timeout=10)
+    assert flood.ended is not None
+    ended_at, error = flood.ended
+    assert isinstance(error, ConnectionResetError | BrokenPipeError), error
+    assert ended_at - flood.started < 3.0, f"the flood was read for {ended_at - flood.started:.1f} s"
+    assert "message flood" in server.output()
 
 
 async def test_a_ping_flood_within_the_bucket_from_a_client_that_never_reads_stays_bounded(

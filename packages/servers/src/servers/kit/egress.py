@@ -10,7 +10,9 @@ guards: every ping or pong the client sends is offered to `on_control` (the sess
 bucket, which closes a flood with 1008), and while the transport's writes are paused (its
 buffer above the high-water mark: the client is not reading) reading from the client is paused
 too, so the pongs uvicorn owes a client that never reads cannot grow the server's memory; the
-client's pings wait in the kernel and TCP holds the client back.
+client's pings wait in the kernel and TCP holds the client back. Once the server's close frame
+is out, a peer may send `after_close_bytes` more (what was in flight, and its own close frame);
+past that it is aborted instead of read for the rest of the close grace.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ RELIED_ON: dict[str, type | tuple[type, ...]] = {
 }
 OVERRIDDEN = (
     "connection_made",
+    "data_received",
     "connection_lost",
     "handle_connect",
     "handle_ping",
@@ -77,6 +80,20 @@ class ExposedProtocol(WebSocketsSansIOProtocol):
         super().connection_lost(exc)
         if self.lease is not None:
             self.lease.release()
+
+    after_close_bytes = 256 * 1024  # what a peer may still send once our close frame is out
+    _read_after_close = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self.close_sent:
+            # A closing peer sends what was in flight and its own close frame. One that goes on
+            # past this is not closing (a flooder told 1008 floods on): parsing it until the close
+            # grace ends would spend the server's CPU on it, so the connection is dropped now.
+            self._read_after_close += len(data)
+            if self._read_after_close > self.after_close_bytes:
+                self.transport.abort()
+                return
+        super().data_received(data)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -143,6 +160,11 @@ class GatewayProtocol(ExposedProtocol):
         return message
 
     def handle_ping(self) -> None:
+        if self.close_sent:
+            # Told to go: its pongs (websockets queues one a ping until a close comes in) are
+            # dropped, so a flooder cannot fill the buffer and pause reading until the grace ends.
+            self.conn.data_to_send()
+            return
         if self.on_control is None or self.on_control():
             super().handle_ping()
 

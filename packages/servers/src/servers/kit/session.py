@@ -94,25 +94,28 @@ async def serve_client(
         )
         return
     dispatcher, clock, limits = server.dispatcher, server.clock, server.config.limits
+    session: ClientSession | None = None
+    bucket = TokenBucket(limits.messages_per_second, limits.burst, clock.monotonic())
+
+    def spend() -> bool:
+        """One message or control frame from the client; False: a flood, now being closed."""
+        if bucket.take(clock.monotonic()):
+            return True
+        if session is not None and not session.closed:
+            log.warning("closing %r: message flood", session)
+            dispatcher.close(session, *FLOOD)
+        return False
+
+    # Counted from the first frame: pings that come in while accept() lets the loop run would
+    # otherwise be answered for free, and a flooder's pongs fill the buffer before its session is.
+    egress.on_control = spend
     try:
         await websocket.accept()
-        session = ClientSession(
+        session = live = ClientSession(
             egress, tenant=tenant.name, priority=tenant.priority, queue_capacity=server.config.memory.client_queue
         )
-        dispatcher.attach(session)
-        egress.on_writable = lambda writable: dispatcher.writable(session, writable)
-        bucket = TokenBucket(limits.messages_per_second, limits.burst, clock.monotonic())
-
-        def spend() -> bool:
-            """One message or control frame from the client; False: a flood, now being closed."""
-            if bucket.take(clock.monotonic()):
-                return True
-            if not session.closed:
-                log.warning("closing %r: message flood", session)
-                dispatcher.close(session, *FLOOD)
-            return False
-
-        egress.on_control = spend
+        dispatcher.attach(live)
+        egress.on_writable = lambda writable: dispatcher.writable(live, writable)
         try:
             while True:
                 message = await websocket.receive()
@@ -121,17 +124,17 @@ async def serve_client(
                 text = message.get("text")
                 if text is not None:
                     try:
-                        handle(tenant, session, text)
+                        handle(tenant, live, text)
                     except ProtocolError as exc:  # the client's mistake: it hears why, and stays
-                        send_error(dispatcher, session, exc.code, exc.message)
+                        send_error(dispatcher, live, exc.code, exc.message)
                 elif on_binary is not None:
-                    on_binary(session)
+                    on_binary(live)
                 else:
                     send_error(
-                        dispatcher, session, "bad_message", "binary frames are not part of the protocol; send JSON text"
+                        dispatcher, live, "bad_message", "binary frames are not part of the protocol; send JSON text"
                     )
         finally:
             egress.on_writable = egress.on_control = None
-            dispatcher.detach(session)
+            dispatcher.detach(live)
     finally:
         server.admission.leave(tenant)
