@@ -37,6 +37,7 @@ from typing import Self
 import httpx
 
 from lib_common import untrusted_json
+from lib_common.arguments import non_negative, positive
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
 from lib_common.errors import RsdevError
@@ -210,10 +211,8 @@ class KyHttp:
         clock: Clock | None = None,
         random: Callable[[], float] = _random.random,
     ) -> None:
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-        if retries < 0:
-            raise ValueError(f"retries must not be negative, got {retries}")
+        positive("timeout_s", timeout_s)
+        non_negative("retries", retries)
         self.timeout_s = timeout_s
         self.retries = retries  # retries after the first attempt
         Backoff(backoff_base_s, backoff_max_s)  # refuses bad values now rather than on the first retry
