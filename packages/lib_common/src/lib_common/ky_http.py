@@ -14,9 +14,6 @@ And only where asking again is safe (`may_retry`): a request whose method is ide
 POST or PATCH only when it never left (the connection was refused or not made in time), since
 the server may have acted on one that it answered with a 5xx or that timed out. A caller whose
 POST is idempotent (an idempotency key) says so with `idempotent=True`.
-
-The module also holds the payload helpers the pollers' parsers share: `PayloadError` names the
-JSON path of a missing or malformed value.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ import asyncio
 import email.utils
 import json as jsonlib
 import logging
-import math
 import random as _random
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,7 +36,6 @@ from lib_common import untrusted_json
 from lib_common.arguments import non_negative, positive
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
-from lib_common.errors import RsdevError
 
 log = logging.getLogger(__name__)
 
@@ -51,61 +46,6 @@ BROWSER_USER_AGENT = (
 
 _DIGITS = re.compile(r"[0-9]+")
 _SNIPPET_CHARS = 160
-
-
-# Payloads
-
-
-class PayloadError(RsdevError):
-    """A provider's body lacks a value the parser needs, or has it in the wrong shape."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(value), type(value).__name__)
-
-
-def expect_object(value: object, path: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise PayloadError(path, f"expected an object, found {_kind(value)}")
-    return value
-
-
-def expect_list(value: object, path: str) -> list[object]:
-    if not isinstance(value, list):
-        raise PayloadError(path, f"expected an array, found {_kind(value)}")
-    return value
-
-
-def expect_number(value: object, path: str) -> float:
-    """A finite JSON number (booleans are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(path, f"expected a number, found {_kind(value)}")
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond float range
-        number = math.inf
-    if not math.isfinite(number):
-        raise PayloadError(path, f"expected a finite number, found {value!r:.40}")
-    return number
-
-
-def optional_number(value: object) -> float | None:
-    """A finite number, or None for anything else: for optional fields that never fail a parse."""
-    try:
-        return expect_number(value, "")
-    except PayloadError:
-        return None
-
-
-def optional_string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def snippet(text: str, limit: int = _SNIPPET_CHARS) -> str:

@@ -21,17 +21,9 @@ from lib_common.arguments import at_least, positive
 from lib_common.clock import Clock
 from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import MarketHours, Quote
-from lib_common.ky_http import (
-    BROWSER_USER_AGENT,
-    KyHttp,
-    PayloadError,
-    expect_list,
-    expect_number,
-    expect_object,
-    optional_number,
-    optional_string,
-    sleep_or_wake,
-)
+from lib_common.errors import PayloadError
+from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, sleep_or_wake
+from lib_common.payload import expect_list, expect_number, expect_object, optional_number, optional_string
 
 log = logging.getLogger(__name__)
 
