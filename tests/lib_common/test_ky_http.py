@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib_common.clock import ManualClock
+from lib_common.core.backoff import Backoff
 from lib_common.ky_http import (
     BROWSER_USER_AGENT,
     KyHttp,
@@ -42,15 +43,17 @@ def client(
     *,
     clock: ManualClock | None = None,
     random: float = 0.0,
+    backoff_max_s: float = 30.0,
     **kwargs: float,
 ) -> tuple[KyHttp, FakeSleep]:
+    """A KyHttp on a mock transport and a fake sleep; its backoff's jitter draws `random`."""
     clock = clock or ManualClock()
     sleep = FakeSleep(clock)
     http = KyHttp(
         transport=httpx.MockTransport(handler),
         sleep=sleep,
         clock=clock,
-        random=lambda: random,
+        backoff=lambda: Backoff(0.5, backoff_max_s, rand=lambda: random),
         **kwargs,  # type: ignore[arg-type]
     )
     return http, sleep
@@ -262,7 +265,7 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="retries"):
         KyHttp(retries=-1)
     with pytest.raises(ValueError, match="base_s"):
-        KyHttp(backoff_base_s=5, backoff_max_s=1)
+        KyHttp(backoff=lambda: Backoff(5, 1))
 
 
 # Retry policy

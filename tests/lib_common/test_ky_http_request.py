@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from lib_common.clock import ManualClock
+from lib_common.core.backoff import Backoff
 from lib_common.ky_http import IDEMPOTENT_METHODS, ApiResponse, KyHttp, may_retry
 from tests.lib_common.test_ky_http import FakeSleep, client, replies
 
@@ -87,7 +88,9 @@ async def sent(method: str, url: str, *, retries: int = 3, **options: Any) -> tu
     and the delays it slept."""
     clock = ManualClock()
     sleep = FakeSleep(clock)
-    async with KyHttp(sleep=sleep, clock=clock, random=lambda: 0.0, retries=retries, timeout_s=5) as http:
+    async with KyHttp(
+        sleep=sleep, clock=clock, backoff=lambda: Backoff(rand=lambda: 0.0), retries=retries, timeout_s=5
+    ) as http:
         return await http.request(method, url, **options), sleep.delays
 
 

@@ -7,8 +7,9 @@ on. Exceptions are for bugs (a body that has no JSON spelling).
 
 The retry policy is plain code: `core.backoff.Backoff` gives exponential steps with jitter,
 `retry_delay` lets a server's `Retry-After` (RFC 9110 §10.2.3, read by `parse_retry_after`)
-lengthen them up to `backoff_max_s`; all of it is tested without sleeping. Only 429, 5xx,
-timeouts and connection failures are retried: another 4xx will not change by asking again.
+lengthen them up to the backoff's cap (`KyHttp(backoff=...)`, a Backoff factory: a fresh one per
+request); all of it is tested without sleeping. Only 429, 5xx, timeouts and connection failures
+are retried: another 4xx will not change by asking again.
 And only where asking again is safe (`may_retry`): a request whose method is idempotent
 (RFC 9110 §9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) may be retried after any of those; a
 POST or PATCH only when it never left (the connection was refused or not made in time), since
@@ -22,7 +23,6 @@ import asyncio
 import email.utils
 import json as jsonlib
 import logging
-import random as _random
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -143,24 +143,20 @@ class KyHttp:
         *,
         timeout_s: float = 10.0,
         retries: int = 3,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 30.0,
+        backoff: Callable[[], Backoff] = Backoff,
         user_agent: str = BROWSER_USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock | None = None,
-        random: Callable[[], float] = _random.random,
     ) -> None:
         positive("timeout_s", timeout_s)
         non_negative("retries", retries)
         self.timeout_s = timeout_s
         self.retries = retries  # retries after the first attempt
-        Backoff(backoff_base_s, backoff_max_s)  # refuses bad values now rather than on the first retry
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+        backoff()  # a bad backoff fails now rather than on the first retry
+        self._backoff = backoff  # a fresh one per request
         self._sleep = sleep
         self._clock: Clock = clock if clock is not None else LoopClock()
-        self._random = random
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout_s),
@@ -219,7 +215,7 @@ class KyHttp:
         attempts = 0
         last_retry_after: float | None = None
         held_back = False  # a retryable failure not retried because the method is not idempotent
-        backoff = Backoff(self.backoff_base_s, self.backoff_max_s, rand=self._random)
+        backoff = self._backoff()
         while True:
             attempts += 1
             outcome = await self._attempt(request)
@@ -230,7 +226,7 @@ class KyHttp:
             if not may_retry(idempotent=idempotent, sent=outcome.sent):
                 held_back = True
                 break
-            delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, self.backoff_max_s)
+            delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, backoff.cap_s)
             log.debug("%s %s: %s; retry %d in %.2f s", method, url, outcome.failure, attempts, delay)
             await self._sleep(delay)
 
