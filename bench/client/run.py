@@ -17,16 +17,16 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent / "fanout"))
+sys.path.insert(0, str(ROOT))
 
 import procs  # noqa: E402
+
+from tests.processes import wait_healthy  # noqa: E402
 
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOG", "META", "TSLA", "SPY", "BTC-USD", "ETH-USD"]
 
@@ -42,17 +42,6 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def wait_healthy(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("restream did not become healthy")
-
-
 def main() -> None:
     args = parse_args()
     symbols = ",".join(SYMBOLS[: args.symbols])
@@ -64,7 +53,9 @@ def main() -> None:
     )
     rounds = []
     try:
-        wait_healthy(port)
+        problem = wait_healthy(server, f"http://127.0.0.1:{port}/health", 15)
+        if problem is not None:
+            raise RuntimeError(f"restream {problem}")
         url = f"ws://127.0.0.1:{port}/ws"
         for _ in range(args.rounds):
             readers = {

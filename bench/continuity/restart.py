@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,13 +41,12 @@ from pathlib import Path
 from lib_common.client import Client
 from lib_common.core.backoff import Backoff
 
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port  # noqa: E402
+
 SYMBOLS = ["AAPL", "MSFT"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(port: int, config: Path, log: Path, rate: float) -> subprocess.Popen[bytes]:

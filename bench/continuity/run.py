@@ -35,13 +35,12 @@ import httpx
 import psycopg
 from websockets.asyncio.client import connect
 
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port, wait_healthy  # noqa: E402
+
 Key = tuple[str, int, int]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Proc:
@@ -56,16 +55,9 @@ class Proc:
         return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=5).json()
 
     def wait_healthy(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
-            try:
-                self.get("/health")
-                return
-            except (httpx.HTTPError, ValueError):
-                time.sleep(0.1)
-        raise SystemExit(f"{self.name} not healthy:\n{self.log.read_text()[-3000:]}")
+        problem = wait_healthy(self.proc, f"http://127.0.0.1:{self.port}/health", timeout)
+        if problem is not None:
+            raise SystemExit(f"{self.name} {problem}:\n{self.log.read_text()[-3000:]}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -77,22 +77,16 @@ def healthy(service: dict[str, Any]) -> bool:
     return service["state"] == "RUNNING" and bool(service["healthy"])
 
 
+@dataclass(frozen=True, slots=True)
 class Injector:
-    def __init__(
-        self,
-        pmdaemon: Pmdaemon,
-        redis_server: PrivateRedis,
-        postgres: PrivatePostgres,
-        dummy_url: str,
-        outage_s: float,
-        back_timeout_s: float,
-    ) -> None:
-        self.pmdaemon = pmdaemon
-        self.redis = redis_server
-        self.postgres = postgres
-        self.dummy_url = dummy_url
-        self.outage_s = outage_s
-        self.back_timeout_s = back_timeout_s
+    """Runs one fault against the stack, then waits (up to `back_timeout_s`) for the services to be back."""
+
+    pmdaemon: Pmdaemon
+    redis: PrivateRedis
+    postgres: PrivatePostgres
+    dummy_url: str
+    outage_s: float
+    back_timeout_s: float
 
     def run(self, fault: Fault) -> Outcome:
         outcome = Outcome(fault, time.time())

@@ -12,16 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lib_common.clock import ManualClock
-from lib_common.errors import RsdevError
+from lib_common.core.backoff import Backoff
 from lib_common.ky_http import (
     BROWSER_USER_AGENT,
     KyHttp,
-    PayloadError,
-    expect_list,
-    expect_number,
-    expect_object,
     is_retryable_status,
-    optional_number,
     parse_retry_after,
     retry_delay,
     sleep_or_wake,
@@ -48,15 +43,17 @@ def client(
     *,
     clock: ManualClock | None = None,
     random: float = 0.0,
+    backoff_max_s: float = 30.0,
     **kwargs: float,
 ) -> tuple[KyHttp, FakeSleep]:
+    """A KyHttp on a mock transport and a fake sleep; its backoff's jitter draws `random`."""
     clock = clock or ManualClock()
     sleep = FakeSleep(clock)
     http = KyHttp(
         transport=httpx.MockTransport(handler),
         sleep=sleep,
         clock=clock,
-        random=lambda: random,
+        backoff=lambda: Backoff(0.5, backoff_max_s, rand=lambda: random),
         **kwargs,  # type: ignore[arg-type]
     )
     return http, sleep
@@ -268,7 +265,7 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="retries"):
         KyHttp(retries=-1)
     with pytest.raises(ValueError, match="base_s"):
-        KyHttp(backoff_base_s=5, backoff_max_s=1)
+        KyHttp(backoff=lambda: Backoff(5, 1))
 
 
 # Retry policy
@@ -311,27 +308,6 @@ def test_retry_after_never_raises_and_never_goes_negative(value: str) -> None:
 def test_retry_after_accepts_any_count_of_seconds(seconds: int) -> None:
     parsed = parse_retry_after(str(seconds), now_us=0)
     assert parsed is not None and parsed >= min(seconds, 10**15) * 0.999
-
-
-# Payload helpers
-
-
-def test_payload_errors_name_the_path_and_what_was_found() -> None:
-    with pytest.raises(PayloadError, match=r"^chart\.result: expected an array, found null$"):
-        expect_list(None, "chart.result")
-    with pytest.raises(PayloadError, match=r"^\$: expected an object, found string$"):
-        expect_object("x", "$")
-    with pytest.raises(PayloadError, match=r"^a\.b: expected a number, found boolean$"):
-        expect_number(True, "a.b")
-    with pytest.raises(PayloadError, match=r"^a\.b: expected a finite number, found nan$"):
-        expect_number(math.nan, "a.b")
-    assert issubclass(PayloadError, RsdevError)
-
-
-def test_numbers_are_read_as_floats_and_huge_integers_refused() -> None:
-    assert expect_number(3, "x") == 3.0
-    assert optional_number(10**400) is None
-    assert optional_number("3") is None
 
 
 def test_snippet_is_one_short_line() -> None:

@@ -9,12 +9,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
 
 from lib_common.clock import ManualClock
-from lib_common.ky_http import IDEMPOTENT_METHODS, KyHttp, may_retry
+from lib_common.core.backoff import Backoff
+from lib_common.ky_http import IDEMPOTENT_METHODS, ApiResponse, KyHttp, may_retry
 from tests.lib_common.test_ky_http import FakeSleep, client, replies
 
 
@@ -81,18 +83,21 @@ def server() -> Iterator[tuple[str, Script]]:
         thread.join(5)
 
 
-def local_client(retries: int = 3) -> tuple[KyHttp, FakeSleep]:
+async def sent(method: str, url: str, *, retries: int = 3, **options: Any) -> tuple[ApiResponse, list[float]]:
+    """One `request` from a fresh client (no jitter, a fake sleep on a manual clock): its response
+    and the delays it slept."""
     clock = ManualClock()
     sleep = FakeSleep(clock)
-    return KyHttp(sleep=sleep, clock=clock, random=lambda: 0.0, retries=retries, timeout_s=5), sleep
+    async with KyHttp(
+        sleep=sleep, clock=clock, backoff=lambda: Backoff(rand=lambda: 0.0), retries=retries, timeout_s=5
+    ) as http:
+        return await http.request(method, url, **options), sleep.delays
 
 
 @pytest.mark.asyncio
 async def test_post_sends_json_and_reads_the_json_answer(server: tuple[str, Script]) -> None:
     url, script = server
-    http, _ = local_client()
-    async with http:
-        response = await http.request("post", f"{url}/orders", json={"symbol": "AAPL", "qty": 5, "note": "é"})
+    response, _ = await sent("post", f"{url}/orders", json={"symbol": "AAPL", "qty": 5, "note": "é"})
     assert response.ok and response.status == 201 and response.attempts == 1
     assert response.data == {"method": "POST", "got": {"symbol": "AAPL", "qty": 5, "note": "é"}}
     assert script.seen[0].content_type == "application/json"
@@ -102,9 +107,7 @@ async def test_post_sends_json_and_reads_the_json_answer(server: tuple[str, Scri
 @pytest.mark.asyncio
 async def test_delete_answered_with_no_content_is_a_success(server: tuple[str, Script]) -> None:
     url, script = server
-    http, _ = local_client()
-    async with http:
-        response = await http.request("DELETE", f"{url}/orders/1")
+    response, _ = await sent("DELETE", f"{url}/orders/1")
     assert response.ok and response.status == 204 and response.data is None
     assert script.seen[0].body == b"" and script.seen[0].content_type is None
 
@@ -114,10 +117,8 @@ async def test_delete_answered_with_no_content_is_a_success(server: tuple[str, S
 async def test_idempotent_methods_are_retried_after_a_503(server: tuple[str, Script], method: str) -> None:
     url, script = server
     script.failures["/x"] = 2
-    http, sleep = local_client()
-    async with http:
-        response = await http.request(method, f"{url}/x", json={"v": 1} if method == "PUT" else None)
-    assert response.ok and response.attempts == 3 and sleep.delays == [0.5, 1.0]
+    response, delays = await sent(method, f"{url}/x", json={"v": 1} if method == "PUT" else None)
+    assert response.ok and response.attempts == 3 and delays == [0.5, 1.0]
     assert [s.method for s in script.seen] == [method] * 3
 
 
@@ -126,10 +127,8 @@ async def test_idempotent_methods_are_retried_after_a_503(server: tuple[str, Scr
 async def test_a_post_answered_with_a_503_is_not_sent_again(server: tuple[str, Script], method: str) -> None:
     url, script = server
     script.failures["/orders"] = 1
-    http, sleep = local_client()
-    async with http:
-        response = await http.request(method, f"{url}/orders", json={"symbol": "AAPL"})
-    assert not response.ok and response.status == 503 and response.attempts == 1 and sleep.delays == []
+    response, delays = await sent(method, f"{url}/orders", json={"symbol": "AAPL"})
+    assert not response.ok and response.status == 503 and response.attempts == 1 and delays == []
     assert response.error == f"HTTP 503 from 127.0.0.1/orders (not retried: {method} is not idempotent)"
     assert len(script.seen) == 1  # the server may have acted on it: it is never sent twice
 
@@ -138,12 +137,10 @@ async def test_a_post_answered_with_a_503_is_not_sent_again(server: tuple[str, S
 async def test_a_post_the_caller_declares_idempotent_is_retried(server: tuple[str, Script]) -> None:
     url, script = server
     script.failures["/orders"] = 1
-    http, sleep = local_client()
-    async with http:
-        response = await http.request(
-            "POST", f"{url}/orders", json={"id": "k-1"}, headers={"Idempotency-Key": "k-1"}, idempotent=True
-        )
-    assert response.ok and response.attempts == 2 and sleep.delays == [0.5] and len(script.seen) == 2
+    response, delays = await sent(
+        "POST", f"{url}/orders", json={"id": "k-1"}, headers={"Idempotency-Key": "k-1"}, idempotent=True
+    )
+    assert response.ok and response.attempts == 2 and delays == [0.5] and len(script.seen) == 2
 
 
 @pytest.mark.asyncio
@@ -151,10 +148,8 @@ async def test_a_post_to_a_refused_port_is_retried_since_it_never_left() -> None
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed when the block ends: nothing listens there
-    http, sleep = local_client(retries=2)
-    async with http:
-        response = await http.request("POST", f"http://127.0.0.1:{port}/orders", json={})
-    assert not response.ok and response.status is None and response.attempts == 3 and len(sleep.delays) == 2
+    response, delays = await sent("POST", f"http://127.0.0.1:{port}/orders", json={}, retries=2)
+    assert not response.ok and response.status is None and response.attempts == 3 and len(delays) == 2
     assert response.error is not None and response.error.startswith(
         "connection to 127.0.0.1/orders failed: ConnectError"
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 
-from lib_common.metrics import Exposition, Histogram
+from lib_common.metrics import Exposition, Histogram, by_label
 
 
 def test_histogram_buckets_and_quantiles() -> None:
@@ -29,3 +29,9 @@ def test_exposition_text() -> None:
     assert 'lat_seconds_bucket{le="0.0001"} 1' in text
     assert 'lat_seconds_bucket{le="+Inf"} 1' in text
     assert "lat_seconds_count 1" in text
+
+
+def test_a_mapping_becomes_one_labelled_sample_per_key_in_key_order() -> None:
+    out = Exposition()
+    out.counters("drops_total", "Drops, by reason.", by_label("reason", {"stall": 2, "bad json": 1}))
+    assert out.render().splitlines()[2:] == ['drops_total{reason="bad json"} 1', 'drops_total{reason="stall"} 2']

@@ -17,15 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.processes import free_port
+
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PGBOUNCER = "/usr/sbin/pgbouncer"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(

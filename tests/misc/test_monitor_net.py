@@ -8,7 +8,8 @@ import time
 import wave
 from pathlib import Path
 
-from tests.misc.conftest import StartMonitor, free_port, run_monitor
+from tests.misc.conftest import StartMonitor, run_monitor
+from tests.processes import free_port
 from tests.webhook import Receiver
 
 MODULE = "rsdev_misc.monitor_net"

@@ -13,7 +13,8 @@ import pytest
 from lib_common.config import parse_config
 from lib_common.errors import ConfigError
 from rsdev_misc.monitor_postgres import PostgresConfig, from_section
-from tests.misc.conftest import POSTGRES_DSN, StartMonitor, free_port, run_monitor
+from tests.misc.conftest import POSTGRES_DSN, StartMonitor, run_monitor
+from tests.processes import free_port
 
 MODULE = "rsdev_misc.monitor_postgres"
 

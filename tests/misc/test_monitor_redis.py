@@ -8,7 +8,8 @@ from pathlib import Path
 
 import redis
 
-from tests.misc.conftest import REDIS_URL, PrivateRedis, StartMonitor, free_port, run_monitor
+from tests.misc.conftest import REDIS_URL, PrivateRedis, StartMonitor, run_monitor
+from tests.processes import free_port
 from tests.redis_cluster import RedisCluster
 from tests.webhook import Receiver
 

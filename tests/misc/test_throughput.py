@@ -19,7 +19,8 @@ from lib_common.config import parse_config
 from lib_common.errors import ConfigError
 from rsdev_misc.monitor_net import from_section
 from rsdev_misc.throughput import DownloadError, ThroughputConfig, ThroughputProbe, download
-from tests.misc.conftest import free_port, run_monitor
+from tests.misc.conftest import run_monitor
+from tests.processes import free_port
 
 CHUNK = 16 * 1024
 

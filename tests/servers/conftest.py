@@ -10,12 +10,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.processes import free_port, wait_healthy
 
 
 async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -59,12 +60,6 @@ def raw_upgrade(sock: socket.socket, path: str, host: str) -> bytes:
     return response_head(sock)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class ServerProcess:
     """A server subprocess (`python -m MODULE --port PORT ...`); `url(path)` builds its addresses."""
 
@@ -106,18 +101,10 @@ class ServerProcess:
         return body
 
     def _wait_healthy(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if self.get("/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} not healthy within {timeout}s:\n{self.output()}")
+        problem = wait_healthy(self.proc, self.url("/health"), timeout, verify=self.verify)  # type: ignore[arg-type]
+        if problem is not None:
+            self.stop()
+            raise RuntimeError(f"{self.name} {problem}:\n{self.output()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         if self.proc.poll() is None:

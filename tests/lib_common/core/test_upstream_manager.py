@@ -81,9 +81,10 @@ def make(start_us: int = OPEN) -> tuple[UpstreamManager, list[Quote], list[Trans
     clock = ManualClock(start_us)
     out: list[Quote] = []
     transitions: list[Transition] = []
-    manager = UpstreamManager(
-        out.extend, make_stream=FakeStream, make_poller=FakePoller, on_transition=transitions.append, **market(clock)
+    conductor = UpstreamConductor(
+        out.extend, stream=FakeStream, poller=FakePoller, on_transition=transitions.append, **market(clock)
     )
+    manager = UpstreamManager(conductor)
     return manager, out, transitions, clock
 
 
@@ -182,6 +183,14 @@ async def test_ticks_follow_the_clock() -> None:
         clock.advance(0.3)  # one tick
         assert m.state is UpstreamState.POLLING
     assert m.state is UpstreamState.IDLE
+
+
+def test_a_manager_refuses_a_conductor_whose_polling_someone_else_runs() -> None:
+    clock = ManualClock(OPEN)
+    out: list[Quote] = []
+    c = UpstreamConductor(out.extend, stream=FakeStream, poller=FakePoller, on_polling=print, **market(clock))
+    with pytest.raises(ValueError, match="runs the conductor's polling"):
+        UpstreamManager(c)
 
 
 def test_the_conductor_decides_polling_without_a_loop() -> None:

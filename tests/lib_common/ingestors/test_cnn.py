@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lib_common.clock import ManualClock
 from lib_common.core.market_hours import MarketCalendar
 from lib_common.core.quote import Quote
+from lib_common.errors import PayloadError
 from lib_common.ingestors.cnn import (
     FEAR_GREED_SYMBOL,
     INDICATORS,
@@ -28,7 +29,7 @@ from lib_common.ingestors.cnn import (
     parse_fear_greed,
     to_quote,
 )
-from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError
+from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp
 from tests.lib_common.ingestors.payloads import edited, json_values, recorded
 
 BODY = recorded("cnn_graphdata.json")

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from lib_common.clock import ManualClock
 from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import Quote
+from lib_common.errors import PayloadError
 from lib_common.ingestors.yahoo_chart import ChartPoller, parse_chart
-from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError
+from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp
 from tests.lib_common.ingestors.payloads import edited, json_values, recorded
 
 BODY = recorded("yahoo_chart_aapl.json")

@@ -16,7 +16,8 @@ import pytest
 
 from lib_common.client import Client, ClientEvent, LinkState, StateChanged
 from lib_common.core.backoff import Backoff
-from tests.servers.conftest import ServerProcess, free_port, until
+from tests.processes import free_port
+from tests.servers.conftest import ServerProcess, until
 from tests.servers.redis.conftest import SHARED_REDIS
 from tests.servers.redis.test_redis2ws_e2e import numsub, publish
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from lib_common.errors import ConfigErrors
 from servers.kit.standby import HandoverWait, StandbyLock, successor_serving
-from servers.restream.config import parse_config
+from servers.restream.config import load_config, parse_config
 
 
 def test_one_holder_at_a_time_and_the_next_after_a_release(tmp_path: Path) -> None:
@@ -54,3 +55,13 @@ def test_the_lock_is_relative_to_the_config_and_needs_reuse_port(tmp_path: Path)
     assert good.standby_lock == tmp_path / "run" / "g.lock"
     with pytest.raises(ConfigErrors, match="standby_lock: needs reuse_port: true"):
         parse_config(json.dumps({"listen": {"standby_lock": "g.lock"}}))
+
+
+def test_without_flock_the_lock_is_a_config_problem_at_its_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "g.json5"
+    config.write_text('{\n  listen: {\n    reuse_port: true,\n    standby_lock: "g.lock",\n  },\n}\n')
+    assert load_config(config, flags={}, env={}).standby_lock == tmp_path / "g.lock"
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows: `import fcntl` fails
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(config, flags={}, env={})
+    assert str(caught.value) == f"{config}:4:19: listen.standby_lock: needs flock (POSIX); this platform has none"

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.servers.conftest import free_port
+from tests.processes import free_port
 
 SHARED_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 SHARED_REDIS = "redis://127.0.0.1:6379/0"

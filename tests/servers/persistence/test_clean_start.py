@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.conftest import ServerProcess, free_port
+from tests.processes import free_port
+from tests.servers.conftest import ServerProcess
 from tests.servers.persistence.services import SHARED_DSN, SHARED_REDIS
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) +(\S+) ")

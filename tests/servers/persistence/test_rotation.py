@@ -58,6 +58,13 @@ def read_ids(path: Path) -> list[str]:
         return [json.loads(line)["stream_id"] for line in f]
 
 
+def opened(directory: Path, clock: ManualClock, policy: RotationPolicy | None = None) -> LogSink:
+    """A LogSink on `directory`, opened (its recovery done), as server_log starts one."""
+    sink = LogSink(directory, clock, policy)
+    asyncio.run(sink.open())
+    return sink
+
+
 def test_line_keeps_the_frame_and_adds_the_id() -> None:
     e = StreamEntry("1-2", "A", b'{"type":"quote","symbol":"A"}')
     assert ndjson_line(e) == b'{"stream_id":"1-2","type":"quote","symbol":"A"}\n'
@@ -88,13 +95,11 @@ def test_resends_are_known_by_their_seq_per_epoch() -> None:
 def test_a_resent_frame_is_written_once_across_a_restart(tmp_path: Path) -> None:
     clock = ManualClock(BEFORE_MIDNIGHT)
     frames = [entry(i, BEFORE_MIDNIGHT + i).frame for i in range(6)]
-    first = LogSink(tmp_path, clock)
-    asyncio.run(first.open())
+    first = opened(tmp_path, clock)
     # the publisher's connection dropped after 3 of a batch of 4 reached the stream
     asyncio.run(first.write([StreamEntry(f"1-{i}", "S", frames[i], f"ep:{i}") for i in range(3)], False))
     asyncio.run(first.close())
-    second = LogSink(tmp_path, clock)  # server_log restarted meanwhile: it learns from the file
-    asyncio.run(second.open())
+    second = opened(tmp_path, clock)  # server_log restarted meanwhile: it learns from the file
     resent = [StreamEntry(f"2-{i}", "S", frames[i], f"ep:{i}") for i in range(6)]
     result = asyncio.run(second.write(resent, redelivered=False))
     assert (result.written, result.duplicates) == (3, 3)
@@ -106,8 +111,7 @@ def test_a_resent_frame_is_written_once_across_a_restart(tmp_path: Path) -> None
 
 def test_midnight_closes_and_gzips_the_day(tmp_path: Path) -> None:
     clock = ManualClock(BEFORE_MIDNIGHT)
-    sink = LogSink(tmp_path, clock, RotationPolicy(grace_s=30))
-    asyncio.run(sink.open())
+    sink = opened(tmp_path, clock, RotationPolicy(grace_s=30))
     before = [entry(i, BEFORE_MIDNIGHT + i) for i in range(5)]
     after = [entry(i, MIDNIGHT + i) for i in range(5, 8)]
     asyncio.run(sink.write([*before, *after], redelivered=False))
@@ -129,15 +133,13 @@ def test_midnight_closes_and_gzips_the_day(tmp_path: Path) -> None:
 def test_recovery_cuts_a_torn_line_and_skips_what_it_wrote(tmp_path: Path) -> None:
     clock = ManualClock(BEFORE_MIDNIGHT)
     batch = [entry(i, BEFORE_MIDNIGHT + i) for i in range(6)]
-    first = LogSink(tmp_path, clock)
-    asyncio.run(first.open())
+    first = opened(tmp_path, clock)
     asyncio.run(first.write(batch[:4], redelivered=False))
     asyncio.run(first.close())
     path = tmp_path / "quotes-2025-11-21.ndjson"
     with path.open("ab") as f:  # the crash cut the fifth line short
         f.write(ndjson_line(batch[4])[:12])
-    second = LogSink(tmp_path, clock)
-    asyncio.run(second.open())
+    second = opened(tmp_path, clock)
     result = asyncio.run(second.write(batch, redelivered=True))  # the whole batch comes again
     assert (result.written, result.duplicates) == (2, 4)
     assert read_ids(path) == [e.id for e in batch]
@@ -146,15 +148,13 @@ def test_recovery_cuts_a_torn_line_and_skips_what_it_wrote(tmp_path: Path) -> No
 
 def test_recovery_finishes_an_interrupted_close(tmp_path: Path) -> None:
     clock = ManualClock(BEFORE_MIDNIGHT)
-    sink = LogSink(tmp_path, clock, RotationPolicy(grace_s=0))
-    asyncio.run(sink.open())
+    sink = opened(tmp_path, clock, RotationPolicy(grace_s=0))
     batch = [entry(i, BEFORE_MIDNIGHT + i) for i in range(3)]
     asyncio.run(sink.write(batch, redelivered=False))
     asyncio.run(sink.close())
     (tmp_path / "quotes-2025-11-21.ndjson.gz.tmp").write_bytes(b"half a gzip")
     clock.advance(120)  # the day ended while the server was down
-    again = LogSink(tmp_path, clock, RotationPolicy(grace_s=0))
-    asyncio.run(again.open())
+    again = opened(tmp_path, clock, RotationPolicy(grace_s=0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quotes-2025-11-21.ndjson.gz"]
     # a redelivered entry of the closed day is found in the archive, not written again
     result = asyncio.run(again.write(batch[2:], redelivered=True))
@@ -164,8 +164,7 @@ def test_recovery_finishes_an_interrupted_close(tmp_path: Path) -> None:
 
 def test_an_entry_not_in_the_bus_format_is_counted_not_written(tmp_path: Path) -> None:
     clock = ManualClock(BEFORE_MIDNIGHT)
-    sink = LogSink(tmp_path, clock)
-    asyncio.run(sink.open())
+    sink = opened(tmp_path, clock)
     no_stamp = StreamEntry("1-0", "AAPL", b'{"type":"quote","symbol":"AAPL","ts_upstream":1}')
     nan = StreamEntry("1-1", "AAPL", b'{"type":"quote","symbol":"A","ts_upstream":1,"ts_library_in":2,"price":NaN}')
     result = asyncio.run(sink.write([no_stamp, nan, entry(2, BEFORE_MIDNIGHT)], redelivered=False))

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import redis
 
-from tests.servers.conftest import Launcher, free_port
+from tests.processes import free_port
+from tests.servers.conftest import Launcher
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 

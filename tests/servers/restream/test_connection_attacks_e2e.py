@@ -18,11 +18,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.frames import Frame, Opcode
 
+from tests.processes import free_port
 from tests.servers.conftest import (
     RestreamProcess,
     ServerProcess,
     StartRestream,
-    free_port,
     response_head,
     until,
     upgrade_request,

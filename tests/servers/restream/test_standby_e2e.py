@@ -16,7 +16,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.servers.conftest import ServerProcess, free_port, until
+from tests.processes import free_port
+from tests.servers.conftest import ServerProcess, until
 from tests.servers.restream.test_protocol_e2e import recv_until, subscribe
 
 pytestmark = pytest.mark.asyncio

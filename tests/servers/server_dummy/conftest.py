@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.servers.conftest import ServerProcess, free_port
+from tests.processes import free_port
+from tests.servers.conftest import ServerProcess
 
 SHARED_RATE = "10"
 

@@ -1,8 +1,10 @@
 """Exception tree of lib_common.
 
 RsdevError
-├── ConfigError          bad configuration: says where (file:line:col or JSON path) and why
-│   └── ConfigErrors     several of them at once, every problem a config file has
+├── PlacedError          an error at a place in some input, said as `where: message`
+│   ├── ConfigError      bad configuration: says where (file:line:col or JSON path) and why
+│   │   └── ConfigErrors several of them at once, every problem a config file has
+│   └── PayloadError     a provider's JSON body lacks a value or has it in the wrong shape (its path)
 ├── SecretError          a key cannot be loaded or a token does not decrypt (fails closed)
 ├── ProtocolError        a client sent something the gateway cannot act on
 ├── ClientRefused        lib_common.client: the server refused us for good (HTTP 401/403)
@@ -23,13 +25,18 @@ class RsdevError(Exception):
     """Base of every error lib_common raises on purpose."""
 
 
-class ConfigError(RsdevError):
-    """A configuration value is missing, malformed or out of range."""
+class PlacedError(RsdevError):
+    """An error at a place in some input, said as `where: message`: a config's file:line:col or
+    key path, a provider body's JSON path."""
 
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+
+
+class ConfigError(PlacedError):
+    """A configuration value is missing, malformed or out of range."""
 
 
 class ConfigErrors(ConfigError):
@@ -42,6 +49,11 @@ class ConfigErrors(ConfigError):
         self.problems = problems
         self.where = problems[0].where
         self.message = problems[0].message
+
+
+class PayloadError(PlacedError):
+    """A provider's body lacks a value the parser needs, or has it in the wrong shape; `where` is
+    the value's JSON path."""
 
 
 class SecretError(RsdevError):

@@ -7,16 +7,14 @@ on. Exceptions are for bugs (a body that has no JSON spelling).
 
 The retry policy is plain code: `core.backoff.Backoff` gives exponential steps with jitter,
 `retry_delay` lets a server's `Retry-After` (RFC 9110 §10.2.3, read by `parse_retry_after`)
-lengthen them up to `backoff_max_s`; all of it is tested without sleeping. Only 429, 5xx,
-timeouts and connection failures are retried: another 4xx will not change by asking again.
+lengthen them up to the backoff's cap (`KyHttp(backoff=...)`, a Backoff factory: a fresh one per
+request); all of it is tested without sleeping. Only 429, 5xx, timeouts and connection failures
+are retried: another 4xx will not change by asking again.
 And only where asking again is safe (`may_retry`): a request whose method is idempotent
 (RFC 9110 §9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE) may be retried after any of those; a
 POST or PATCH only when it never left (the connection was refused or not made in time), since
 the server may have acted on one that it answered with a 5xx or that timed out. A caller whose
 POST is idempotent (an idempotency key) says so with `idempotent=True`.
-
-The module also holds the payload helpers the pollers' parsers share: `PayloadError` names the
-JSON path of a missing or malformed value.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ import asyncio
 import email.utils
 import json as jsonlib
 import logging
-import math
-import random as _random
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,9 +33,9 @@ from typing import Self
 import httpx
 
 from lib_common import untrusted_json
+from lib_common.arguments import non_negative, positive
 from lib_common.clock import Clock, LoopClock
 from lib_common.core.backoff import Backoff
-from lib_common.errors import RsdevError
 
 log = logging.getLogger(__name__)
 
@@ -50,61 +46,6 @@ BROWSER_USER_AGENT = (
 
 _DIGITS = re.compile(r"[0-9]+")
 _SNIPPET_CHARS = 160
-
-
-# Payloads
-
-
-class PayloadError(RsdevError):
-    """A provider's body lacks a value the parser needs, or has it in the wrong shape."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
-        self.message = message
-
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "object", list: "array", str: "string", bool: "boolean"}.get(type(value), type(value).__name__)
-
-
-def expect_object(value: object, path: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise PayloadError(path, f"expected an object, found {_kind(value)}")
-    return value
-
-
-def expect_list(value: object, path: str) -> list[object]:
-    if not isinstance(value, list):
-        raise PayloadError(path, f"expected an array, found {_kind(value)}")
-    return value
-
-
-def expect_number(value: object, path: str) -> float:
-    """A finite JSON number (booleans are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(path, f"expected a number, found {_kind(value)}")
-    try:
-        number = float(value)
-    except OverflowError:  # an integer beyond float range
-        number = math.inf
-    if not math.isfinite(number):
-        raise PayloadError(path, f"expected a finite number, found {value!r:.40}")
-    return number
-
-
-def optional_number(value: object) -> float | None:
-    """A finite number, or None for anything else: for optional fields that never fail a parse."""
-    try:
-        return expect_number(value, "")
-    except PayloadError:
-        return None
-
-
-def optional_string(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def snippet(text: str, limit: int = _SNIPPET_CHARS) -> str:
@@ -202,26 +143,20 @@ class KyHttp:
         *,
         timeout_s: float = 10.0,
         retries: int = 3,
-        backoff_base_s: float = 0.5,
-        backoff_max_s: float = 30.0,
+        backoff: Callable[[], Backoff] = Backoff,
         user_agent: str = BROWSER_USER_AGENT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock | None = None,
-        random: Callable[[], float] = _random.random,
     ) -> None:
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-        if retries < 0:
-            raise ValueError(f"retries must not be negative, got {retries}")
+        positive("timeout_s", timeout_s)
+        non_negative("retries", retries)
         self.timeout_s = timeout_s
         self.retries = retries  # retries after the first attempt
-        Backoff(backoff_base_s, backoff_max_s)  # refuses bad values now rather than on the first retry
-        self.backoff_base_s = backoff_base_s
-        self.backoff_max_s = backoff_max_s
+        backoff()  # a bad backoff fails now rather than on the first retry
+        self._backoff = backoff  # a fresh one per request
         self._sleep = sleep
         self._clock: Clock = clock if clock is not None else LoopClock()
-        self._random = random
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout_s),
@@ -280,7 +215,7 @@ class KyHttp:
         attempts = 0
         last_retry_after: float | None = None
         held_back = False  # a retryable failure not retried because the method is not idempotent
-        backoff = Backoff(self.backoff_base_s, self.backoff_max_s, rand=self._random)
+        backoff = self._backoff()
         while True:
             attempts += 1
             outcome = await self._attempt(request)
@@ -291,7 +226,7 @@ class KyHttp:
             if not may_retry(idempotent=idempotent, sent=outcome.sent):
                 held_back = True
                 break
-            delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, self.backoff_max_s)
+            delay = retry_delay(backoff.next_delay(), outcome.retry_after_s, backoff.cap_s)
             log.debug("%s %s: %s; retry %d in %.2f s", method, url, outcome.failure, attempts, delay)
             await self._sleep(delay)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 class Histogram:
@@ -57,6 +57,11 @@ def _labels(labels: dict[str, str]) -> str:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def by_label(label: str, values: Mapping[str, float]) -> list[tuple[dict[str, str], float]]:
+    """A family's samples from a mapping: one per key, labelled `label`, in key order."""
+    return [({label: key}, value) for key, value in sorted(values.items())]
 
 
 class Exposition:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from lib_common.arguments import at_least
+
 # restream's and redis2ws's default `limits.max_per_message`.
 MAX_PER_MESSAGE = 100
 
@@ -32,8 +34,7 @@ DIALECTS = {dialect.name: dialect for dialect in (RESTREAM, REDIS2WS)}
 
 class Subscriptions:
     def __init__(self, dialect: Dialect, max_per_message: int = MAX_PER_MESSAGE) -> None:
-        if max_per_message < 1:
-            raise ValueError(f"max_per_message must be at least 1, got {max_per_message}")
+        at_least("max_per_message", max_per_message, 1)
         self.dialect = dialect
         self.max_per_message = max_per_message
         self._wanted: dict[str, dict[str, None]] = {key: {} for key in dialect.ops}

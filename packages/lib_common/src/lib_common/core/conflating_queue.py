@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections import deque
 
+from lib_common.arguments import at_least
 from lib_common.core.frame import Frame
 
 
 class ConflatingQueue:
     def __init__(self, capacity: int) -> None:
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        at_least("capacity", capacity, 1)
         self.capacity = capacity
         self.conflated = 0  # frames replaced or dropped, over the queue's life
         self._items: deque[Frame | None] = deque()

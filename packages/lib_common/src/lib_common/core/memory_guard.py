@@ -11,6 +11,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from lib_common.arguments import positive
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -22,8 +24,7 @@ class _Account:
 
 class MemoryGuard(Generic[K]):
     def __init__(self, budget_bytes: int) -> None:
-        if budget_bytes < 1:
-            raise ValueError(f"budget_bytes must be positive, got {budget_bytes}")
+        positive("budget_bytes", budget_bytes)
         self.budget = budget_bytes
         self.used = 0
         self.peak = 0

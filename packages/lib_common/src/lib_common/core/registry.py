@@ -19,6 +19,7 @@ import logging
 from collections.abc import Hashable, Iterable
 from typing import Generic, Protocol, TypeVar
 
+from lib_common.arguments import non_negative
 from lib_common.clock import Clock, Timer
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,8 @@ class Registry(Generic[S]):
     def __init__(
         self, upstream: UpstreamControl, clock: Clock, linger_s: float = 30.0, max_lingering: int = 1000
     ) -> None:
-        if linger_s < 0:
-            raise ValueError(f"linger_s must not be negative, got {linger_s}")
-        if max_lingering < 0:
-            raise ValueError(f"max_lingering must not be negative, got {max_lingering}")
+        non_negative("linger_s", linger_s)
+        non_negative("max_lingering", max_lingering)
         self.max_lingering = max_lingering
         self._upstream = upstream
         self._clock = clock

@@ -89,7 +89,7 @@ class UpstreamConductor:
         symbol_hours: SymbolSessions | None = None,
     ) -> None:
         self._sink = sink
-        self._clock = clock
+        self.clock = clock
         self._calendar: Sessions = calendar or MarketCalendar()
         # Per symbol when given (crypto around the clock, overnight where reported), else the calendar's.
         self.symbol_hours = symbol_hours
@@ -148,7 +148,7 @@ class UpstreamConductor:
     def evaluate(self) -> None:
         if not self.running:
             return
-        now = self._clock.now_us()
+        now = self.clock.now_us()
         hours = self.symbol_hours
         session = self.session = (
             self._calendar.session_at(now) if hours is None else hours.session_at(now, self._symbols)
@@ -177,7 +177,7 @@ class UpstreamConductor:
             self._polling(False)  # at once, so that a quick return to polling starts afresh
             self.poller.unsubscribe(sorted(self._symbols))
         self.state = target
-        transition = Transition(self._clock.now_us(), source, target, reason)
+        transition = Transition(self.clock.now_us(), source, target, reason)
         self.history = [*self.history[-49:], transition]
         self.transitions[f"{source.value}->{target.value}"] += 1
         # Starting, recovering and stopping are news; leaving the stream is a warning.
@@ -223,7 +223,7 @@ class UpstreamConductor:
             "reason": self.reason,
             "session": self.session,
             **(
-                {"sessions": self.symbol_hours.summary(self._clock.now_us(), self._symbols)}
+                {"sessions": self.symbol_hours.summary(self.clock.now_us(), self._symbols)}
                 if self.symbol_hours is not None
                 else {}
             ),
@@ -240,37 +240,12 @@ class UpstreamManager:
     """The conductor's adapter: starts and stops the stream, ticks the conductor on the clock,
     and runs the poller as a task while the conductor says so."""
 
-    def __init__(
-        self,
-        sink: Sink,
-        *,
-        make_stream: Callable[[Sink], Stream],
-        make_poller: Callable[[Sink], Poller],
-        clock: Clock,
-        calendar: Sessions | None = None,
-        policy: UpstreamPolicy | None = None,
-        tick_s: float = 0.25,
-        poll_interval_open_s: float = 5.0,
-        poll_interval_closed_s: float = 60.0,
-        on_transition: Callable[[Transition], None] | None = None,
-        window: TimeWindow | None = None,
-        symbol_hours: SymbolSessions | None = None,
-    ) -> None:
-        self.conductor = UpstreamConductor(
-            sink,
-            stream=make_stream,
-            poller=make_poller,
-            clock=clock,
-            calendar=calendar,
-            policy=policy,
-            poll_interval_open_s=poll_interval_open_s,
-            poll_interval_closed_s=poll_interval_closed_s,
-            on_transition=on_transition,
-            on_polling=self._polling,
-            window=window,
-            symbol_hours=symbol_hours,
-        )
-        self._clock = clock
+    def __init__(self, conductor: UpstreamConductor, *, tick_s: float = 0.25) -> None:
+        if conductor.on_polling is not None:
+            raise ValueError("the manager runs the conductor's polling: give it a conductor without on_polling")
+        conductor.on_polling = self._polling
+        self.conductor = conductor
+        self._clock = conductor.clock
         self._tick_s = tick_s
         self._timer: Timer | None = None
         self._poll_task: asyncio.Task[None] | None = None

@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lib_common.arguments import positive
 from lib_common.clock import Clock, sleep
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.core.symbol_hours import SymbolSessions, round_the_clock
@@ -93,8 +94,7 @@ class SyntheticFeed(BackgroundTask):
         symbols: Iterable[str] | None = None,
         seed: int = 0,
     ) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate}")
+        positive("rate", rate)
         super().__init__(self.run, name="synthetic-feed")
         self._sink = sink
         self._clock = clock

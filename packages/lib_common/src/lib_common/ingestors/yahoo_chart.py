@@ -17,20 +17,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from urllib.parse import quote as url_quote
 
+from lib_common.arguments import at_least, positive
 from lib_common.clock import Clock
 from lib_common.core.ordering import MonotonicFilter
 from lib_common.core.quote import MarketHours, Quote
-from lib_common.ky_http import (
-    BROWSER_USER_AGENT,
-    KyHttp,
-    PayloadError,
-    expect_list,
-    expect_number,
-    expect_object,
-    optional_number,
-    optional_string,
-    sleep_or_wake,
-)
+from lib_common.errors import PayloadError
+from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, sleep_or_wake
+from lib_common.payload import expect_list, expect_number, expect_object, optional_number, optional_string
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +125,8 @@ class ChartPoller:
         user_agent: str = BROWSER_USER_AGENT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        if interval_s <= 0:
-            raise ValueError(f"interval_s must be positive, got {interval_s}")
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        positive("interval_s", interval_s)
+        at_least("concurrency", concurrency, 1)
         self._http = http
         self._sink = sink
         self._clock = clock

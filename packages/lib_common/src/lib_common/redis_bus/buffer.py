@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
+from lib_common.arguments import at_least
 from lib_common.core.frame import Frame
 from lib_common.redis_bus.format import quote_id
 
@@ -53,8 +54,7 @@ class PublishBuffer:
     `next_seq - len(self) + i`. Frames leave by `pop` (acknowledged) or by overflowing."""
 
     def __init__(self, capacity: int, epoch: bytes) -> None:
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        at_least("capacity", capacity, 1)
         self.capacity = capacity
         self.epoch = epoch
         self._frames: deque[Frame] = deque()

@@ -22,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
+from lib_common.arguments import at_least
 from lib_common.core.backoff import Backoff
 from lib_common.core.frame import Frame
 from lib_common.core.tasks import BackgroundTask
@@ -63,8 +64,7 @@ class Publisher(Reconnecting[PublishLink]):
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if batch < 1:
-            raise ValueError(f"batch must be at least 1, got {batch}")
+        at_least("batch", batch, 1)
         super().__init__(connect, name="redis publisher", backoff=backoff, sleep=sleep, monotonic=monotonic)
         self.spool = spool
         self.queue = PublishQueue(buffer, epoch or new_epoch(), spool)

@@ -28,7 +28,7 @@ from lib_common.flags import Option
 from lib_common.redis_bus.format import DEFAULT_PREFIX, stream_key, stream_keys
 from lib_common.redis_bus.urls import stream_shards
 from servers.kit.config import read_listen
-from servers.redis_options import read_redis_url, redis_url
+from servers.redis_options import read_redis_url, redis_url_option
 
 KEYS = (
     "redis_url",
@@ -108,9 +108,7 @@ def read_consumer(root: Section, group: str) -> ConsumerConfig:
 
 
 CONSUMER_OPTIONS = (
-    Option(
-        "--redis-url", "redis_url", "Redis holding the quotes stream (required here or in the config)", type=redis_url
-    ),
+    redis_url_option("redis_url", "Redis holding the quotes stream", required=True),
     Option("--prefix", "prefix", "key prefix; the stream is PREFIX + 'quotes' (default rsdev:)"),
     Option("--group", "group", "consumer group name (default: the server's name)"),
     Option("--consumer", "consumer", "this consumer's name in the group (default: the host name)"),

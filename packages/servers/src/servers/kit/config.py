@@ -29,6 +29,7 @@ from lib_common.alerts import PROGRAM_KEYS, AlertsConfig, read_program
 from lib_common.config import Section
 from servers.kit import tls as tls_files
 from servers.kit.http_policy import HttpPolicy, read_http
+from servers.kit.standby import standby_problem
 
 DEFAULT_LINGER_S = 30.0
 DEFAULT_MAX_LINGERING = 1000
@@ -274,6 +275,8 @@ def read_gateway(
     standby_lock = listen.optional_str("standby_lock")
     if standby_lock is not None and not reuse_port:
         listen.problem("standby_lock", "needs reuse_port: true (a standby listens beside the leaving process)")
+    elif standby_lock is not None and (problem := standby_problem()) is not None:
+        listen.problem("standby_lock", problem)
     return {
         "host": host,
         "port": port,

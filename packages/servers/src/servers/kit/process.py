@@ -19,7 +19,7 @@ from lib_common.core.frame import Frame
 from lib_common.core.registry import UpstreamControl
 from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
-from lib_common.metrics import Exposition
+from lib_common.metrics import Exposition, by_label
 from servers.kit.config import GatewayConfig
 from servers.kit.connections import ConnectionGate
 from servers.kit.egress import GatewayProtocol
@@ -126,7 +126,7 @@ class FanoutServer(Generic[C]):
         out.gauges(
             f"{self.name}_tenant_clients",
             "Connected clients per tenant.",
-            (({"tenant": name}, n) for name, n in sorted(self.admission.connections.items())),
+            by_label("tenant", self.admission.connections),
         )
         self.gate.expose(out, self.name)
         out.gauge(

@@ -12,7 +12,7 @@ lock but goes on serving until the standby has taken it and listens (it writes i
 `LOCK.serving` once it does), and only then closes its clients with 1012. If no standby
 takes over within the wait, it takes the lock back and goes on serving.
 
-POSIX only (flock); where there is none the setting is refused at start.
+POSIX only (flock); where there is none the config refuses the setting, at its key.
 """
 
 from __future__ import annotations
@@ -34,13 +34,26 @@ class StandbyUnavailable(OSError):
     """This platform has no flock: no standby."""
 
 
+NO_FLOCK = "needs flock (POSIX); this platform has none"
+
+
 def _flock() -> tuple[Callable[[int, int], None], int, int, int]:
     try:
         import fcntl
     except ImportError:  # Windows
-        raise StandbyUnavailable("listen.standby_lock needs flock (POSIX); this platform has none") from None
+        raise StandbyUnavailable(f"listen.standby_lock {NO_FLOCK}") from None
 
     return fcntl.flock, fcntl.LOCK_EX, fcntl.LOCK_NB, fcntl.LOCK_UN
+
+
+def standby_problem() -> str | None:
+    """Why `listen.standby_lock` cannot work here (no flock), for the config to report at its key;
+    None where it can."""
+    try:
+        _flock()
+    except StandbyUnavailable:
+        return NO_FLOCK
+    return None
 
 
 class StandbyLock:

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import sys
 
-from lib_common.flags import Option
 from servers.kit.command import ServerCommand
 from servers.redis2ws.config import load_config
-from servers.redis_options import redis_url
+from servers.redis_options import redis_url_option
 
 COMMAND = ServerCommand(
     "redis2ws",
     __doc__ or "",
     config_help="listen, tls, redis_url, tenants, memory, registry, limits",
     load=load_config,
-    options=(
-        Option("--redis-url", "redis_url", "the Redis to bridge (default redis://127.0.0.1:6379/0)", type=redis_url),
-    ),
+    options=(redis_url_option("redis_url", "the Redis to bridge"),),
 )
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 from lib_common.flags import Option, non_negative_float, positive_float
 from lib_common.ingestors.yahoo.streamer import YAHOO_STREAMER_URL
 from servers.kit.command import ServerCommand, ws_url
-from servers.redis_options import redis_url
+from servers.redis_options import redis_url_option
 from servers.restream.config import FEEDS, load_config
 
 
@@ -78,12 +78,7 @@ OPTIONS = (
         "publish every quote frame to Redis (pub/sub PREFIX+quote:SYMBOL and the stream PREFIX+quotes)",
         kind="on",
     ),
-    Option(
-        "--redis-url",
-        ("feed.redis_url", "publish?.redis_url"),
-        "Redis for --feed redis and for --publish (default redis://127.0.0.1:6379/0)",
-        type=redis_url,
-    ),
+    redis_url_option(("feed.redis_url", "publish?.redis_url"), "Redis for --feed redis and for --publish"),
 )
 
 COMMAND = ServerCommand(

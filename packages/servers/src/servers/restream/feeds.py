@@ -16,7 +16,7 @@ from lib_common.core.market_hours import KNOWN_CLOSURES, AlwaysOpen, MarketCalen
 from lib_common.core.ordering import TimeWindow
 from lib_common.core.quote import Quote
 from lib_common.core.symbol_hours import SymbolSessions
-from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamManager
+from lib_common.core.upstream_manager import Poller, Sink, Stream, Transition, UpstreamConductor, UpstreamManager
 from lib_common.core.upstream_policy import UpstreamPolicy
 from lib_common.ingestors.cnn import FEAR_GREED_SYMBOL, FearGreedPoller
 from lib_common.ingestors.cnn.poller import GRAPHDATA_URL
@@ -103,10 +103,10 @@ class YahooFeed:
             window=window,
         )
         self._fear_greed_task = Background(self.fear_greed.run, name="fear-greed")
-        self.manager = UpstreamManager(
+        conductor = UpstreamConductor(
             sink,
-            make_stream=make_stream,
-            make_poller=make_poller,
+            stream=make_stream,
+            poller=make_poller,
             clock=clock,
             calendar=AlwaysOpen() if config.hours == "always" else calendar,
             symbol_hours=None if config.hours == "always" else SymbolSessions(calendar),
@@ -115,6 +115,7 @@ class YahooFeed:
             on_transition=on_transition,
             window=window,
         )
+        self.manager = UpstreamManager(conductor)
 
     def subscribe(self, symbols: list[str]) -> None:
         self.fear_greed.subscribe([s for s in symbols if s == FEAR_GREED_SYMBOL])

@@ -19,7 +19,7 @@ from lib_common.core.upstream_manager import Transition
 from lib_common.core.upstream_policy import UpstreamState
 from lib_common.ingestors.redis_feed import RedisFeed
 from lib_common.ingestors.replay import ReplayFeed
-from lib_common.metrics import Exposition
+from lib_common.metrics import Exposition, by_label
 from lib_common.redis_bus.publisher import Publisher
 from lib_common.redis_bus.spool import Spool
 from servers.kit.config import Tenant
@@ -260,7 +260,7 @@ class Gateway(FanoutServer[RestreamConfig]):
         out.counters(
             "restream_replay_bad_lines_total",
             "Recorded lines skipped as not quotes, by reason.",
-            (({"reason": reason}, n) for reason, n in sorted(feed.bad.items())),
+            by_label("reason", feed.bad),
         )
         out.counter("restream_replay_passes_total", "Passes through the files completed.", feed.passes)
 
@@ -274,6 +274,6 @@ class Gateway(FanoutServer[RestreamConfig]):
         out.counters(
             "restream_redis_feed_malformed_total",
             "Messages not in the shared quote format, by reason.",
-            (({"reason": reason}, n) for reason, n in sorted(feed.malformed.items())),
+            by_label("reason", feed.malformed),
         )
         out.counter("restream_redis_feed_reconnects_total", "Connections to Redis after the first.", sub.reconnects)

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lib_common.arguments import positive
 from lib_common.clock import Clock
 from lib_common.core.quote import MarketHours, Quote
 from lib_common.ingestors.synthetic import SyntheticFeed
@@ -165,8 +166,7 @@ class PriceBook:
         unknown: Iterable[str] = (),
         on_tick: Callable[[list[Snapshot]], None] | None = None,
     ) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate}")
+        positive("rate", rate)
         self._clock = clock
         self._rate = rate
         self._seed = seed

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lib_common import untrusted_json
+from lib_common.arguments import at_least
 
 ACTIONS = ("subscribe", "unsubscribe")
 
@@ -56,8 +57,7 @@ class Subscriptions:
     """One connection's symbols in subscription order, capped like Yahoo's (extras are dropped silently)."""
 
     def __init__(self, capacity: int = 100) -> None:
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
+        at_least("capacity", capacity, 1)
         self.capacity = capacity
         self._symbols: dict[str, None] = {}
 

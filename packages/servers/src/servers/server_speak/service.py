@@ -14,7 +14,7 @@ from lib_common.clock import Clock, LoopClock, sleep
 from lib_common.core.quote import Quote
 from lib_common.core.tasks import BackgroundTask
 from lib_common.logging import log_event
-from lib_common.metrics import Exposition
+from lib_common.metrics import Exposition, by_label
 from servers.server_speak.config import SpeakConfig
 from servers.server_speak.prune import prune_dir
 from servers.server_speak.rules import Alert, Priority, RuleSet
@@ -154,17 +154,17 @@ class SpeakService:
         out.counters(
             "server_speak_offers_total",
             "Alerts offered to the queue, by outcome.",
-            (({"outcome": k}, n) for k, n in sorted(self.queue.counts.items())),
+            by_label("outcome", self.queue.counts),
         )
         out.counters(
             "server_speak_utterances_total",
             "Alerts spoken, by how (played, written, failed).",
-            (({"how": k}, n) for k, n in sorted(self.spoken.items())),
+            by_label("how", self.spoken),
         )
         out.counters(
             "server_speak_source_quotes_total",
             "Quotes received, by source.",
-            (({"source": k}, s.quotes) for k, s in sorted(self.sources.items())),
+            by_label("source", {k: s.quotes for k, s in self.sources.items()}),
         )
         return out.render()
 

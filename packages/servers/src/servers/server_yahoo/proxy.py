@@ -16,7 +16,7 @@ from lib_common.core.frame import Frame
 from lib_common.core.wsframe import text_frame
 from lib_common.ingestors.yahoo.normalise import decode_frame
 from lib_common.ingestors.yahoo.streamer import YahooStreamer
-from lib_common.metrics import Exposition
+from lib_common.metrics import Exposition, by_label
 from servers.kit.process import FanoutServer
 from servers.server_yahoo.config import ProxyConfig
 
@@ -85,8 +85,4 @@ class Proxy(FanoutServer[ProxyConfig]):
             ("bad_requests", "Client messages that were not Yahoo subscribe/unsubscribe requests", self.bad_requests),
         )
         for name, description, counts in by_kind:
-            out.counters(
-                f"server_yahoo_{name}_total",
-                f"{description}, by kind.",
-                (({"kind": kind}, n) for kind, n in sorted(counts.items())),
-            )
+            out.counters(f"server_yahoo_{name}_total", f"{description}, by kind.", by_label("kind", counts))

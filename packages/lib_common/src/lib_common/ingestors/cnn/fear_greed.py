@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lib_common.core.quote import Quote
-from lib_common.ky_http import PayloadError, expect_number, expect_object, optional_number, optional_string
+from lib_common.errors import PayloadError
+from lib_common.payload import expect_number, expect_object, optional_number, optional_string
 
 FEAR_GREED_SYMBOL = "FEAR-GREED"
 

@@ -10,9 +10,10 @@ from lib_common.clock import Clock
 from lib_common.core.market_hours import MarketCalendar
 from lib_common.core.ordering import MonotonicFilter, TimeWindow
 from lib_common.core.quote import Quote
+from lib_common.errors import PayloadError
 from lib_common.ingestors.cnn.fear_greed import FEAR_GREED_SYMBOL, FearGreed, parse_fear_greed, to_quote
 from lib_common.ingestors.cnn.schedule import DEFAULT_SCHEDULE, PollSchedule, Seen, next_poll_delay
-from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, PayloadError, sleep_or_wake
+from lib_common.ky_http import BROWSER_USER_AGENT, KyHttp, sleep_or_wake
 
 log = logging.getLogger(__name__)
 

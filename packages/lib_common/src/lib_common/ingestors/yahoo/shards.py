@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from lib_common.arguments import at_least
+
 
 class ShardPlan:
     def __init__(self, per_connection: int = 100) -> None:
-        if per_connection < 1:
-            raise ValueError(f"per_connection must be at least 1, got {per_connection}")
+        at_least("per_connection", per_connection, 1)
         self.per_connection = per_connection
         self._shards: list[set[str]] = []
         self._where: dict[str, int] = {}
