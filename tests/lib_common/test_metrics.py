@@ -15,6 +15,15 @@ def test_histogram_buckets_and_quantiles() -> None:
     assert Histogram([1]).quantile(0.5) is None
 
 
+def test_a_value_observed_many_times_at_once_counts_as_each() -> None:
+    once, many = Histogram([10, 100]), Histogram([10, 100])
+    for _ in range(3):
+        once.observe(50)
+    many.observe(50, 3)
+    many.observe(500, 0)
+    assert (many.counts, many.sum, many.count) == (once.counts, once.sum, once.count) == ([0, 3, 0], 150, 3)
+
+
 def test_exposition_text() -> None:
     h = Histogram([10, 100])
     h.observe(20)

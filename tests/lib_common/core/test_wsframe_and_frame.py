@@ -12,7 +12,7 @@ from websockets.streams import StreamReader
 
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
-from lib_common.core.wsframe import close_frame, text_frame
+from lib_common.core.wsframe import close_frame, text_frame, text_header
 
 
 def parse(data: bytes) -> WsFrame:
@@ -33,6 +33,7 @@ def test_text_frame_round_trips_through_websockets_parser(payload: bytes) -> Non
     frame = parse(text_frame(payload))
     assert frame.opcode is Opcode.TEXT and frame.fin and bytes(frame.data) == payload
     assert not (frame.rsv1 or frame.rsv2 or frame.rsv3)
+    assert text_header(len(payload)) + payload == text_frame(payload)
 
 
 def test_close_frame() -> None:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from lib_common.ingestors.replay.sources import LineReader, day_files
+from lib_common.ingestors.replay.sources import INFLATER, INFLATERS, LineReader, day_files
+
+# Every inflater installed (isal with the extra, as CI has it) reads gzip'd days alike.
+each_inflater = pytest.mark.parametrize("inflater", sorted(INFLATERS))
 
 
 def read_all(reader: LineReader) -> list[bytes]:
@@ -39,12 +43,15 @@ def test_a_directory_gives_its_day_files_in_date_order_within_the_range(tmp_path
         day_files([tmp_path / "missing"])
 
 
+@each_inflater
 @pytest.mark.parametrize("gzipped", [False, True])
-def test_lines_plain_or_gzipped_whatever_the_name(tmp_path: Path, gzipped: bool) -> None:
+def test_lines_plain_or_gzipped_whatever_the_name(tmp_path: Path, gzipped: bool, inflater: str) -> None:
     data = b"".join(b"line %d\n" % i for i in range(100_000)) + b"last without newline"
     path = tmp_path / "recording.ndjson"
-    path.write_bytes(gzip.compress(data) if gzipped else data)
-    reader = LineReader(path)
+    path.write_bytes(gzip.compress(data) + gzip.compress(b"\nsecond member") if gzipped else data)
+    if gzipped:
+        data += b"\nsecond member"  # a file of two gzip members (one appended to the other) reads as one
+    reader = LineReader(path, inflater=inflater)
     lines = read_all(reader)
     assert reader.gzipped is gzipped
     assert lines == data.split(b"\n")
@@ -59,20 +66,35 @@ def test_a_line_past_the_bound_is_counted_and_cut_out(tmp_path: Path) -> None:
     assert reader.too_long == 3
 
 
-def test_a_gzip_bomb_stops_at_the_inflation_bound(tmp_path: Path) -> None:
+@each_inflater
+def test_a_gzip_bomb_stops_at_the_inflation_bound(tmp_path: Path, inflater: str) -> None:
     path = tmp_path / "bomb.ndjson.gz"
     path.write_bytes(gzip.compress(b"{}\n" * (20 << 20)))  # 60 MiB of lines from ~60 KB
-    reader = LineReader(path, max_bytes=1 << 20)
+    reader = LineReader(path, max_bytes=1 << 20, inflater=inflater)
     lines = read_all(reader)
     assert reader.truncated and reader.bytes_read == 1 << 20
     assert len(lines) <= (1 << 20) // 3 + 1
 
 
-def test_a_damaged_gzip_keeps_what_came_and_says_why(tmp_path: Path) -> None:
+@each_inflater
+@pytest.mark.parametrize("damage", ["cut", "garbled", "bad header"])
+def test_a_damaged_gzip_keeps_what_came_and_says_why(tmp_path: Path, inflater: str, damage: str) -> None:
     whole = gzip.compress(b"".join(b"line %d\n" % i for i in range(200_000)))
-    path = tmp_path / "cut.ndjson.gz"
-    path.write_bytes(whole[: len(whole) // 2])
-    reader = LineReader(path)
+    middle = len(whole) // 2
+    damaged = {
+        "cut": whole[:middle],
+        "garbled": whole[:middle] + bytes(64) + whole[middle + 64 :],  # zlib's and isal's own errors
+        "bad header": whole[:2] + b"\x00" + whole[3:],  # compression method 0
+    }[damage]
+    path = tmp_path / "damaged.ndjson.gz"
+    path.write_bytes(damaged)
+    reader = LineReader(path, inflater=inflater)
     lines = read_all(reader)
-    assert 0 < len(lines) < 200_000 and lines[0] == b"line 0"
-    assert reader.error is not None
+    assert len(lines) < 200_000 and reader.error is not None and reader.done
+    if damage != "bad header":
+        assert lines and lines[0] == b"line 0"
+
+
+def test_the_fastest_inflater_installed_is_the_default() -> None:
+    expected = "isal" if importlib.util.find_spec("isal") else "zlib"
+    assert expected == INFLATER

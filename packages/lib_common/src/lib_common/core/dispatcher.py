@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 from lib_common.clock import Clock
 from lib_common.core.frame import Frame
@@ -144,7 +145,7 @@ class Dispatcher:
         subscribers = self._registry.subscribers
         dirty = self._dirty
         latest = self.latest
-        superseded = _superseded(frames) if len(frames) > 1 else _NOTHING
+        superseded: AbstractSet[int] | None = None  # worked out for the first backlogged client only
         for i, frame in enumerate(frames):
             symbol = frame.symbol if route is None else route
             if symbol is None:
@@ -157,6 +158,8 @@ class Dispatcher:
             wire = frame.wire
             for session in subs:
                 if session.backlogged:
+                    if superseded is None:
+                        superseded = _superseded(frames) if len(frames) > 1 else _NOTHING
                     if i in superseded and session.queue.full:
                         self.conflated += 1  # a newer frame of its symbol follows in this batch
                     else:

@@ -19,6 +19,12 @@ def text_frame(payload: bytes) -> bytes:
     return _frame(OP_TEXT, payload)
 
 
+def text_header(size: int) -> bytes:
+    """The header of a FIN text frame whose payload is `size` bytes: `text_header(len(p)) + p`
+    is `text_frame(p)`, for builders that reuse one header for many payloads of a length."""
+    return _header(OP_TEXT, size)
+
+
 def close_frame(code: int, reason: str = "") -> bytes:
     """A close frame (RFC 6455 §5.5.1); the reason is cut to fit 125 bytes."""
     body = struct.pack("!H", code) + reason.encode()[:123]
@@ -26,13 +32,14 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:
-    n = len(payload)
+    return _header(opcode, len(payload)) + payload
+
+
+def _header(opcode: int, n: int) -> bytes:
     first = _FIN | opcode
     # §5.2: 7-bit length, or 126 + 16-bit, or 127 + 64-bit; the mask bit stays clear.
     if n < 126:
-        header = struct.pack("!BB", first, n)
-    elif n < 1 << 16:
-        header = struct.pack("!BBH", first, 126, n)
-    else:
-        header = struct.pack("!BBQ", first, 127, n)
-    return header + payload
+        return struct.pack("!BB", first, n)
+    if n < 1 << 16:
+        return struct.pack("!BBH", first, 126, n)
+    return struct.pack("!BBQ", first, 127, n)

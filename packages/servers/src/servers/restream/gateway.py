@@ -8,6 +8,7 @@ feed's figures to /health, /status and /metrics. No HTTP here.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from lib_common.alerts import UpstreamAlerts
 from lib_common.clock import Clock
@@ -95,9 +96,10 @@ class Gateway(FanoutServer[RestreamConfig]):
 
     def _ingest_frames(self, frames: list[Frame]) -> None:
         """Frames a feed built itself (a replay), stamped ts_library_out as the dispatcher would."""
+        # A batch's frames share their stamps (at speed 0 all of them): count each latency once.
         observe = self.dispatcher.latency_us.observe
-        for frame in frames:
-            observe(frame.ts_library_out - frame.ts_library_in)
+        for latency, times in Counter([f.ts_library_out - f.ts_library_in for f in frames]).items():
+            observe(latency, times)
         self.dispatcher.publish_frames(frames)
         if self.publisher is not None:
             self.publisher.offer(frames)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from lib_common.clock import Clock, sleep
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 DAY_US = 86_400 * 1_000_000
 BATCH = 256  # frames a dispatch at speed 0; between batches the loop writes to the sockets
 BACKLOG_POLL_S = 0.001
+_TS_UPSTREAM = itemgetter(1)  # of a Recorded
 
 
 class ReplayFeed(BackgroundTask):
@@ -162,8 +164,8 @@ class ReplayFeed(BackgroundTask):
             log.warning("%s: skipping lines that are not quotes (counted in /status: bad_lines)", self.file)
         self.lines += len(lines)
         if self.passes == 0 and out:
-            low = min(r[1] for r in out)
-            high = max(r[1] for r in out)
+            low = min(map(_TS_UPSTREAM, out))
+            high = max(map(_TS_UPSTREAM, out))
             span = self._span
             self._span = (low, high) if span is None else (min(span[0], low), max(span[1], high))
         return out

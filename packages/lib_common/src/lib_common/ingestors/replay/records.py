@@ -14,9 +14,13 @@ is what makes a replay fast (docs/replay.md). Every other line goes through the 
 validated decoder (`redis_bus.format.decode_quote_frame`) and is encoded afresh.
 
 A `Recorded` is a plain tuple (symbol, ts_upstream, recorded_us, body), cheaper than any
-object on a path taken millions of times a replay: `body` is the frame's text from `"type"` up
-to `"ts_upstream":` (the fast path) or the decoded Quote; `recorded_us` is when the recording
-gateway received it (its ts_library_in), the replay's pace.
+object on a path taken millions of times a replay: `body` is the frame's text from `"type"`
+through ts_upstream's digits (the fast path) or the decoded Quote; `recorded_us` is when the
+recording gateway received it (its ts_library_in), the replay's pace.
+
+`frames` re-stamps a batch: the stamps after ts_upstream are one suffix for every quote that
+shares its ts_library_in (at speed 0 the whole batch), so a fast-path frame is the body and that
+suffix joined, no number formatted, and its WebSocket header is looked up by length.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from itertools import repeat
 
 from lib_common.core.frame import Frame
 from lib_common.core.quote import Quote
-from lib_common.core.wsframe import text_frame
+from lib_common.core.wsframe import text_header
 from lib_common.errors import BusMessageError
 from lib_common.redis_bus.format import decode_quote_frame
 
@@ -44,6 +48,8 @@ _CHARS = rb"[ !#-\[\]-~]"  # printable ASCII but the quote and the backslash
 _STR = rb'"' + _CHARS + rb'*+"'
 _NUM = rb"-?+(?:0|[1-9][0-9]{0,19}+)(?:\.[0-9]{1,20}+)?+(?:[eE][-+]?+[0-9]{1,2}+)?+"
 _INT = rb"-?+(?:0|[1-9][0-9]{0,17}+)"  # at most 18 digits: always a 64-bit integer
+# ts_upstream is sent as recorded, so its digits must be what `%d` writes: no "-0".
+_TS = rb"(?:0|-?+[1-9][0-9]{0,17}+)"
 FAST = re.compile(
     rb'\{(?:"stream_id":' + _STR + rb",)?+(?:\"quote_id\":" + _STR + rb",)?+"
     rb'("type":"quote","symbol":"(' + _CHARS + rb'++)"'
@@ -54,7 +60,7 @@ FAST = re.compile(
     rb'(?:,"market_hours":"(?:pre|regular|post|extended|overnight|closed)")?+'
     rb'(?:,"currency":' + _STR + rb")?+"
     rb'(?:,"exchange":' + _STR + rb")?+"
-    rb',"ts_upstream":)(' + _INT + rb")"
+    rb',"ts_upstream":(' + _TS + rb"))"
     rb',"ts_library_in":(' + _INT + rb")"
     rb'(?:,"ts_library_out":' + _INT + rb")?+\}"
 )
@@ -73,13 +79,15 @@ def parse_lines(lines: Iterable[bytes], bad: Counter[str]) -> list[Recorded]:
             append((symbol.decode(), int(ts_upstream), int(recorded), head))
         elif line:
             try:
-                append(_decoded(line))
+                append(decoded(line))
             except BusMessageError as exc:
                 bad[exc.reason] += 1
     return out
 
 
-def _decoded(line: bytes) -> Recorded:
+def decoded(line: bytes) -> Recorded:
+    """The safe path: `line` through the bus's validated decoder (BusMessageError if it is not
+    a quote), whatever its layout; the fast path must mean the same (the tests check it)."""
     quote = decode_quote_frame(line).quote
     if any(name in LOG_KEYS for name, _ in quote.extra):
         quote = replace(quote, extra=tuple((n, v) for n, v in quote.extra if n not in LOG_KEYS))
@@ -99,14 +107,27 @@ def frames(
     out: list[Frame] = []
     append = out.append
     stamps = repeat(received) if isinstance(received, int) else received
+    headers: dict[int, bytes] = {}  # WebSocket header by payload length
+    suffix, stamped = b"", None  # the stamps after ts_upstream, and the ts_library_in they carry
     for (symbol, ts_upstream, _, body), ts_in in zip(records, stamps, strict=False):  # stamps may repeat one
         if symbol not in symbols:
             continue
-        ts = ts_upstream + shift_us
         if type(body) is bytes:
-            payload = b'{%b%d,"ts_library_in":%d,"ts_library_out":%d}' % (body, ts, ts_in, ts_library_out)
-            append(Frame(symbol, payload, text_frame(payload), ts, ts_in, ts_library_out))
+            if ts_in != stamped:
+                suffix, stamped = b',"ts_library_in":%d,"ts_library_out":%d}' % (ts_in, ts_library_out), ts_in
+            if shift_us:
+                ts = ts_upstream + shift_us
+                payload = b"{%b%d%b" % (body[: body.rindex(b":") + 1], ts, suffix)
+            else:
+                ts = ts_upstream
+                payload = b"{" + body + suffix
+            size = len(payload)
+            header = headers.get(size)
+            if header is None:
+                header = headers[size] = text_header(size)
+            append(Frame(symbol, payload, header + payload, ts, ts_in, ts_library_out))
         else:
             assert isinstance(body, Quote)
+            ts = ts_upstream + shift_us
             append(Frame.quote(replace(body, ts_upstream=ts, ts_library_in=ts_in), ts_library_out))
     return out
