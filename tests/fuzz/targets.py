@@ -11,6 +11,8 @@ property their module promises, where one is cheap to state:
 - resp: a reply fed in pieces reads the same as fed at once (the reader is incremental);
 - json5: `loads` and `parse` agree on what is JSON5, and `format`'s output loads to the same
   values as its input;
+- replay_lines: a line the fast path takes means what the bus's decoder reads in it, and its
+  frame is the same but for the JSON's spelling (the replay's promise, docs/replay.md);
 - untrusted_json: whatever it returns, `json.dumps(..., allow_nan=False)` can write (its reason
   for being: NaN, Infinity and 1e999 are refused at the door).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from lib_common.client import subscriptions
 from lib_common.client.policy import ClientPolicy
 from lib_common.core.client_messages import parse_client_message
 from lib_common.errors import BusMessageError, ConfigError, ProtocolError
+from lib_common.ingestors.replay.records import FAST, decoded, frames, parse_lines
 from lib_common.ingestors.yahoo.normalise import FrameError, decode_frame
 from lib_common.redis_bus.format import decode_quote_frame
 from lib_common.redis_bus.resp import ProtocolViolation, ReplyReader
@@ -155,6 +159,31 @@ def bus_quote(data: bytes) -> None:
     _both(data, decode_quote_frame)
 
 
+class _Everything:
+    def __contains__(self, symbol: object) -> bool:
+        return True
+
+
+def replay_lines(data: bytes) -> None:
+    lines = data.split(b"\n")  # a chunk as LineReader gives it
+    bad: Counter[str] = Counter()
+    frames(parse_lines(lines, bad), 5, 7, _Everything())
+    for line in lines:
+        if FAST.fullmatch(line) is None:
+            continue
+        try:
+            safe = decoded(line)
+        except BusMessageError as exc:
+            raise PropertyBroken(f"the fast path took a line the decoder refuses ({exc.reason})") from None
+        (fast,) = parse_lines([line], Counter())
+        if fast[:3] != safe[:3]:
+            raise PropertyBroken(f"the fast path read {fast[:3]}, the decoder {safe[:3]}")
+        (quick,) = frames([fast], 5, 7, _Everything())
+        (slow,) = frames([safe], 5, 7, _Everything())
+        if json.loads(quick.payload) != json.loads(slow.payload):
+            raise PropertyBroken("the fast path's frame says other than the decoder's")
+
+
 def untrusted(data: bytes) -> None:
     for check_floats in (True, False):
         value = untrusted_json.loads(data, check_floats=check_floats)
@@ -243,6 +272,13 @@ TARGETS: dict[str, Target] = {
             (),  # a frame the client cannot use is counted (bad_frames), never raised
             lambda: [*seeds.HOSTILE, *seeds.server_frames(), *seeds.bus_frames()],
             "lib_common.client.policy.ClientPolicy.receive (what a server sends the client library)",
+        ),
+        Target(
+            "replay_lines",
+            replay_lines,
+            (),  # a line that is not a quote is counted by reason and skipped, never raised
+            lambda: [*seeds.HOSTILE, *seeds.bus_frames(), b"\n".join(seeds.bus_frames())],
+            "lib_common.ingestors.replay.records.parse_lines and frames (recorded day files)",
         ),
         Target(
             "untrusted_json",
