@@ -13,6 +13,12 @@ too, so the pongs uvicorn owes a client that never reads cannot grow the server'
 client's pings wait in the kernel and TCP holds the client back. Once the server's close frame
 is out, a peer may send `after_close_bytes` more (what was in flight, and its own close frame);
 past that it is aborted instead of read for the rest of the close grace.
+
+Memory (one of these a client, for the connection's life): once the upgrade's response is sent,
+uvicorn's reference to it (websockets' Response, headers and all) is dropped, and the request's
+parsed headers are cleared: websockets' parser keeps the Request for the connection's life, and
+nothing reads it after the handshake (the ASGI scope has its own copy of the headers, which the
+app reads). About 3 kB a connection.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import socket
 from collections.abc import Callable
 from typing import Any, cast
 
-from uvicorn._types import ASGIReceiveEvent
+from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame
 from websockets.http11 import Request
@@ -60,6 +66,7 @@ OVERRIDDEN = (
     "pause_writing",
     "resume_writing",
     "receive",
+    "send",
     "shutdown",
 )
 
@@ -94,6 +101,13 @@ class ExposedProtocol(WebSocketsSansIOProtocol):
                 self.transport.abort()
                 return
         super().data_received(data)
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # The handshake's request and response are read only until the 101 is sent.
+            self.request.headers.clear()
+            del self.response
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
