@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,8 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 
-from servers.kit.egress import EXTENSION, OVERRIDDEN, RELIED_ON, GatewayProtocol
+from servers.kit.egress import EXTENSION, OVERRIDDEN, QUEUE_CALLS, RELIED_ON, GatewayProtocol
+from servers.kit.inbox import Inbox
 from tests.servers.kit.live import uvicorn_port
 
 
@@ -90,3 +92,12 @@ async def test_the_handshake_request_and_response_are_let_go_once_accepted() -> 
         async with asyncio.timeout(10):
             assert await client.recv() == "after the accept"
             assert await kept == (0, False)
+
+
+def test_uvicorn_calls_only_what_an_inbox_offers_on_its_queue() -> None:
+    """GatewayProtocol's `queue` is an Inbox, not the asyncio.Queue uvicorn made: every method
+    uvicorn's source calls on it must be one an Inbox has."""
+    called = set(re.findall(r"self\.queue\.(\w+)", inspect.getsource(WebSocketsSansIOProtocol)))
+    assert called, "uvicorn's WebSocketsSansIOProtocol no longer uses self.queue"
+    assert called <= QUEUE_CALLS, f"uvicorn calls {sorted(called - QUEUE_CALLS)} on its queue"
+    assert all(callable(getattr(Inbox, name, None)) for name in QUEUE_CALLS)

@@ -18,7 +18,8 @@ Memory (one of these a client, for the connection's life): once the upgrade's re
 uvicorn's reference to it (websockets' Response, headers and all) is dropped, and the request's
 parsed headers are cleared: websockets' parser keeps the Request for the connection's life, and
 nothing reads it after the handshake (the ASGI scope has its own copy of the headers, which the
-app reads). About 3 kB a connection.
+app reads). About 3 kB a connection. The ASGI receive events wait in an Inbox
+(servers.kit.inbox) instead of uvicorn's asyncio.Queue: another 3 kB.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn._types import ASGIReceiveEvent, ASGISendEvent
+from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
 from websockets.frames import Frame
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from lib_common.core.fanout import SHUTDOWN
+from servers.kit.inbox import Inbox
 from servers.kit.ingress import Lease
 
 EXTENSION = "rsdev.egress"
@@ -47,7 +51,7 @@ RELIED_ON: dict[str, type | tuple[type, ...]] = {
     "transport": asyncio.Transport,
     "loop": asyncio.AbstractEventLoop,
     "conn": ServerProtocol,
-    "queue": asyncio.Queue,
+    "queue": Inbox,  # ours (__init__), in place of uvicorn's asyncio.Queue: see QUEUE_CALLS
     "scope": dict,
     "handshake_complete": bool,
     "close_sent": bool,
@@ -56,7 +60,10 @@ RELIED_ON: dict[str, type | tuple[type, ...]] = {
     "writable": asyncio.Event,
     "close_timer": (asyncio.TimerHandle, type(None)),
 }
+# What uvicorn calls on `self.queue`: all an Inbox offers (the test reads uvicorn's source).
+QUEUE_CALLS = frozenset({"put_nowait", "get", "empty", "qsize"})
 OVERRIDDEN = (
+    "__init__",
     "connection_made",
     "data_received",
     "connection_lost",
@@ -77,6 +84,16 @@ class ExposedProtocol(WebSocketsSansIOProtocol):
 
     extension = EXTENSION
     lease: Lease | None = None
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.queue = Inbox()  # type: ignore[assignment]  # what uvicorn calls on it: QUEUE_CALLS
 
     def adopt_lease(self, lease: Lease) -> None:
         """Hold the connection's place in the server's ConnectionGate (servers.kit.ingress
