@@ -23,8 +23,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import procfs
-from procs import Load, Server, ServerSpec, running_load, running_server
-from scenarios import Mark, Settings, figures
+from procs import Load, Server, ServerSpec, running_server
+from scenarios import Mark, Settings, figures, load_for
 
 Json = dict[str, Any]
 
@@ -86,20 +86,9 @@ async def _loads(
     async with contextlib.AsyncExitStack() as stack:
         loads = []
         for i, count in enumerate(counts):
-            load = await stack.enter_async_context(
-                running_load(
-                    server.port,
-                    spec.ws_path,
-                    count,
-                    s.symbols,
-                    stall_client=False,
-                    batch_ms=s.client_batch_ms,
-                    log=s.logs / f"{name}.client{i}.log",
-                    connect_timeout=CONNECT_TIMEOUT_S,
-                    kernel_stamps=not idle,
-                    idle=idle,
-                )
-            )
+            log = s.logs / f"{name}.client{i}.log"
+            options = {"connect_timeout": CONNECT_TIMEOUT_S, "kernel_stamps": not idle, "idle": idle}
+            load = await stack.enter_async_context(load_for(server, spec, s, count, log, stall_client=False, **options))
             loads.append(load)
         yield loads
 
