@@ -22,6 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 import procs
+from run import SYMBOLS
 
 SETTLE_S = 2.0
 
@@ -32,6 +33,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--top", type=int, default=25, help="allocation sites to print")
     p.add_argument("--frames", type=int, default=3, help="traceback frames to print per site")
     p.add_argument("--python", default=sys.executable, help="the interpreter (build) that runs the server")
+    p.add_argument(
+        "--subscribed", action="store_true", help="clients subscribed to 10 symbols (1 quote/s each) instead of idle"
+    )
     return p.parse_args()
 
 
@@ -49,7 +53,7 @@ async def profile(args: argparse.Namespace, where: Path) -> list[tracemalloc.Sta
     command = (str(procs.HERE / "traced_server.py"), str(where))
     spec = procs.ServerSpec("traced", command, has_metrics=True, ws_path=procs.RESTREAM.ws_path, python=args.python)
     config = spec.write_config(where / "config.json5", None)
-    symbols = ["AAPL"]
+    symbols = SYMBOLS if args.subscribed else SYMBOLS[:1]
     async with procs.running_server(spec, symbols, 1.0, config, where / "server.log") as server:
         await asyncio.sleep(SETTLE_S)
         before = await snapshot(server, where, 0)
@@ -62,7 +66,7 @@ async def profile(args: argparse.Namespace, where: Path) -> list[tracemalloc.Sta
             batch_ms=0,
             log=where / "client.log",
             connect_timeout=300,
-            idle=True,
+            idle=not args.subscribed,
         ) as load:
             connected = load.ready["connected"]
             await asyncio.sleep(SETTLE_S)
@@ -92,7 +96,8 @@ def main() -> None:
         diffs = asyncio.run(profile(args, Path(tmp)))
     n = args.connections
     total = sum(d.size_diff for d in diffs)
-    print(f"Python allocations grew {total / n:,.0f} B per connection ({n:,} idle connections)\n")
+    kind = "subscribed" if args.subscribed else "idle"
+    print(f"Python allocations grew {total / n:,.0f} B per connection ({n:,} {kind} connections)\n")
     for site, size, count in by_site(diffs, args.frames)[: args.top]:
         print(f"{size / n:8,.0f} B  {count / n:6.2f}/conn  {site}")
 
