@@ -50,7 +50,8 @@ class Load:
         self.staller: WsClient | None = None
         self.connect_errors: Counter[str] = Counter()
         self._last_frames: list[int] = []
-        self._subscribe = json.dumps({"op": "subscribe", "symbols": args.symbols.split(",")}).encode()
+        subscribe = json.dumps({"op": "subscribe", "symbols": args.symbols.split(",")}).encode()
+        self._subscribe: bytes | None = None if args.idle else subscribe
 
     def _factory(self, stats: Stats) -> Callable[[], WsClient]:
         a = self.args
@@ -214,6 +215,7 @@ def main() -> None:
     p.add_argument("--symbols", required=True)
     p.add_argument("--sample-every", type=int, default=16, help="latency sample every Nth frame per client")
     p.add_argument("--stall-client", action="store_true", help="add one client that can stop reading")
+    p.add_argument("--idle", action="store_true", help="clients only connect: no subscribe, ready once upgraded")
     p.add_argument("--rcvbuf", type=int, default=4096, help="SO_RCVBUF of the stall client")
     p.add_argument("--concurrency", type=int, default=64, help="handshakes in flight")
     p.add_argument("--connect-timeout", type=float, default=60.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -26,9 +27,10 @@ CLIENT_CPU = 1
 
 BENCH_TOKEN = "fanout-bench"
 # The bench runs restream as a deployment would, with a tenant and token (the auth check is part
-# of the connect path), with room for every client: all of them come from one address.
+# of the connect path), with room for every client: all of them come from one address, and the
+# crowd scenario holds more than the default 4096 in all.
 RESTREAM_TENANT = {"name": "bench", "token": BENCH_TOKEN, "max_connections": 100_000}
-RESTREAM_LIMITS = {"max_connections_per_ip": 100_000}
+RESTREAM_LIMITS = {"max_connections_per_ip": 100_000, "max_connections_total": 100_000}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class ServerSpec:
     command: tuple[str, ...]  # after the interpreter
     has_metrics: bool  # Prometheus text on /metrics, and a JSON5 --config
     ws_path: str = "/ws"
+    python: str = sys.executable  # the interpreter, and so the build (a worktree's venv) that runs it
 
     def write_config(self, path: Path, memory: dict[str, float] | None) -> Path | None:
         """The server's config file for a run (JSON is JSON5), or None if it takes none."""
@@ -53,7 +56,7 @@ class ServerSpec:
         return path
 
     def argv(self, port: int, symbols: list[str], rate: float, config: Path | None) -> list[str]:
-        args = [sys.executable, *self.command, "--host", "127.0.0.1", "--port", str(port)]
+        args = [self.python, *self.command, "--host", "127.0.0.1", "--port", str(port)]
         args += ["--symbols", ",".join(symbols), "--rate", str(rate)]
         return args + (["--config", str(config)] if config is not None else [])
 
@@ -61,6 +64,23 @@ class ServerSpec:
 RESTREAM = ServerSpec("restream", ("-m", "servers.restream"), has_metrics=True, ws_path=f"/ws?token={BENCH_TOKEN}")
 BASELINE = ServerSpec("baseline", (str(HERE / "baseline_server.py"),), has_metrics=False)
 SPECS = {s.name: s for s in (RESTREAM, BASELINE)}
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raise this process's RLIMIT_NOFILE (soft, and hard where allowed) to at least `wanted`,
+    before the server and load processes are started: they inherit it. Returns the soft limit
+    now in force (the hard limit's, when it could not be raised that far)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (OSError, ValueError):  # not privileged: as far as the hard limit goes
+            wanted = hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return wanted
 
 
 def free_port() -> int:
@@ -227,11 +247,13 @@ async def running_load(
     log: Path,
     connect_timeout: float = 150.0,
     kernel_stamps: bool = False,
+    idle: bool = False,
 ) -> AsyncIterator[Load]:
     argv = [sys.executable, str(HERE / "client.py"), "--port", str(port), "--path", path, "--clients", str(clients)]
     argv += ["--symbols", ",".join(symbols), "--connect-timeout", str(connect_timeout)]
     argv += ["--batch-ms", str(batch_ms)] + (["--stall-client"] if stall_client else [])
     argv += ["--kernel-stamps"] if kernel_stamps else []
+    argv += ["--idle"] if idle else []
     with _log_file(log) as err:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err

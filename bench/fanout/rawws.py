@@ -100,10 +100,11 @@ class Stats:
 
 
 class WsClient(asyncio.BufferedProtocol):
-    """One load client. `ready` resolves once the handshake and the first text frame are done."""
+    """One load client. `ready` resolves once the handshake and the first text frame are done
+    (an idle one, given no subscribe message: once the handshake is)."""
 
     def __init__(
-        self, stats: Stats, host: str, port: int, path: str, subscribe: bytes, kernel_stamps: bool = False
+        self, stats: Stats, host: str, port: int, path: str, subscribe: bytes | None, kernel_stamps: bool = False
     ) -> None:
         self.stats = stats
         self.kernel_stamps = kernel_stamps
@@ -115,7 +116,8 @@ class WsClient(asyncio.BufferedProtocol):
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._request, self._accept = upgrade_request(host, port, path)
-        self._subscribe = client_frame(OP_TEXT, subscribe)
+        # None: an idle client, ready once upgraded, that sends nothing and expects nothing.
+        self._subscribe = None if subscribe is None else client_frame(OP_TEXT, subscribe)
         self._transport: asyncio.Transport | None = None
         self._handshaking = True
         self._rest = b""
@@ -195,7 +197,10 @@ class WsClient(asyncio.BufferedProtocol):
         self._handshaking = False
         self.open = True
         assert self._transport is not None
-        self._transport.write(self._subscribe)
+        if self._subscribe is not None:
+            self._transport.write(self._subscribe)
+        elif not self.ready.done():
+            self.ready.set_result(None)
         if self.kernel_stamps:
             self._start_stamped_reads()
         return data[end + 4 :]

@@ -115,11 +115,72 @@ def _ratio(a: Any, b: Any) -> str:
     return f"{a / b:.2f}" if numeric and b else ""
 
 
-def _rows(scenario: str, by_server: dict[str, Json], spec: list[tuple[str, Getter, str]]) -> Iterator[str]:
+def _rows(
+    scenario: str, by_server: dict[str, Json], spec: list[tuple[str, Getter, str]], servers: tuple[str, ...] = SERVERS
+) -> Iterator[str]:
     for label, get, fmt in spec:
-        values = [get(by_server[s]) if s in by_server else None for s in SERVERS]
+        values = [get(by_server[s]) if s in by_server else None for s in servers]
         cells = [_fmt(v, fmt) for v in values]
         yield f"| {scenario} | {label} | {cells[0]} | {cells[1]} | {_ratio(*values)} |"
+
+
+def _per_process(d: Json) -> str:
+    return " + ".join(f"{c['connected']:,} in {c['connect_s']:.0f} s" for c in d["connect"])
+
+
+def _crowd_latency(d: Json) -> str:
+    lat = d["latency_in_kernel"]
+    return " / ".join("-" if lat.get(k) is None else f"{lat[k] / 1000:.1f}" for k in ("p50_us", "p99_us"))
+
+
+CROWD_ROWS: list[tuple[str, Getter, str]] = [
+    (
+        "clients connected / receiving / asked",
+        lambda d: f"{d['connected']:,} / {d['receiving']:,} / {d['clients']:,}",
+        "{}",
+    ),
+    (
+        "frames a client got in the window, fewest / most",
+        lambda d: f"{d['min_client_frames']} / {d['max_client_frames']}",
+        "{}",
+    ),
+    ("client errors", _errors, "{}"),
+    ("connected per load process", _per_process, "{}"),
+    ("delivered msg/s", _get("delivered_per_s"), "{:,.0f}"),
+    ("server CPU %", _get("server_cpu_pct"), "{:.0f}"),
+    ("server CPU µs/msg", _get("server_cpu_us_per_msg"), "{:.2f}"),
+    ("server RSS MB", _get("server_rss_mb"), "{:.1f}"),
+    ("server peak RSS MB", _get("server_peak_rss_mb"), "{:.1f}"),
+    ("tick to kernel receipt p50 / p99 ms (worse load process)", _crowd_latency, "{}"),
+]
+
+IDLE_ROWS: list[tuple[str, Getter, str]] = [
+    ("idle connections", lambda d: " / ".join(f"{p['connections']:,}" for p in d["points"]), "{}"),
+    ("server RSS MB at each", lambda d: " / ".join(f"{p['rss_kb'] / 1024:.1f}" for p in d["points"]), "{}"),
+    (
+        "KiB per connection, each step",
+        lambda d: " / ".join(_fmt(v, "{:.1f}") for v in d["per_connection_kib"][:-1]),
+        "{}",
+    ),
+    ("KiB per connection, none to all", lambda d: d["per_connection_kib"][-1], "{:.2f}"),
+]
+
+
+def crowd_markdown(results: Json) -> str:
+    """The crowd and idle-memory table: a column per server that ran them (restream, and
+    restream-base for the build it is compared with), the ratio of the first two."""
+    runs = [results.get("crowd", {}), results.get("idle_memory", {})]
+    servers = tuple(dict.fromkeys(name for r in runs for name in r))
+    if not servers:
+        return ""
+    servers = (*servers, "")[:2]
+    lines = [f"| scenario | figure | {servers[0]} | {servers[1] or '-'} | ratio |", "|---|---|---:|---:|---:|"]
+    if results.get("crowd"):
+        first = next(iter(results["crowd"].values()))
+        lines += _rows(f"crowd C={first['clients']:,}", results["crowd"], CROWD_ROWS, servers)
+    if results.get("idle_memory"):
+        lines += _rows("idle connections", results["idle_memory"], IDLE_ROWS, servers)
+    return "\n".join(lines)
 
 
 def markdown(results: Json) -> str:
@@ -134,4 +195,6 @@ def markdown(results: Json) -> str:
         lines += _rows("low load C=100", results["low_load"], LATENCY_ROWS)
     if results.get("slow_consumer"):
         lines += _rows("slow consumer", results["slow_consumer"], SLOW_ROWS)
-    return "\n".join(lines)
+    tables = ["\n".join(lines)] if len(lines) > 2 else []
+    crowd = crowd_markdown(results)
+    return "\n\n".join(tables + ([crowd] if crowd else []))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -21,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import crowd
 import procfs
 import procs
 import report
@@ -41,9 +43,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scenarios",
         default="saturation,latency,low,slow",
-        help="which scenarios to run (saturation,latency,low,slow)",
+        help="which scenarios to run (saturation,latency,low,slow; crowd,idle: the 10,000-client ones)",
     )
     p.add_argument("--servers", default="restream,baseline", help="which servers to run")
+    p.add_argument(
+        "--base-python",
+        type=Path,
+        default=None,
+        help="also run restream from the build this interpreter imports (a baseline worktree's .venv/bin/python), "
+        "as server `restream-base`",
+    )
+    p.add_argument("--crowd-clients", type=int, default=10_000, help="subscribed clients of the crowd scenario")
+    p.add_argument(
+        "--idle-steps", default="5000,5000", help="idle connections added per step of the idle-memory scenario"
+    )
     p.add_argument("--rate", type=float, default=2000.0, help="saturating feed rate, quotes/s per symbol")
     p.add_argument(
         "--symbols",
@@ -129,6 +142,16 @@ async def run_all(args: argparse.Namespace, s: Settings, specs: list[procs.Serve
         r = await attempt(f"{spec.name} slow consumer", partial(scenarios.slow_consumer, spec, s), notes)
         if r is not None:
             results["slow_consumer"][spec.name] = r
+    steps = [int(n) for n in args.idle_steps.split(",")]
+    for spec in specs if "idle" in wanted else []:
+        r = await attempt(f"{spec.name} idle memory {steps}", partial(crowd.idle_memory, spec, s, steps), notes)
+        if r is not None:
+            results.setdefault("idle_memory", {})[spec.name] = r
+    for spec in specs if "crowd" in wanted else []:
+        c = args.crowd_clients
+        r = await attempt(f"{spec.name} crowd C={c}", partial(crowd.crowd, spec, s, c), notes)
+        if r is not None:
+            results.setdefault("crowd", {})[spec.name] = r
     return results
 
 
@@ -187,6 +210,13 @@ def main() -> None:
     s = settings(args)
     notes: list[str] = []
     specs = [procs.SPECS[name] for name in args.servers.split(",")]
+    if args.base_python is not None:  # the same restream, from another build: before / after
+        specs.append(dataclasses.replace(procs.RESTREAM, name="restream-base", python=str(args.base_python)))
+    wanted = set(args.scenarios.split(","))
+    if wanted & {"crowd", "idle"}:
+        clients = max(args.crowd_clients, max(int(n) for n in args.idle_steps.split(",")))
+        limit = procs.raise_fd_limit(crowd.fd_wanted(clients))
+        log(f"RLIMIT_NOFILE {limit} for the server and load processes")
     if procs.RESTREAM in specs and not restream_available():
         specs.remove(procs.RESTREAM)
         notes.append("restream skipped: `python -m servers.restream --help` failed")
@@ -197,7 +227,7 @@ def main() -> None:
         log(notes[-1])
     started, load_before = time.time(), os.getloadavg()
     results = asyncio.run(run_all(args, s, specs, notes))
-    notes += oddities(results)
+    notes += oddities(results) + crowd.oddities(results)
     results["meta"] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,14 @@ class Settings:
     client_batch_ms: float  # 0: clients read as soon as data arrives
 
 
+def load_for(
+    server: Server, spec: ServerSpec, s: Settings, clients: int, log: Path, **options: Any
+) -> AbstractAsyncContextManager[Load]:
+    """A load process of `clients` clients of `server`, on the run's symbols and read batching;
+    `options` are running_load's (stall_client among them)."""
+    return running_load(server.port, spec.ws_path, clients, s.symbols, batch_ms=s.client_batch_ms, log=log, **options)
+
+
 @dataclass
 class Session:
     server: Server
@@ -57,14 +65,13 @@ async def session(
     async with running_server(spec, s.symbols, rate, config, s.logs / f"{name}.server.log") as server:
         normal = clients - 1 if stall else clients
         log = s.logs / f"{name}.client.log"
-        async with running_load(
-            server.port,
-            spec.ws_path,
+        async with load_for(
+            server,
+            spec,
+            s,
             normal,
-            s.symbols,
+            log,
             stall_client=stall,
-            batch_ms=s.client_batch_ms,
-            log=log,
             kernel_stamps=tag == "latency",  # receipt by the kernel as well as by the load process
         ) as load:
             await asyncio.sleep(s.warmup_s)

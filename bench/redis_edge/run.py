@@ -23,6 +23,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "fanout"))
 
+import latency  # noqa: E402
 import procs  # noqa: E402
 
 ROOT = HERE.parent.parent
@@ -125,6 +126,8 @@ async def measure(lp: procs.Load, warmup: float, seconds: float) -> Json:
         "receiving": last["receiving"],
         "connected": last["connected"],
         "latency_us": last["latency"],
+        "latency_in_read_us": last["latency_in_read"],  # from ts_library_in (the fan-out bench's sampler)
+        "latency_in_kernel_us": last["latency_in_kernel"],  # ... to the kernel's receipt (kernel stamps on)
     }
 
 
@@ -204,12 +207,9 @@ async def amain(args: argparse.Namespace) -> Json:
         results["matched_rate"] = matched
         for kind in ("own", "edge", "redis2ws"):
             results[f"{kind}@matched"] = await scenario(kind, args, url, matched, logs, "ts_library_out")
-        results["latency_edge"] = await scenario("edge", args, url, args.latency_rate, logs, "ts_library_in")
-        # The same, receipt taken as the kernel's (SO_TIMESTAMPNS): what a client process of its
-        # own would see, without the wait for this one process to read the other 99 sockets.
-        results["latency_edge_kernel"] = await scenario(
-            "edge", args, url, args.latency_rate, logs, "ts_library_in", kernel_stamps=True
-        )
+        # End to end as bench/fanout measures it: from ts_library_in to the kernel's receipt, and
+        # own at the same rate beside the edge and redis2ws (bench/redis_edge/latency.py).
+        results.update(await latency.fair_latency(scenario, args, url, logs))
     own = results["own"]["msg_per_s"] or 1
     own_matched = results["own@matched"]["msg_per_s"] or 1
     results["ratios"] = {
@@ -239,12 +239,8 @@ def main() -> None:
         )
     for name, value in results["ratios"].items():
         print(f"| ratio {name} | {value} |")
-    for key, receipt in (("latency_edge", "read by the client process"), ("latency_edge_kernel", "kernel receipt")):
-        lat = results[key]["latency_us"]
-        print(
-            f"| edge end-to-end ts_library_in(ingest) → {receipt}, rate {args.latency_rate:g}/symbol: p50 / p99 µs "
-            f"| {lat.get('p50_us')} / {lat.get('p99_us')} (n={lat.get('n')}) |"
-        )
+    for row in latency.rows(results, args):
+        print(row)
 
 
 if __name__ == "__main__":

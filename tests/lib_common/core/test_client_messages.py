@@ -18,6 +18,14 @@ def test_subscribe_normalises_and_dedupes() -> None:
     assert parse('{"op":"subscribe","symbols":["aapl"," BTC-USD ","AAPL"]}') == Subscribe(("AAPL", "BTC-USD"))
 
 
+def test_the_same_symbol_from_two_messages_is_one_string() -> None:
+    """Ten thousand clients subscribed to AAPL hold one "AAPL" between them, not a copy each."""
+    first, second = (parse(json.dumps({"op": "subscribe", "symbols": [s]})) for s in ("aapl", " AAPL "))
+    assert isinstance(first, Subscribe) and isinstance(second, Subscribe)
+    assert first.symbols == second.symbols == ("AAPL",)
+    assert first.symbols[0] is second.symbols[0]
+
+
 def test_invalid_symbols_are_set_aside_with_reasons() -> None:
     message = parse('{"op":"subscribe","symbols":["AAPL","A B",1]}')
     assert message == Subscribe(

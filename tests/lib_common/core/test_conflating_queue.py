@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -95,6 +97,23 @@ def test_capacity_must_be_positive() -> None:
         ConflatingQueue(0)
 
 
+def test_unused_and_emptied_queues_hold_no_deque_of_their_own() -> None:
+    """Every client has a queue and most never queue a frame: a thousand queues, half of them
+    used once and emptied, cost far less than a thousand deques (~760 bytes each, even empty)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        queues = [ConflatingQueue(8) for _ in range(1000)]
+        for queue in queues[:500]:
+            queue.push(frame("A", 1))
+            assert len(queue.pop_wire(100)[0]) == 1
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 1000 * 200, f"{grown / 1000:.0f} bytes a queue"
+    assert all(len(q) == 0 and q.pop_wire(100) == ([], 0) for q in queues)
+
+
 ops = st.lists(
     st.one_of(
         st.tuples(st.just("push"), st.sampled_from(["A", "B", "C", "D", None]), st.integers(0, 40)),
@@ -134,6 +153,7 @@ def test_invariants_hold_under_any_sequence(capacity: int, script: list[tuple[st
         assert len(queue) <= capacity or overflowed
     remaining = drain(queue)
     assert queue.nbytes == 0
+    assert ConflatingQueue(capacity).pop_wire(1) == ([], 0)  # the empty deque queues share stayed empty
     everything = delivered + remaining
     per_symbol: dict[str | None, list[int]] = {}
     for f in everything:

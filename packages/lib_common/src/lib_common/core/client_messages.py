@@ -12,6 +12,7 @@ error frame. Inside a well-formed (un)subscribe, symbols that are not valid are 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,5 +86,7 @@ def _symbols(value: object, max_symbols: int) -> tuple[tuple[str, ...], tuple[tu
         if not SYMBOL_RE.fullmatch(symbol):
             invalid.append((item, f"symbols[{i}]: {item!r} is not a symbol (letters, digits and . - ^ =, at most 32)"))
         elif symbol not in out:
-            out.append(symbol)
+            # Interned: every session holding a symbol (the registry keeps a set of them per
+            # session, for its life) shares one string, not a copy of its own (~50 B a symbol).
+            out.append(sys.intern(symbol))
     return tuple(out), tuple(invalid)

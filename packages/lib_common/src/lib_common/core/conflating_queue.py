@@ -16,6 +16,11 @@ deque append and pop. The per-symbol index that conflation needs (absolute posit
 symbol's queued frames) is built only when a push finds the queue full, kept while frames are
 queued, and dropped when the queue empties. Positions are absolute (`_head` is the position of
 the deque's first item); a conflated-away frame leaves None in its place.
+
+Memory: every client has a queue and most never queue a frame (a client that keeps up is
+written to directly), so the deque (~760 bytes even empty: CPython allocates a 64-slot block)
+is made by the first push and let go when the queue empties; until then the queue shares one
+empty deque that nothing appends to.
 """
 
 from __future__ import annotations
@@ -25,13 +30,17 @@ from collections import deque
 from lib_common.arguments import at_least
 from lib_common.core.frame import Frame
 
+_UNUSED: deque[Frame | None] = deque()  # the items of every empty queue; only read, never appended to
+
 
 class ConflatingQueue:
+    __slots__ = ("_bytes", "_head", "_index", "_items", "_live", "capacity", "conflated")
+
     def __init__(self, capacity: int) -> None:
         at_least("capacity", capacity, 1)
         self.capacity = capacity
         self.conflated = 0  # frames replaced or dropped, over the queue's life
-        self._items: deque[Frame | None] = deque()
+        self._items = _UNUSED
         self._head = 0  # absolute position of _items[0]
         self._index: dict[str, deque[int]] | None = None  # symbol → positions, oldest first
         self._live = 0
@@ -59,10 +68,13 @@ class ConflatingQueue:
         """Queue `frame`; returns the change of the queued byte count (negative when a bigger
         frame left)."""
         size = len(frame.wire)
+        items = self._items
+        if items is _UNUSED:
+            items = self._items = deque()
         if self._live < self.capacity:
             if self._index is not None:
                 self._note(frame.symbol)
-            self._items.append(frame)
+            items.append(frame)
             self._live += 1
             self._bytes += size
             return size
@@ -71,16 +83,16 @@ class ConflatingQueue:
         same = index.get(symbol) if symbol is not None else None
         if same:  # replace the newest queued frame of the symbol, in place
             at = same[-1] - self._head
-            old = self._items[at]
+            old = items[at]
             assert old is not None
-            self._items[at] = frame
+            items[at] = frame
             self.conflated += 1
             delta = size - len(old.wire)
             self._bytes += delta
             return delta
         freed = self._collapse(index)
         self._note(symbol)
-        self._items.append(frame)
+        items.append(frame)
         self._live += 1
         self._bytes += size
         return size - freed
@@ -122,7 +134,7 @@ class ConflatingQueue:
         return released
 
     def _reset(self) -> None:
-        self._items.clear()
+        self._items = _UNUSED
         self._head = 0
         self._index = None
         self._live = 0

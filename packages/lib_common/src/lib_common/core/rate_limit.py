@@ -7,6 +7,8 @@ from __future__ import annotations
 class TokenBucket:
     """`rate` tokens a second, at most `burst` saved; `take` spends one."""
 
+    __slots__ = ("_at", "_tokens", "burst", "rate")  # one a connection
+
     def __init__(self, rate: float, burst: float, now: float) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError(f"need rate > 0 and burst >= 1, got rate={rate} burst={burst}")
