@@ -399,6 +399,7 @@ def test_shards_never_leave_two_batches_written_and_unacked() -> None:
         else:  # a reconnect: what was written and not acked comes again from its PEL
             unacked = None
     assert consumer.reconnects == 1 and events.count("open") == 2
+    assert "connection lost" in consumer.last_error  # the cause, not the batch halted after it
     written = sorted(i for batch, _ in sink.batches for i in batch)
     assert written == ["1-0@0", "1-0@0", "2-0@0", "2-0@0", "3-0@0", "4-0@0", "5-0@1", "6-0@1", "7-0@1", "8-0@1"]
 

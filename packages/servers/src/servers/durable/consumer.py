@@ -114,6 +114,10 @@ class _GroupMissing(ConsumerError):
     """NOGROUP: Redis lost the stream or the group (a restart without persistence)."""
 
 
+class _Halted(ConsumerError):
+    """A batch left unwritten because an earlier write or ack failed (that one is reported)."""
+
+
 def stream_group(config: ConsumerConfig, stream: str) -> StreamGroup:
     """The bus's consumer-group client for `config` on `stream` (one of `config.streams`); a read
     may block max_wait_ms, so every call gets that long and 10 s more."""
@@ -281,8 +285,9 @@ class DurableConsumer:
         tasks = [asyncio.create_task(self._consume_shard(shard)) for shard in self._shards]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # the first shard's failure, as it is (not in an ExceptionGroup)
+            # The failure as it is (not in an ExceptionGroup), the cause before a halted batch.
+            for task in sorted(done, key=lambda t: not t.cancelled() and isinstance(t.exception(), _Halted)):
+                task.result()
         finally:
             for task in tasks:
                 task.cancel()
@@ -340,7 +345,7 @@ class DurableConsumer:
             # unacked, the last ones written (server_log's recovery relies on it, one shard or
             # several: with one writer, only the last batch written can come again).
             if self._broken:
-                raise SourceUnavailable("an earlier batch failed: reconnecting")
+                raise _Halted("an earlier batch failed: reconnecting")
             try:
                 result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
                 # The batch is durable: only now may Redis forget it.
