@@ -16,7 +16,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,19 +74,31 @@ def private_redis(logs: Path, cpu: int | None) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def server(name: str, argv: list[str], logs: Path, cpu: int | None) -> AsyncIterator[int]:
-    port = procs.free_port()
-    with (logs / f"{name}.log").open("wb") as out:
+async def server(
+    name: str, argv: list[str], logs: Path, cpu: int | None, port: int | None = None
+) -> AsyncIterator[int]:
+    """A server process on `port` (a free one by default), pinned to `cpu`, once healthy. On a
+    port given (shared with SO_REUSEPORT), /health may be another process's answer, so its own
+    startup line is awaited too."""
+    shared, port = port is not None, port or procs.free_port()
+    log = logs / f"{name}.log"
+    with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, *argv, "--host", "127.0.0.1", "--port", str(port), stdout=out, stderr=subprocess.STDOUT
         )
     if cpu is not None:
         procs.pin(proc.pid, cpu)
+
+    def ready() -> bool:
+        if shared and b"Application startup complete" not in log.read_bytes():
+            return False
+        return procs.http_get(port, "/health", 1.0)[0] == 200
+
     try:
         deadline = time.monotonic() + 30
-        while (await asyncio.to_thread(procs.http_get, port, "/health", 1.0))[0] != 200:
+        while not await asyncio.to_thread(ready):
             if proc.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} not healthy; see {logs / f'{name}.log'}")
+                raise RuntimeError(f"{name} not healthy; see {log}")
             await asyncio.sleep(0.2)
         yield port
     finally:
@@ -115,13 +127,23 @@ async def load(
         await procs._stop(proc)
 
 
-async def measure(lp: procs.Load, warmup: float, seconds: float) -> Json:
+async def measure(
+    lp: procs.Load,
+    warmup: float,
+    seconds: float,
+    cpu: Callable[[], dict[str, float]] | None = None,
+    during: Callable[[float], Awaitable[Json]] | None = None,
+) -> Json:
+    """The clients' figures over the window; with `cpu` (CPU-seconds so far by role), each
+    role's CPU use over it too, in cores; with `during`, what it returns, run over the window."""
     await asyncio.sleep(warmup)
     first = await lp.command("mark")
-    await asyncio.sleep(seconds)
+    cpu_first = cpu() if cpu else {}
+    observed = await during(seconds) if during else await asyncio.sleep(seconds)
     last = await lp.command("mark")
+    cpu_last = cpu() if cpu else {}
     elapsed = last["t"] - first["t"]
-    return {
+    result = {
         "msg_per_s": round((last["frames"] - first["frames"]) / elapsed),
         "receiving": last["receiving"],
         "connected": last["connected"],
@@ -129,6 +151,11 @@ async def measure(lp: procs.Load, warmup: float, seconds: float) -> Json:
         "latency_in_read_us": last["latency_in_read"],  # from ts_library_in (the fan-out bench's sampler)
         "latency_in_kernel_us": last["latency_in_kernel"],  # ... to the kernel's receipt (kernel stamps on)
     }
+    if cpu:
+        result["cpu_cores"] = {role: round((cpu_last[role] - cpu_first[role]) / elapsed, 2) for role in cpu_last}
+    if during:
+        result["during"] = observed
+    return result
 
 
 def aux_cpu(args: argparse.Namespace) -> int | None:

@@ -81,11 +81,12 @@ def test_server_sql_process_prints_every_problem_and_exits_2(tmp_path: Path) -> 
     ]
 
 
-def test_a_cluster_url_reads_every_stream_shard() -> None:
+@pytest.mark.parametrize("module", [server_sql, server_log], ids=lambda m: m.NAME)
+def test_a_cluster_url_reads_every_stream_shard(module: ModuleType) -> None:
     env = {"RSDEV__REDIS_URL": "redis+cluster://a:7000,b:7001?stream_shards=3", "RSDEV__PREFIX": "p:"}
-    config = resolve(server_sql, [], env)
+    config = resolve(module, [], env)
     assert config.consumer.streams == ["{p:quotes:0}", "{p:quotes:1}", "{p:quotes:2}"]  # type: ignore[attr-defined]
-    assert resolve(server_sql, [], {"RSDEV__PREFIX": "p:"}).consumer.streams == ["p:quotes"]  # type: ignore[attr-defined]
+    assert resolve(module, [], {"RSDEV__PREFIX": "p:"}).consumer.streams == ["p:quotes"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("module", SERVERS, ids=lambda m: m.NAME)
@@ -93,13 +94,6 @@ def test_a_bad_cluster_url_is_a_config_problem(module: ModuleType) -> None:
     with pytest.raises(ConfigErrors) as info:
         resolve(module, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000,b"})
     assert str(info.value) == "RSDEV__REDIS_URL: bad Redis Cluster URL: expected HOST:PORT, found 'b'"
-
-
-def test_server_log_refuses_a_sharded_stream() -> None:
-    with pytest.raises(ConfigErrors) as info:
-        resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000?stream_shards=2"})
-    assert "server_log reads one stream key" in str(info.value)
-    assert resolve(server_log, [], {"RSDEV__REDIS_URL": "redis+cluster://a:7000"}) is not None
 
 
 @pytest.mark.parametrize(

@@ -230,8 +230,18 @@ async def test_a_table_made_before_quote_ids_is_migrated(names: tuple[str, str])
 class FakeGroup:
     """A stream with one consumer's PEL, failing on demand."""
 
-    def __init__(self, ids: list[str], *, refuse_connects: int = 0, nogroup_reads: int = 0) -> None:
+    def __init__(
+        self,
+        ids: list[str],
+        *,
+        refuse_connects: int = 0,
+        nogroup_reads: int = 0,
+        failing_acks: int = 0,
+        events: list[str] | None = None,
+    ) -> None:
         self.entries = [[i.encode(), [b"symbol", b"S", b"frame", b"{}"]] for i in ids]
+        self.failing_acks = failing_acks
+        self.events = events if events is not None else []
         self.next = 0
         self.pel: list[bytes] = []
         self.refuse_connects = refuse_connects
@@ -264,7 +274,13 @@ class FakeGroup:
         return batch  # type: ignore[return-value]
 
     async def ack(self, ids: list[bytes]) -> None:
+        for _ in range(3):  # a round trip: the other shards' loops run meanwhile
+            await asyncio.sleep(0)
+        if self.failing_acks:
+            self.failing_acks -= 1
+            raise BusUnavailable("redis at redis://fake: connection lost")
         self.pel = [i for i in self.pel if i not in ids]
+        self.events.append("ack " + ",".join(i.decode() for i in ids))
 
     async def figures(self) -> None:
         return None
@@ -336,6 +352,56 @@ def test_uptime_is_the_injected_clock_s_since_the_run_began() -> None:
                 await task
 
     asyncio.run(go())
+
+
+class LoggingSink(FlakySink):
+    """Puts its opens and writes in the groups' event log."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__(fail_on=0)
+        self.events = events
+
+    async def open(self) -> None:
+        self.events.append("open")
+
+    async def write(self, entries: list[StreamEntry], redelivered: bool) -> WriteResult:
+        result = await super().write(entries, redelivered)
+        self.events.append("write " + ",".join(e.id.partition("@")[0] for e in entries))
+        return result
+
+
+def test_shards_never_leave_two_batches_written_and_unacked() -> None:
+    """Two shards into a one-writer sink: a batch is acked before the next is written, and
+    after an ack failed nothing is written until the reconnect (server_log's recovery relies
+    on it: only the last batch written may come again)."""
+    events: list[str] = []
+    groups = {
+        "{p:quotes:0}": FakeGroup(["1-0", "2-0", "3-0", "4-0"], failing_acks=1, events=events),
+        "{p:quotes:1}": FakeGroup(["5-0", "6-0", "7-0", "8-0"], events=events),
+    }
+    sink = LoggingSink(events)
+
+    async def sleep(delay: float) -> None:
+        return None
+
+    config = ConsumerConfig("g", "redis+cluster://fake:1?stream_shards=2", prefix="p:", consumer="c1", batch_size=2)
+    consumer = DurableConsumer(config, sink, name="t", group=lambda _, stream: groups[stream], sleep=sleep)
+    asyncio.run(run_until(consumer, lambda: all(g.next == 4 and not g.pel for g in groups.values()), timeout=10))
+    unacked: str | None = None
+    for event in events:
+        kind, _, ids = event.partition(" ")
+        if kind == "write":
+            assert unacked is None, f"{ids} written while {unacked} was not acked: {events}"
+            unacked = ids
+        elif kind == "ack":
+            assert ids == unacked, events
+            unacked = None
+        else:  # a reconnect: what was written and not acked comes again from its PEL
+            unacked = None
+    assert consumer.reconnects == 1 and events.count("open") == 2
+    assert "connection lost" in consumer.last_error  # the cause, not the batch halted after it
+    written = sorted(i for batch, _ in sink.batches for i in batch)
+    assert written == ["1-0@0", "1-0@0", "2-0@0", "2-0@0", "3-0@0", "4-0@0", "5-0@1", "6-0@1", "7-0@1", "8-0@1"]
 
 
 def consumer_done(sink: FlakySink, n: int) -> bool:

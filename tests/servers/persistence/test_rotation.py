@@ -171,3 +171,71 @@ def test_an_entry_not_in_the_bus_format_is_counted_not_written(tmp_path: Path) -
     assert (result.written, result.malformed) == (1, 2)
     assert read_ids(tmp_path / "quotes-2025-11-21.ndjson") == [entry(2, BEFORE_MIDNIGHT).id]
     asyncio.run(sink.close())
+
+
+# ── a stream spread over shards: ids and seqs compare within a shard only ──────────────────
+
+
+def sharded(ms: int, seq: int, shard: int, quote_seq: int | None = None) -> StreamEntry:
+    """Shard `shard`'s entry `ms-seq` as the consumer hands it over (`MS-SEQ@S`)."""
+    plain = entry(seq, BEFORE_MIDNIGHT + ms)
+    quote_id = None if quote_seq is None else f"ep:{quote_seq}"
+    return StreamEntry(f"{ms}-{seq}@{shard}", plain.symbol, plain.frame, quote_id)
+
+
+def test_each_shards_redelivery_is_checked_against_its_own_last_id(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    first = LogSink(tmp_path, clock)
+    asyncio.run(first.open())
+    asyncio.run(first.write([sharded(9, i, 0) for i in range(3)], False))  # shard 0: written, acked
+    # shard 1's batch, with lower ids than shard 0's (its master's clock): written, then a crash
+    # before its ack; shard 0's next entries were read and not written
+    asyncio.run(first.write([sharded(5, i, 1) for i in range(3)], False))
+    asyncio.run(first.close())
+    second = LogSink(tmp_path, clock)
+    asyncio.run(second.open())
+    shard0 = asyncio.run(second.write([sharded(9, i, 0) for i in range(3, 5)], redelivered=True))
+    shard1 = asyncio.run(second.write([sharded(5, i, 1) for i in range(4)], redelivered=True))
+    assert (shard0.written, shard0.duplicates) == (2, 0)  # above shard 1's last id (5-2): still new
+    assert (shard1.written, shard1.duplicates) == (1, 3)  # shard 0's lines since change nothing
+    assert read_ids(tmp_path / "quotes-2025-11-21.ndjson") == [
+        *(f"9-{i}@0" for i in range(3)),
+        *(f"5-{i}@1" for i in range(3)),
+        "9-3@0",
+        "9-4@0",
+        "5-3@1",
+    ]
+    asyncio.run(second.close())
+
+
+def test_a_shard_read_later_with_older_seqs_is_no_resend(tmp_path: Path) -> None:
+    clock = ManualClock(BEFORE_MIDNIGHT)
+    first = LogSink(tmp_path, clock)
+    asyncio.run(first.open())
+    # one publisher's batch: seqs 0-5, symbols on two shards; shard 1 is read first
+    asyncio.run(first.write([sharded(1, i, 1, quote_seq=q) for i, q in enumerate((3, 4, 5))], False))
+    result = asyncio.run(first.write([sharded(1, i, 0, quote_seq=q) for i, q in enumerate((0, 1, 2))], False))
+    assert (result.written, result.duplicates) == (3, 0)
+    asyncio.run(first.close())
+    second = LogSink(tmp_path, clock)  # the seqs per shard learned again from the file
+    asyncio.run(second.open())
+    # the publisher's reconnect sent the batch again: every copy known on its own shard
+    again = [sharded(2, i, 0, quote_seq=q) for i, q in enumerate((0, 1, 2, 6))]
+    again += [sharded(2, i, 1, quote_seq=q) for i, q in enumerate((3, 4, 5, 7))]
+    result = asyncio.run(second.write(again, redelivered=False))
+    assert (result.written, result.duplicates) == (2, 6)
+    path = tmp_path / "quotes-2025-11-21.ndjson"
+    quote_ids = [json.loads(line)["quote_id"] for line in path.read_bytes().splitlines()]
+    assert quote_ids == [f"ep:{q}" for q in (3, 4, 5, 0, 1, 2, 6, 7)]
+    asyncio.run(second.close())
+
+
+def test_resends_keep_the_highest_seq_per_shard() -> None:
+    resends = Resends()
+    assert [resends.note("a:9", "0"), resends.note("a:5", "1"), resends.note("a:5", "0"), resends.note("a:5", "1")] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert resends.epochs == 1

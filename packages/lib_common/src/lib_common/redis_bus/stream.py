@@ -49,6 +49,12 @@ def id_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def shard_of(entry_id: str) -> str:
+    """The `S` of an id read from shard S of a sharded stream, `MS-SEQ@S` (`parse_entries`);
+    "" for an unsharded stream's. Ids compare within one shard only."""
+    return entry_id.partition("@")[2]
+
+
 def receipt_us(entry_id: str) -> int:
     """When Redis took the entry in, µs since the epoch (from the id's milliseconds)."""
     return id_key(entry_id)[0] * 1000

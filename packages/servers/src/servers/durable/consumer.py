@@ -8,12 +8,15 @@ only after the sink made them durable.
 
 An entry is acked only after the sink returned from `write` for the batch holding it, so a
 crash or an outage at any point leaves it pending, and it is delivered again: the sink makes
-the redelivery harmless (a unique key in PostgreSQL, the file's last id for the logs).
+the redelivery harmless (a unique key in PostgreSQL, the file's last ids for the logs). A
+batch keeps its writer slot until it is acked, and once a write or an ack failed no batch is
+written until the reconnect, so at most `writers` batches are durable and unacked at any time:
+the last ones written.
 
 A stream spread over shards (a Redis Cluster URL with `stream_shards=N`) is read by one such
 loop per shard, each with the group and the PEL of its own key and its own cursor, into the
-one sink (at most `writers` batches in it at once, whichever shards they come from); a failure
-on any shard starts them all again from their PELs.
+one sink (at most `writers` batches in it, or written and not acked, at once, whichever shards
+they come from); a failure on any shard starts them all again from their PELs.
 """
 
 from __future__ import annotations
@@ -111,6 +114,10 @@ class _GroupMissing(ConsumerError):
     """NOGROUP: Redis lost the stream or the group (a restart without persistence)."""
 
 
+class _Halted(ConsumerError):
+    """A batch left unwritten because an earlier write or ack failed (that one is reported)."""
+
+
 def stream_group(config: ConsumerConfig, stream: str) -> StreamGroup:
     """The bus's consumer-group client for `config` on `stream` (one of `config.streams`); a read
     may block max_wait_ms, so every call gets that long and 10 s more."""
@@ -172,6 +179,7 @@ class DurableConsumer:
         self._shards: list[_Shard] = []
         self._writing = asyncio.Semaphore(max(1, sink.writers))
         self._stopped = False
+        self._broken = False
         self._next_lag = 0.0
         self._next_report = 0.0
         self._started: float | None = None
@@ -218,6 +226,7 @@ class DurableConsumer:
             link.stopped()
 
     async def _connect(self) -> None:
+        self._broken = False
         streams = self.config.streams
         sharded = len(streams) > 1
         self._shards = [
@@ -276,8 +285,9 @@ class DurableConsumer:
         tasks = [asyncio.create_task(self._consume_shard(shard)) for shard in self._shards]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # the first shard's failure, as it is (not in an ExceptionGroup)
+            # The failure as it is (not in an ExceptionGroup), the cause before a halted batch.
+            for task in sorted(done, key=lambda t: not t.cancelled() and isinstance(t.exception(), _Halted)):
+                task.result()
         finally:
             for task in tasks:
                 task.cancel()
@@ -330,9 +340,19 @@ class DurableConsumer:
     async def _write(self, shard: _Shard, raw: list[RawEntry], redelivered: bool) -> None:
         entries, empty = parse_entries(raw, shard.index)
         async with self._writing:
-            result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
-        # The batch is durable: only now may Redis forget it.
-        await self._call(shard.group.ack([raw_id for raw_id, _ in raw]))
+            # A batch holds its writer slot until acked, and after a failure nothing more is
+            # written until the reconnect: so at most `writers` batches are ever durable and
+            # unacked, the last ones written (server_log's recovery relies on it, one shard or
+            # several: with one writer, only the last batch written can come again).
+            if self._broken:
+                raise _Halted("an earlier batch failed: reconnecting")
+            try:
+                result = await self.sink.write(entries, redelivered=redelivered) if entries else WriteResult(0)
+                # The batch is durable: only now may Redis forget it.
+                await self._call(shard.group.ack([raw_id for raw_id, _ in raw]))
+            except BaseException:  # a cancellation too: its write may finish in the sink's thread
+                self._broken = True
+                raise
         self.batches += 1
         self.acked += len(raw)
         self.duplicates += result.duplicates

@@ -29,10 +29,6 @@ class LogConfig(ServerConfig):
 
 def from_section(root: Section) -> LogConfig:
     common = read_server(root, NAME, DEFAULT_PORT, SINK_KEYS)
-    if len(common["consumer"].streams) > 1:
-        # Its redelivery and resend checks compare ids and seqs in one stream's order, which
-        # entries interleaved from several shards do not keep (docs/redis.md, "Redis Cluster").
-        root.problem("redis_url", "server_log reads one stream key: give it a URL without stream_shards")
     directory = root.optional_str("dir")
     grace_s = root.number("close_grace_s", DEFAULT_GRACE_S, minimum=0.0, maximum=MAX_GRACE_S)
     return LogConfig(**common, dir=Path(directory) if directory else None, close_grace_s=grace_s)

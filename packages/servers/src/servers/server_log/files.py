@@ -3,12 +3,17 @@ atomically when the day closes.
 
 Each line is the quote's frame with the stream entry id put first, then the publisher's quote
 id when the entry has one, `{"stream_id":"...","quote_id":"...",...}`, so a restart can tell
-what it already wrote. Lines of one file are in stream order, and a crash
-can only cut a file's tail (a batch goes out in order, then every file it touched is fsynced,
-then the batch is acked), so a redelivered entry is in a file exactly when its id is not above
-that file's last id. A frame the publisher sent again is a new entry with a quote id already
-written: `resends.Resends` knows it by its seq, and learns the seqs written before a restart
-from the last `RESEND_WINDOW` bytes of each open file. Recovery drops a torn last line,
+what it already wrote. Lines of one file are in stream order (a stream spread over shards:
+in each shard's order, so each symbol's lines in publish order, shards interleaved as they were
+read), and a crash can only cut a file's tail (a batch goes out in order, then every file it
+touched is fsynced, then the batch is acked, and only then is the next batch written:
+servers.durable.consumer), so a redelivered entry is in a file exactly when its id is not above
+the last id of its shard in that file. A restart learns those from each file's last line: the
+only entries that can come again having been written are the last batch's, whose shard wrote
+that line; another shard's pending entries are then not in the file. A frame the publisher sent
+again is a new entry with a quote id already written: `resends.Resends` knows it by its seq
+(per shard), and learns the seqs written before a restart from the last `RESEND_WINDOW` bytes
+of each open file. Recovery drops a torn last line,
 finishes or discards an interrupted gzip, and closes the days that ended while the server was
 down.
 
@@ -29,14 +34,14 @@ import shutil
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from lib_common.clock import Clock
 from lib_common.errors import BusMessageError
 from lib_common.fsync import fsync_dir
 from lib_common.metrics import Exposition
 from lib_common.redis_bus.format import decode_quote
-from lib_common.redis_bus.stream import StreamEntry, id_key
+from lib_common.redis_bus.stream import StreamEntry, id_key, shard_of
 from servers.durable.consumer import WriteResult
 from servers.durable.errors import SinkUnavailable
 from servers.server_log.resends import Resends
@@ -45,6 +50,8 @@ from servers.server_log.rotation import RotationPolicy, file_name, ny_date, pars
 log = logging.getLogger(__name__)
 
 IdKey = tuple[int, int]
+ShardIds = dict[str, IdKey]
+"""A file's last stream id per shard ("" for an unsharded stream), for the shards it knows."""
 T = TypeVar("T")
 
 
@@ -52,7 +59,7 @@ _TAIL_BLOCK = 65536
 # How far back from the end of an open file a restart looks for the quote ids written: a resend
 # follows its original within a batch or so of the stream (4 MiB: ~15,000 lines).
 RESEND_WINDOW = 4 << 20
-_QUOTE_ID = re.compile(rb'^\{"stream_id":"[^"\\]*","quote_id":("[^"\\]*")', re.MULTILINE)
+_QUOTE_ID = re.compile(rb'^\{"stream_id":"([^"\\]*)","quote_id":("[^"\\]*")', re.MULTILINE)
 
 
 def ndjson_line(entry: StreamEntry) -> bytes:
@@ -68,16 +75,23 @@ def ndjson_line(entry: StreamEntry) -> bytes:
     return head + (b"}" if rest.startswith(b"}") else b"," + rest) + b"\n"
 
 
-def line_id(line: bytes) -> IdKey | None:
+def line_id(line: bytes) -> tuple[str, IdKey] | None:
+    """(shard, id) of a line's stream id."""
     try:
         value = json.loads(line).get("stream_id")
-        return id_key(value) if isinstance(value, str) else None
+        return (shard_of(value), id_key(value)) if isinstance(value, str) else None
     except (ValueError, AttributeError):
         return None
 
 
-def repair_tail(path: Path) -> IdKey | None:
-    """Cut a torn last line (a crash mid-write); the id of the last whole line."""
+def last_ids(last_line: bytes | None) -> ShardIds:
+    """What a file's last line tells: the last id of that line's shard."""
+    found = line_id(last_line) if last_line else None
+    return dict([found]) if found else {}
+
+
+def repair_tail(path: Path) -> ShardIds:
+    """Cut a torn last line (a crash mid-write); the last whole line's `last_ids`."""
     with path.open("r+b") as f:
         end = f.seek(0, os.SEEK_END)
         pos, tail = end, b""
@@ -89,7 +103,7 @@ def repair_tail(path: Path) -> IdKey | None:
             if tail.count(b"\n") >= 2 or (pos == 0 and b"\n" in tail):
                 break
         if not tail:
-            return None
+            return {}
         cut = tail.rfind(b"\n") + 1
         if cut != len(tail):
             log.warning("%s: dropping a torn last line (%d bytes)", path, len(tail) - cut)
@@ -97,44 +111,45 @@ def repair_tail(path: Path) -> IdKey | None:
             f.flush()
             os.fsync(f.fileno())
         lines = tail[:cut].splitlines()
-        return line_id(lines[-1]) if lines else None
+        return last_ids(lines[-1] if lines else None)
 
 
-def tail_quote_ids(path: Path, window: int = RESEND_WINDOW) -> list[str]:
-    """The quote ids of the lines in the last `window` bytes of `path`, in file order."""
+def tail_quote_ids(path: Path, window: int = RESEND_WINDOW) -> list[tuple[str, str]]:
+    """(shard, quote id) of the lines in the last `window` bytes of `path`, in file order."""
     with path.open("rb") as f:
         end = f.seek(0, os.SEEK_END)
         f.seek(max(0, end - window))
         tail = f.read(window)
     if end > window:
         tail = tail[tail.find(b"\n") + 1 :]  # the first line is cut: skip it
-    return [json.loads(m) for m in _QUOTE_ID.findall(tail)]
+    return [(shard_of(sid.decode()), json.loads(qid)) for sid, qid in _QUOTE_ID.findall(tail)]
 
 
-def gzip_tail_id(path: Path) -> IdKey | None:
+def gzip_last_ids(path: Path) -> ShardIds:
     last = None
     with gzip.open(path, "rb") as f:
         for line in f:
             last = line
-    return line_id(last) if last else None
+    return last_ids(last)
 
 
 class DayFile:
-    def __init__(self, path: Path, last_id: IdKey | None) -> None:
+    def __init__(self, path: Path, last_ids: ShardIds) -> None:
         self.path = path
-        self.last_id = last_id
+        self.last_ids = last_ids
         self.handle: BinaryIO | None = None
 
 
 class LogSink:
-    writers = 1  # lines go out in stream order: recovery relies on it
+    writers = 1  # lines go out in stream order, one batch unacked at most: recovery relies on it
 
     def __init__(self, directory: Path, clock: Clock, policy: RotationPolicy | None = None) -> None:
         self.directory = directory
         self.clock = clock
         self.policy = policy or RotationPolicy()
         self.open_days: dict[date, DayFile] = {}
-        self._closed_last: dict[date, IdKey | None] = {}
+        self._closed_last: dict[date, ShardIds] = {}
+        self._busy: asyncio.Future[Any] | None = None
         self.resends = Resends()
         self.lines = 0
         self.late = 0
@@ -154,15 +169,22 @@ class LogSink:
             await self._io(self.close_due)
 
     async def close(self) -> None:
+        busy, self._busy = self._busy, None
+        if busy is not None and not busy.done():  # a write whose caller was cancelled, still running
+            await asyncio.wait([busy])
         for day_file in self.open_days.values():
             if day_file.handle is not None:
                 day_file.handle.close()
                 day_file.handle = None
 
     async def _io(self, work: Callable[[], T]) -> T:
-        """File work runs in a thread (fsync and gzip block); OSError means the sink failed."""
+        """File work runs in a thread (fsync and gzip block); OSError means the sink failed. A
+        cancelled caller does not stop the thread, so `close` waits for it: recovery never runs
+        beside a write."""
+        job = asyncio.ensure_future(asyncio.to_thread(work))
+        self._busy = job
         try:
-            return await asyncio.to_thread(work)
+            return await asyncio.shield(job)
         except OSError as exc:
             raise SinkUnavailable(f"{self.directory}: {exc}") from exc
 
@@ -191,8 +213,8 @@ class LogSink:
                 path.unlink()
                 continue
             self.open_days[day] = DayFile(path, repair_tail(path))
-            for quote_id in tail_quote_ids(path):
-                self.resends.note(quote_id)
+            for shard, quote_id in tail_quote_ids(path):
+                self.resends.note(quote_id, shard)
         fsync_dir(self.directory)
         self.close_due()
 
@@ -208,14 +230,16 @@ class LogSink:
                 log.warning("skipping entry %s: %s", entry.id, exc)
                 continue
             day, late = self.policy.day_for(ts, now)
-            key = id_key(entry.id)
-            if (redelivered and self._already_written(key, ny_date(ts), day)) or not self.resends.note(entry.quote_id):
+            shard, key = shard_of(entry.id), id_key(entry.id)
+            if (redelivered and self._already_written(shard, key, ny_date(ts), day)) or not self.resends.note(
+                entry.quote_id, shard
+            ):
                 duplicates += 1
                 continue
             day_file = touched.get(day) or self._day_file(day)
             assert day_file.handle is not None
             day_file.handle.write(ndjson_line(entry))
-            day_file.last_id = key
+            day_file.last_ids[shard] = key
             touched[day] = day_file
             written += 1
             self.late += late
@@ -229,7 +253,7 @@ class LogSink:
     def _day_file(self, day: date) -> DayFile:
         day_file = self.open_days.get(day)
         if day_file is None:
-            day_file = self.open_days[day] = DayFile(self.directory / file_name(day), None)
+            day_file = self.open_days[day] = DayFile(self.directory / file_name(day), {})
         if day_file.handle is None:
             created = not day_file.path.exists()
             day_file.handle = day_file.path.open("ab")
@@ -237,23 +261,23 @@ class LogSink:
                 fsync_dir(self.directory)
         return day_file
 
-    def _already_written(self, key: IdKey, own_day: date, day: date) -> bool:
-        """Whether a redelivered entry is in its own day's file or any it may have been routed to
-        since (a late quote goes to the oldest open day)."""
+    def _already_written(self, shard: str, key: IdKey, own_day: date, day: date) -> bool:
+        """Whether a redelivered entry of `shard` is in its own day's file or any it may have
+        been routed to since (a late quote goes to the oldest open day)."""
         d = own_day
         while d <= day:
-            last = self._last_id(d)
+            last = self._last_ids(d).get(shard)
             if last is not None and key <= last:
                 return True
             d += timedelta(days=1)
         return False
 
-    def _last_id(self, day: date) -> IdKey | None:
+    def _last_ids(self, day: date) -> ShardIds:
         if day in self.open_days:
-            return self.open_days[day].last_id
+            return self.open_days[day].last_ids
         if day not in self._closed_last:
             path = self.directory / file_name(day, gzipped=True)
-            self._closed_last[day] = gzip_tail_id(path) if path.exists() else None
+            self._closed_last[day] = gzip_last_ids(path) if path.exists() else {}
         return self._closed_last[day]
 
     def close_due(self) -> None:
@@ -277,7 +301,7 @@ class LogSink:
         fsync_dir(self.directory)
         day_file.path.unlink()
         fsync_dir(self.directory)
-        self._closed_last[day] = day_file.last_id
+        self._closed_last[day] = day_file.last_ids
         self.closed += 1
         log.info("closed %s: %s", day.isoformat(), final)
 
