@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidMessage
 
 from pmdaemon import control
 from pmdaemon.launch import MARKER, marker
@@ -119,7 +119,7 @@ async def wait_until_subscribed(port: int, timeout: float = 15) -> ClientConnect
         while True:
             try:
                 return await subscribed(port)
-            except OSError:
+            except (OSError, InvalidMessage):  # refused, or reset in the killed process's accept queue
                 await asyncio.sleep(0.1)
 
 

@@ -17,7 +17,10 @@ pytestmark = pytest.mark.asyncio
 
 
 async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    message = await asyncio.wait_for(ws.recv(), timeout)
+    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that comes as the
+    # message does (gh-86296), and a collecting task cancelled that way reads on for ever.
+    async with asyncio.timeout(timeout):
+        message = await ws.recv()
     body: dict[str, Any] = json.loads(message)
     return body
 
